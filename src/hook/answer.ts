@@ -1,0 +1,18 @@
+import type { Context } from 'hono'
+import type { Outcome } from '../outcome.js'
+
+/**
+ * GoTrue's reading of our answer (CONTRACT.md 1):
+ * - success is 200 with a JSON body and a JSON content type; `{}` is enough;
+ * - a failure is `{"error":{"http_code":N,"message":"..."}}`. GoTrue v2.187+, the versions that send
+ *   `metadata`, pass N and the message to the end user when it comes with HTTP 200. Older versions read any 200
+ *   as success, so without `metadata` the same body goes with status N instead.
+ *
+ * No `retry-after` header is ever set: with it GoTrue would retry at once inside the same 5 s, while the hook
+ * already retries and fails over on its own.
+ */
+export const answer = (c: Context, outcome: Outcome, hasMetadata: boolean): Response => {
+  if (outcome.ok) return c.json({}, 200)
+  const body = { error: { http_code: outcome.status, message: outcome.message } }
+  return c.json(body, hasMetadata ? 200 : outcome.status)
+}

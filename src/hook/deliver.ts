@@ -1,0 +1,106 @@
+import type { Clock } from '../clock.js'
+import { isProviderError, type ProviderError } from '../errors.js'
+import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import type { Provider, SmsMessage } from '../providers/types.js'
+
+export interface DeliverOptions {
+  clock: Clock
+  /** Epoch ms by `clock`: the answer to GoTrue must be ready by then. */
+  deadline: number
+  /** Attempts per provider for `retryable` failures (nothing was sent). */
+  maxAttempts?: number
+  /** Do not start an attempt with less time than this left: it could only end as a timeout. */
+  minAttemptMs?: number
+  /** Called as each attempt starts, for logs. */
+  onAttempt?: (attempt: number) => void
+  /** Called with every failed attempt, for logs. */
+  onFailure?: (error: unknown, attempt: number) => void
+}
+
+/** The hook's deadline passed while the provider was still working. */
+export class DeadlineError extends Error {
+  override readonly name = 'DeadlineError'
+}
+
+/**
+ * Sends `message` through `provider` and always settles by the deadline, whatever the provider does.
+ *
+ * Retryable failures are retried here, inside GoTrue's 5 s, with a short backoff (or the provider's retry hint),
+ * because GoTrue's own retries share that budget and are never invited. A provider still busy at the deadline
+ * may have delivered: that is `outcome_unknown`, never retried.
+ */
+export const deliver = async (provider: Provider, message: SmsMessage, options: DeliverOptions): Promise<Outcome> => {
+  const { clock, deadline } = options
+  const maxAttempts = options.maxAttempts ?? 3
+  const minAttemptMs = options.minAttemptMs ?? 500
+  for (let attempt = 1; ; attempt++) {
+    let error: unknown
+    options.onAttempt?.(attempt)
+    try {
+      const result = await withDeadline(deadline - clock.now(), (signal) => provider.send(message, { signal, deadline }))
+      return { ok: true, provider: provider.name, messageId: result.messageId }
+    } catch (e) {
+      error = e
+      options.onFailure?.(e, attempt)
+    }
+    if (error instanceof DeadlineError) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+    if (!isProviderError(error)) return refused(502, 'provider_error', MESSAGES.providerError)
+    if (error.kind === 'retryable' && attempt < maxAttempts) {
+      const pause = backoff(error, attempt)
+      if (deadline - clock.now() - pause >= minAttemptMs) {
+        await sleep(pause)
+        continue
+      }
+    }
+    return outcomeOf(error)
+  }
+}
+
+/** The answer for a provider's typed failure. */
+export const outcomeOf = (error: ProviderError): Outcome => {
+  switch (error.kind) {
+    case 'retryable':
+      return refused(503, 'unavailable', MESSAGES.unavailable)
+    case 'recipient_invalid':
+      return refused(400, 'recipient_invalid', MESSAGES.recipientInvalid)
+    case 'rate_limited':
+      return refused(429, 'rate_limited', MESSAGES.rateLimited)
+    case 'configuration':
+      return refused(500, 'configuration', MESSAGES.configuration)
+    case 'outcome_unknown':
+      return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+  }
+}
+
+/** 100 ms, then 200 ms...; a provider's hint wins but never past a second (the whole budget is five). */
+const backoff = (error: ProviderError, attempt: number) =>
+  Math.min(error.retryAfterMs ?? 100 * 2 ** (attempt - 1), 1000)
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Runs `work` with a signal that aborts after `ms`, and settles at that moment even if `work` ignores the signal.
+ */
+const withDeadline = <T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+  if (ms <= 0) return Promise.reject(new DeadlineError('deadline passed before sending'))
+  const controller = new AbortController()
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new DeadlineError(`no provider answer within ${ms} ms`)
+      controller.abort(error)
+      reject(error)
+    }, ms)
+    Promise.resolve()
+      .then(() => work(controller.signal))
+      .then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(controller.signal.aborted ? controller.signal.reason : error)
+      },
+    )
+  })
+}

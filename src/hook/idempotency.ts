@@ -1,0 +1,68 @@
+import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import type { IdempotencyStore } from '../store/types.js'
+import type { HookPayload } from './parse.js'
+
+/** Completed keys are remembered at least this long: far beyond GoTrue's 5 s of retries. */
+export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000
+
+/**
+ * The key that makes GoTrue's retries one delivery. GoTrue gives every attempt a new `webhook-id` but the same
+ * body, so the key is `metadata.uuid` when present (v2.187+), else the SHA-256 of the raw body.
+ */
+export const idempotencyKey = async (payload: HookPayload, body: Uint8Array<ArrayBuffer>): Promise<string> => {
+  if (payload.uuid) return payload.uuid
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', body))
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+export interface OnceOptions {
+  /** How long a claim holds if its owner disappears. */
+  leaseMs: number
+  ttlMs?: number
+  /** Aborts waiting for another caller's delivery (the hook's own deadline). */
+  signal: AbortSignal
+}
+
+export type OnceResult = Outcome & { replayed: boolean }
+
+/**
+ * Runs `send` at most once per key across every caller sharing `store`:
+ * - the first caller sends; a delivery, or a failure after which the SMS may have gone, is stored and replayed;
+ *   a failure with nothing sent is released, so a repeat may send;
+ * - a repeat of a stored outcome gets it back without sending;
+ * - a repeat arriving while the first is in flight waits for it, and answers from it, or sends itself if the
+ *   first released the key, or gives up with `in_progress` when its own deadline passes first.
+ */
+export const once = async (
+  store: IdempotencyStore,
+  key: string,
+  options: OnceOptions,
+  send: () => Promise<Outcome>,
+): Promise<OnceResult> => {
+  for (;;) {
+    const claim = await store.claim(key, options.leaseMs)
+    if (claim.status === 'done') return { ...claim.outcome, replayed: true }
+    if (claim.status === 'claimed') {
+      let outcome: Outcome
+      try {
+        outcome = await send()
+      } catch (error) {
+        await store.release(key, claim.token)
+        throw error
+      }
+      if (outcome.ok || outcome.mayHaveSent) {
+        await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
+      } else {
+        await store.release(key, claim.token)
+      }
+      return { ...outcome, replayed: false }
+    }
+    try {
+      const settled = await store.wait(key, options.signal)
+      if (settled.status === 'done') return { ...settled.outcome, replayed: true }
+    } catch (error) {
+      if (!options.signal.aborted) throw error
+      return { ...refused(504, 'in_progress', MESSAGES.inProgress, true), replayed: false }
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import * as z from 'zod/mini'
+import { MESSAGES, refused, type Refused } from '../outcome.js'
+
+const optionalText = z.optional(z.nullable(z.string()))
+
+/**
+ * What we read of GoTrue's payload. `user` is GoTrue's whole user record: only the phone fields are checked
+ * and everything else passes through untouched (loose objects), so new GoTrue fields never break the hook.
+ */
+const payloadSchema = z.looseObject({
+  metadata: z.optional(z.nullable(z.looseObject({ uuid: optionalText }))),
+  user: z.optional(z.nullable(z.looseObject({ phone: optionalText, new_phone: optionalText }))),
+  sms: z.looseObject({
+    otp: z.string().check(z.regex(/^\d{6,10}$/)),
+    phone: optionalText,
+    sms_type: optionalText,
+  }),
+})
+
+/** E.164: up to 15 digits, no leading zero. A leading `+` is tolerated though GoTrue strips it. */
+const PHONE = /^\+?([1-9]\d{6,14})$/
+
+export interface HookPayload {
+  /** GoTrue v2.187+ sends `metadata` and honours error objects in 200 answers; older versions do neither. */
+  hasMetadata: boolean
+  /** `metadata.uuid`: the same on every retry of one hook call. */
+  uuid: string | undefined
+  otp: string
+  /** Destination digits without `+`. */
+  to: string
+  /** `mfa` for an MFA challenge, otherwise `sms`. */
+  smsType: string
+}
+
+export type ParseResult =
+  | { ok: true; payload: HookPayload }
+  | { ok: false; hasMetadata: boolean; refusal: Refused; reason: string }
+
+/**
+ * Reads a verified body. The destination is the first non-empty of `sms.phone`, `user.new_phone` and
+ * `user.phone` (on a phone change `user.phone` is the old number); an invalid one is refused, never replaced by
+ * the next field, which could be a number the user no longer owns.
+ */
+export const parsePayload = (body: string): ParseResult => {
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch {
+    return invalid(false, 'body is not JSON')
+  }
+  const hasMetadata = typeof json === 'object' && json !== null && isObject((json as Record<string, unknown>).metadata)
+  const parsed = payloadSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return invalid(hasMetadata, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
+  }
+  const { sms, user, metadata } = parsed.data
+  const phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
+  if (phone === undefined) return invalid(hasMetadata, 'no phone number in sms.phone, user.new_phone or user.phone')
+  const match = PHONE.exec(phone)
+  if (!match?.[1]) {
+    return { ok: false, hasMetadata, refusal: refused(400, 'invalid_phone', MESSAGES.invalidPhone), reason: 'invalid phone number' }
+  }
+  return {
+    ok: true,
+    payload: {
+      hasMetadata,
+      uuid: metadata?.uuid || undefined,
+      otp: sms.otp,
+      to: match[1],
+      smsType: sms.sms_type === 'mfa' ? 'mfa' : 'sms',
+    },
+  }
+}
+
+const invalid = (hasMetadata: boolean, reason: string): ParseResult => ({
+  ok: false,
+  hasMetadata,
+  refusal: refused(400, 'invalid_payload', MESSAGES.invalidPayload),
+  reason,
+})
+
+const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const firstNonEmpty = (...values: (string | null | undefined)[]): string | undefined =>
+  values.find((v): v is string => typeof v === 'string' && v !== '')

@@ -1,0 +1,111 @@
+import type { Context } from 'hono'
+import type { Clock } from '../clock.js'
+import type { Config } from '../config.js'
+import { isProviderError } from '../errors.js'
+import { maskPhone, type Logger, type LogFields } from '../log.js'
+import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import type { Provider } from '../providers/types.js'
+import type { IdempotencyStore } from '../store/types.js'
+import { answer } from './answer.js'
+import { DeadlineError, deliver } from './deliver.js'
+import { idempotencyKey, once } from './idempotency.js'
+import { buildMessage } from './message.js'
+import { parsePayload } from './parse.js'
+import { createSignatureVerifier, isSignatureError } from './verify.js'
+
+export interface SendSmsDeps {
+  clock: Clock
+  store: IdempotencyStore
+  logger: Logger
+  provider: Provider
+}
+
+/**
+ * `POST /send-sms`: verify -> parse -> idempotency -> deliver -> answer, one module per step.
+ * Logs one line per call with the masked number, never the OTP or the body.
+ */
+export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
+  const { clock, store, logger, provider } = deps
+  const verify = createSignatureVerifier(config.secrets, clock)
+  // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
+  const leaseMs = config.timeoutMs + 1000
+
+  return async function sendSms(c: Context): Promise<Response> {
+    const started = clock.now()
+    const deadline = started + config.timeoutMs
+    const body = new Uint8Array(await c.req.arrayBuffer())
+
+    let text: string
+    try {
+      text = verify(c.req.raw.headers, body)
+    } catch (error) {
+      if (!isSignatureError(error)) throw error
+      logger.warn('hook signature rejected', { reason: error.reason, webhook_id: c.req.header('webhook-id') })
+      return answer(c, refused(401, 'unauthorized', MESSAGES.unauthorized), false)
+    }
+
+    const parsed = parsePayload(text)
+    if (!parsed.ok) {
+      logger.warn('hook payload refused', { reason: parsed.reason, status: parsed.refusal.status })
+      return answer(c, parsed.refusal, parsed.hasMetadata)
+    }
+    const { payload } = parsed
+    const key = await idempotencyKey(payload, body)
+    const message = buildMessage(config, payload, key)
+    const context: LogFields = { key, phone: maskPhone(payload.to), provider: provider.name, sms_type: payload.smsType }
+
+    let attempts = 0
+    const onAttempt = (attempt: number) => {
+      attempts = attempt
+    }
+    const onFailure = (error: unknown, attempt: number) => logProviderFailure(logger, error, { ...context, attempt })
+    const waiting = new AbortController()
+    const timer = setTimeout(() => waiting.abort(new Error('hook deadline')), Math.max(0, deadline - clock.now()))
+    let outcome: Outcome & { replayed?: boolean }
+    try {
+      outcome = await once(store, key, { leaseMs, signal: waiting.signal }, () =>
+        deliver(provider, message, { clock, deadline, onAttempt, onFailure }),
+      )
+    } catch (error) {
+      logger.error('idempotency store failed', { ...context, error: describe(error) })
+      outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+    } finally {
+      clearTimeout(timer)
+    }
+
+    const fields = {
+      ...context,
+      outcome: outcome.ok ? (outcome.replayed ? 'replayed' : 'sent') : outcome.code,
+      status: outcome.ok ? 200 : outcome.status,
+      attempts,
+      duration_ms: clock.now() - started,
+    }
+    if (outcome.ok) logger.info('hook', fields)
+    else if (outcome.status === 500) logger.error('hook', fields)
+    else logger.warn('hook', fields)
+    return answer(c, outcome, payload.hasMetadata)
+  }
+}
+
+/** Provider failures with what support needs (provider code, request id); configuration errors are errors. */
+const logProviderFailure = (logger: Logger, error: unknown, fields: LogFields) => {
+  if (error instanceof DeadlineError) {
+    logger.warn('provider did not answer before the deadline; the SMS may still arrive', fields)
+    return
+  }
+  if (!isProviderError(error)) {
+    logger.error('provider failed', { ...fields, error: describe(error) })
+    return
+  }
+  const details = {
+    ...fields,
+    kind: error.kind,
+    provider_code: error.providerCode,
+    provider_message: error.message,
+    request_id: error.requestId,
+  }
+  if (error.kind === 'configuration') logger.error('provider rejected our configuration', details)
+  else logger.warn('provider failed', details)
+}
+
+const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))

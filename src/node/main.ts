@@ -1,0 +1,76 @@
+import { isConfigError } from '../errors.js'
+import { parseConfig, text, type Config, type Env } from '../config.js'
+import { createJsonLogger } from '../log.js'
+import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
+import { startNodeServer } from './server.js'
+
+/**
+ * The Node entry: the one place that reads `process.env`.
+ *
+ * Development mode (`--dev`, or neither NODE_ENV=production nor a secret) makes up a secret so that a fresh
+ * checkout starts with no settings at all, and prints what to paste into GoTrue.
+ */
+const main = async () => {
+  const env: Env = { ...process.env }
+  if (process.argv.includes('--dev')) env.NODE_ENV = 'development'
+  const dev = env.NODE_ENV === 'development' || (env.NODE_ENV !== 'production' && !text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS'))
+  let devSecret: { secret: string; created: boolean } | undefined
+  if (dev && !text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')) {
+    devSecret = loadOrCreateDevSecret()
+    env.GOTRUE_HOOK_SEND_SMS_SECRETS = devSecret.secret
+  }
+
+  let config: Config
+  try {
+    config = parseConfig(env)
+  } catch (error) {
+    if (!isConfigError(error)) throw error
+    console.error(`sms-hook: invalid configuration: ${error.message}`)
+    process.exit(1)
+  }
+
+  const logger = createJsonLogger({ level: config.logLevel })
+  const node = await startNodeServer(config, { logger })
+  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
+  if (config.mode === 'production' && config.provider.name === 'console') {
+    logger.warn('the console provider prints every OTP to this log and sends no SMS: use it for testing only')
+  }
+  if (devSecret) printDevBanner(node.url, devSecret.secret, devSecret.created)
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1) // a second Ctrl-C means "now"
+    stopping = true
+    logger.info('shutting down: finishing in-flight hooks', { signal })
+    // In-flight hooks answer within SMS_HOOK_TIMEOUT_MS; past that something is stuck.
+    setTimeout(() => process.exit(1), config.timeoutMs + 2000).unref()
+    node.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+const printDevBanner = (url: string, secret: string, created: boolean) => {
+  const port = new URL(url).port
+  console.log(`
+  sms-hook (development mode, console provider): ${url}
+  Codes appear below and at ${url}/dev/inbox
+
+  ${created ? 'New development secret' : 'Development secret'} (kept in ${DEV_SECRET_FILE}):
+    ${secret}
+
+  GoTrue settings to paste (self-hosted .env / docker compose "auth" service):
+    GOTRUE_HOOK_SEND_SMS_ENABLED=true
+    GOTRUE_HOOK_SEND_SMS_URI=http://host.docker.internal:${port}/send-sms
+    GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}
+
+  GoTrue accepts http:// only for localhost, 127.0.0.1, ::1 and host.docker.internal;
+  any other hook URL must be https://. Use http://localhost:${port}/send-sms when GoTrue
+  runs outside Docker on this machine.
+`)
+}
+
+await main()

@@ -1,0 +1,48 @@
+/**
+ * The result of one hook call, as stored for idempotent replays and turned into GoTrue's answer.
+ * Plain JSON so that every idempotency store (memory, Redis, Durable Object) can keep it.
+ */
+export type Outcome = Delivered | Refused
+
+export interface Delivered {
+  ok: true
+  provider: string
+  messageId: string
+}
+
+/** HTTP codes the end user may see, as CONTRACT.md 1 and the answer table in the README describe them. */
+export type RefusalStatus = 400 | 413 | 401 | 429 | 500 | 502 | 503 | 504
+
+export interface Refused {
+  ok: false
+  status: RefusalStatus
+  /** Stable machine code for logs and tests (`invalid_phone`, `rate_limited`, ...). */
+  code: string
+  /** Short, safe to show to the end user: GoTrue v2.187+ passes it through. */
+  message: string
+  /** True when the SMS may have left (timeout after sending): such an outcome is never released for a resend. */
+  mayHaveSent: boolean
+}
+
+export const refused = (
+  status: RefusalStatus,
+  code: string,
+  message: string,
+  mayHaveSent = false,
+): Refused => ({ ok: false, status, code, message, mayHaveSent })
+
+/** The messages end users see. Kept together so the README's answer table can be checked against one place. */
+export const MESSAGES = {
+  unauthorized: 'Invalid webhook signature',
+  payloadTooLarge: 'Payload too large',
+  invalidPayload: 'Invalid SMS hook payload',
+  invalidPhone: 'Invalid phone number',
+  recipientInvalid: 'This phone number cannot receive SMS',
+  rateLimited: 'Too many SMS sent to this number. Please wait a few minutes before requesting a new code.',
+  configuration: 'SMS sending is not configured correctly. Please contact support.',
+  unavailable: 'SMS service is temporarily unavailable. Please try again shortly.',
+  providerError: 'The SMS provider returned an unexpected error. Please try again shortly.',
+  outcomeUnknown: 'The SMS may be delayed. Please wait a minute before requesting a new code.',
+  inProgress: 'Your code is still being sent. Please wait a minute before requesting a new code.',
+  internal: 'Internal error',
+} as const
