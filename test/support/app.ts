@@ -1,0 +1,55 @@
+/** Builds the real app (createApp) with test dependencies: a log sink, a recording provider, a chosen clock. */
+import { createApp } from '../../src/app.js'
+import { systemClock, type Clock } from '../../src/clock.js'
+import { parseConfig, type Env } from '../../src/config.js'
+import { MemoryInbox } from '../../src/dev/inbox.js'
+import { createJsonLogger } from '../../src/log.js'
+import type { Provider, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
+import { MemoryIdempotencyStore } from '../../src/store/memory.js'
+import type { IdempotencyStore } from '../../src/store/types.js'
+import { SECRET } from './sign.js'
+
+export type LogLine = { level: string; msg: string } & Record<string, unknown>
+
+/** A provider double that records every message and behaves as each test scripts it. */
+export class ScriptedProvider implements Provider {
+  readonly calls: { message: SmsMessage; options: SendOptions }[] = []
+  constructor(
+    readonly script: (message: SmsMessage, options: SendOptions, call: number) => Promise<SendResult> = async (m) => ({
+      messageId: `msg-${m.reference}`,
+    }),
+    readonly name = 'scripted',
+  ) {}
+
+  send(message: SmsMessage, options: SendOptions) {
+    this.calls.push({ message, options })
+    return this.script(message, options, this.calls.length)
+  }
+}
+
+export interface MakeAppOptions {
+  env?: Env
+  provider?: Provider
+  clock?: Clock
+  store?: IdempotencyStore
+  remoteAddress?: string
+}
+
+export const makeApp = (options: MakeAppOptions = {}) => {
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'debug', ...options.env })
+  const clock = options.clock ?? systemClock
+  const logs: LogLine[] = []
+  const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
+  const inbox = new MemoryInbox()
+  const store = options.store ?? new MemoryIdempotencyStore({ clock })
+  const app = createApp(config, {
+    clock,
+    fetch: globalThis.fetch,
+    store,
+    logger,
+    inbox,
+    ...(options.provider ? { provider: options.provider } : {}),
+    ...(options.remoteAddress ? { remoteAddress: () => options.remoteAddress } : {}),
+  })
+  return { app, config, logs, inbox, store }
+}

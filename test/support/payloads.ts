@@ -1,0 +1,49 @@
+/** GoTrue payloads as GoTrue sends them (CONTRACT.md 5), and fresh variants with unique keys per test. */
+import { randomUUID } from 'node:crypto'
+import legacyRaw from '../fixtures/gotrue/legacy-v2.170.json?raw'
+import mfaRaw from '../fixtures/gotrue/mfa-challenge.json?raw'
+import phoneChangeRaw from '../fixtures/gotrue/phone-change.json?raw'
+import signupRaw from '../fixtures/gotrue/signup.json?raw'
+
+export const fixtures = {
+  signup: signupRaw.trimEnd(),
+  phoneChange: phoneChangeRaw.trimEnd(),
+  mfa: mfaRaw.trimEnd(),
+  legacy: legacyRaw.trimEnd(),
+}
+
+const FIXTURE_UUID = '9f1c2a57-5a4b-4c1e-9d1e-0c7a1e2b3c4d'
+
+/** A fixture with a new `metadata.uuid` (v2.187+ payloads) so each test has its own idempotency key. */
+export const fresh = (raw: string = fixtures.signup, uuid: string = randomUUID()) => ({
+  uuid,
+  body: raw.replace(FIXTURE_UUID, uuid),
+})
+
+/** A signup payload for `phone` and `otp`; `legacy` drops `metadata` and `sms.phone` as GoTrue < 2.180 did. */
+export const signupPayload = (options: { phone?: string; otp?: string; legacy?: boolean; uuid?: string } = {}) => {
+  const uuid = options.uuid ?? randomUUID()
+  const phone = options.phone ?? '8613800138000'
+  const otp = options.otp ?? String(100000 + Math.floor(Math.random() * 900000))
+  const user = {
+    id: randomUUID(),
+    aud: 'authenticated',
+    role: 'authenticated',
+    email: '',
+    phone,
+    app_metadata: { provider: 'phone', providers: ['phone'] },
+    user_metadata: {},
+    identities: [],
+    created_at: '2026-08-01T08:00:00Z',
+    updated_at: '2026-08-20T10:54:52Z',
+    is_anonymous: false,
+  }
+  const body = options.legacy
+    ? JSON.stringify({ user, sms: { otp } })
+    : JSON.stringify({
+        metadata: { uuid, time: new Date().toISOString(), name: 'send-sms', ip_address: '203.0.113.7' },
+        user,
+        sms: { otp, phone },
+      })
+  return { uuid, otp, phone, body }
+}
