@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryIdempotencyStore } from '../../src/store/memory.js'
+import { StoreFullError } from '../../src/store/types.js'
+import type { Outcome } from '../../src/outcome.js'
+
+const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
+
+const manualClock = (start = 1_000_000) => {
+  let now = start
+  return { now: () => now, advance: (ms: number) => (now += ms) }
+}
+
+const claimToken = async (store: MemoryIdempotencyStore, key: string, leaseMs = 1000) => {
+  const claim = await store.claim(key, leaseMs)
+  if (claim.status !== 'claimed') throw new Error(`expected to claim ${key}, got ${claim.status}`)
+  return claim.token
+}
+
+describe('MemoryIdempotencyStore', () => {
+  it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock() })
+    const token = await claimToken(store, 'k')
+    expect(await store.claim('k', 1000)).toEqual({ status: 'in_flight' })
+    expect(await store.complete('k', token, delivered, 60_000)).toBe(true)
+    expect(await store.claim('k', 1000)).toEqual({ status: 'done', outcome: delivered })
+  })
+
+  it('lets a key be claimed again after release', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock() })
+    const token = await claimToken(store, 'k')
+    expect(await store.release('k', token)).toBe(true)
+    expect((await store.claim('k', 1000)).status).toBe('claimed')
+  })
+
+  it('lets a dead owner\'s claim lapse after its lease, and refuses the old owner\'s late completion', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    const stale = await claimToken(store, 'k', 500)
+    clock.advance(501)
+    const fresh = await claimToken(store, 'k', 500)
+    expect(await store.complete('k', stale, delivered, 60_000)).toBe(false)
+    expect(await store.complete('k', fresh, delivered, 60_000)).toBe(true)
+  })
+
+  it('forgets completed keys after their TTL', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    await store.complete('k', await claimToken(store, 'k'), delivered, 10 * 60_000)
+    clock.advance(10 * 60_000 - 1)
+    expect((await store.claim('k', 1000)).status).toBe('done')
+    clock.advance(1)
+    expect((await store.claim('k', 1000)).status).toBe('claimed')
+  })
+
+  it('wakes waiters with the outcome on complete, and with free on release', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock() })
+    const a = await claimToken(store, 'a')
+    const b = await claimToken(store, 'b')
+    const signal = new AbortController().signal
+    const waitA = store.wait('a', signal)
+    const waitB = store.wait('b', signal)
+    await store.complete('a', a, delivered, 60_000)
+    await store.release('b', b)
+    expect(await waitA).toEqual({ status: 'done', outcome: delivered })
+    expect(await waitB).toEqual({ status: 'free' })
+  })
+
+  it('stops waiting when the signal aborts', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock() })
+    await claimToken(store, 'k')
+    const controller = new AbortController()
+    const waiting = store.wait('k', controller.signal)
+    controller.abort(new Error('deadline'))
+    await expect(waiting).rejects.toThrow('deadline')
+  })
+
+  it('answers wait at once for an unknown key', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock() })
+    expect(await store.wait('nope', new AbortController().signal)).toEqual({ status: 'free' })
+  })
+
+  it('past its cap forgets the oldest completed keys first, never one in flight', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 3 })
+    const inFlight = await claimToken(store, 'in-flight')
+    await store.complete('old', await claimToken(store, 'old'), delivered, 60_000)
+    await store.complete('new', await claimToken(store, 'new'), delivered, 60_000)
+    await claimToken(store, 'fourth')
+    expect(store.size).toBe(3)
+    expect((await store.claim('in-flight', 1000)).status).toBe('in_flight')
+    expect((await store.claim('new', 1000)).status).toBe('done')
+    expect(await store.complete('in-flight', inFlight, delivered, 60_000)).toBe(true)
+  })
+
+  it('refuses a new claim rather than forget an in-flight key when all are in flight', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 2 })
+    await claimToken(store, 'a')
+    await claimToken(store, 'b')
+    await expect(store.claim('c', 1000)).rejects.toBeInstanceOf(StoreFullError)
+  })
+})
