@@ -31,12 +31,6 @@ const main = async () => {
 
   const logger = createJsonLogger({ level: config.logLevel })
   const node = await startNodeServer(config, { logger })
-  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
-  if (config.mode === 'production' && config.provider.name === 'console') {
-    logger.warn('the console provider prints every OTP to this log and sends no SMS: use it for testing only')
-  }
-  if (devSecret) printDevBanner(node.url, devSecret.secret, devSecret.created)
-
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) process.exit(1) // a second Ctrl-C means "now"
@@ -51,6 +45,12 @@ const main = async () => {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
+  if (config.mode === 'production' && config.provider.name === 'console') {
+    logger.warn('the console provider prints every OTP to this log and sends no SMS: use it for testing only')
+  }
+  if (devSecret) printDevBanner(node.url, devSecret.secret, devSecret.created)
 }
 
 const printDevBanner = (url: string, secret: string, created: boolean) => {

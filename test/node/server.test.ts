@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config.js'
+import { silentLogger } from '../../src/log.js'
+import { startNodeServer, type NodeServer } from '../../src/node/server.js'
+import { ScriptedProvider } from '../support/app.js'
+import { signupPayload } from '../support/payloads.js'
+import { SECRET, signedPost } from '../support/sign.js'
+
+const servers: NodeServer[] = []
+afterEach(async () => {
+  await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+})
+
+const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1', ...env })
+  const server = await startNodeServer(config, { logger: silentLogger, ...(provider ? { provider } : {}) })
+  servers.push(server)
+  return server
+}
+
+describe('a real listening Node server', () => {
+  it('verifies, delivers and answers over TCP', async () => {
+    const { url } = await start()
+    const { body, otp } = signupPayload()
+    const response = await fetch(`${url}/send-sms`, signedPost(body))
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(await response.text()).toBe('{}')
+    const inbox = (await (await fetch(`${url}/dev/inbox.json`)).json()) as { otp: string }[]
+    expect(inbox[0]?.otp).toBe(otp)
+  })
+
+  it('answers 401 to an unsigned request over TCP', async () => {
+    const { url } = await start()
+    const response = await fetch(`${url}/send-sms`, { method: 'POST', body: signupPayload().body })
+    expect(response.status).toBe(401)
+  })
+
+  it('serves the production inbox to a loopback client, by the socket\'s real address', async () => {
+    const { url } = await start({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
+    expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(200)
+  })
+
+  it('finishes an in-flight hook when closed, then stops accepting', async () => {
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    let markStarted!: () => void
+    const started = new Promise<void>((r) => (markStarted = r))
+    const provider = new ScriptedProvider(async (m) => {
+      markStarted()
+      await released
+      return { messageId: m.reference }
+    })
+    const server = await start({}, provider)
+    const inFlight = fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))
+    await started
+    const closed = server.close()
+    release()
+    const response = await inFlight
+    expect(response.status).toBe(200)
+    await closed
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow()
+  })
+})

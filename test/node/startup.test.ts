@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { SECRET } from '../support/sign.js'
+import { listeningUrl, runTs, type Running } from './spawn.js'
+
+const main = (env: Record<string, string>, args: string[] = [], cwd?: string) =>
+  runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+
+/** Exit code 0 after a signal means our handler ran and shut down cleanly; the rest is there to debug a failure. */
+const expectCleanExit = async (run: Running) => {
+  const code = await run.exited
+  expect({ code, signal: run.child.signalCode, stderr: run.stderr() }).toEqual({ code: 0, signal: null, stderr: '' })
+}
+
+describe('Node entry start-up', () => {
+  it('refuses to start without a secret in production, naming the variable', async () => {
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toMatch(/invalid configuration: GOTRUE_HOOK_SEND_SMS_SECRETS: is required/)
+  })
+
+  it('refuses to start in production without GOTRUE_SMS_PROVIDER', async () => {
+    const run = main({ NODE_ENV: 'production', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('GOTRUE_SMS_PROVIDER: is required in production')
+  })
+
+  it('refuses a bad value, naming it', async () => {
+    const run = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '6000' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('SMS_HOOK_TIMEOUT_MS: must be between 100 and 4800')
+  })
+
+  it('development mode: makes a secret once, keeps it for restarts, prints the GoTrue settings', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sms-hook-dev-'))
+    const first = main({}, ['--dev'], cwd)
+    const url = await listeningUrl(first)
+    await first.waitFor(/GOTRUE_HOOK_SEND_SMS_SECRETS=v1,whsec_/)
+    const secret = readFileSync(join(cwd, '.sms-hook-dev-secret'), 'utf8').trim()
+    expect(statSync(join(cwd, '.sms-hook-dev-secret')).mode & 0o077).toBe(0)
+    expect(first.stdout()).toContain(`GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}`)
+    expect(first.stdout()).toContain('GOTRUE_HOOK_SEND_SMS_ENABLED=true')
+    expect(first.stdout()).toMatch(/GOTRUE_HOOK_SEND_SMS_URI=http:\/\/host\.docker\.internal:\d+\/send-sms/)
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    first.child.kill('SIGTERM')
+    await expectCleanExit(first)
+
+    // Without --dev too: no NODE_ENV=production and no secret is development mode.
+    const second = main({}, [], cwd)
+    await listeningUrl(second)
+    await second.waitFor(/GOTRUE_HOOK_SEND_SMS_SECRETS=/)
+    expect(second.stdout()).toContain(`GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}`)
+    second.child.kill('SIGINT')
+    await expectCleanExit(second)
+  })
+
+  it('warns at start-up when production uses the console provider', async () => {
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+    await listeningUrl(run)
+    const warning = await run.waitFor(/"level":"warn"/)
+    expect(warning).toContain('prints every OTP')
+    run.child.kill('SIGTERM')
+    await expectCleanExit(run)
+  })
+})
