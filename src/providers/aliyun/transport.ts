@@ -1,0 +1,69 @@
+import type { Clock } from '../../clock.js'
+import type { SendOptions } from '../types.js'
+import type { AliyunConfig, AliyunTransportName } from './config.js'
+
+/** dysmsapi `SendSms`: the production route. Field names are the SDK's; the RPC names capitalise them. */
+export interface SendSmsRequest {
+  action: 'SendSms'
+  phoneNumbers: string
+  signName: string
+  templateCode: string
+  templateParam: string
+  outId: string
+}
+
+/** dypnsapi `SendSmsVerifyCode`: the free test route with the system signature and template. */
+export interface SendSmsVerifyCodeRequest {
+  action: 'SendSmsVerifyCode'
+  phoneNumber: string
+  countryCode: string
+  signName: string
+  templateCode: string
+  templateParam: string
+  outId: string
+}
+
+export type AliyunRequest = SendSmsRequest | SendSmsVerifyCodeRequest
+
+/** Which product and API version serve each action; the endpoint of each product is in `AliyunConfig`. */
+export const ACTIONS = {
+  SendSms: { product: 'dysmsapi', version: '2017-05-25' },
+  SendSmsVerifyCode: { product: 'dypnsapi', version: '2017-05-25' },
+} as const
+
+/** The RPC parameters of a request: `phoneNumbers` -> `PhoneNumbers`. */
+export const rpcParams = (request: AliyunRequest): Record<string, string> => {
+  const { action: _action, ...fields } = request
+  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name[0]!.toUpperCase() + name.slice(1), value]))
+}
+
+/** Whatever Alibaba Cloud answered, success or not, in the one shape both transports produce. */
+export interface AliyunAnswer {
+  /** HTTP status. */
+  status: number
+  /** `OK`, or an error code such as `isv.BUSINESS_LIMIT_CONTROL`; absent when the body was not Aliyun's JSON. */
+  code?: string
+  message?: string
+  requestId?: string
+  bizId?: string
+  /** `x-acs-retry-after`, milliseconds (the SDK reads it so too). */
+  retryAfterMs?: number
+}
+
+/**
+ * One way of reaching Alibaba Cloud. `call` resolves with every answer the gateway gave, errors included, so
+ * that one classification (`classify.ts`) serves both transports; it rejects, with a `ProviderError`, only
+ * when there was no answer.
+ */
+export interface AliyunTransport {
+  readonly name: AliyunTransportName
+  call(request: AliyunRequest, options: SendOptions): Promise<AliyunAnswer>
+}
+
+export interface AliyunTransportDeps {
+  clock: Clock
+  fetch: typeof fetch
+}
+
+/** Builds a transport once, at start-up. */
+export type AliyunTransportFactory = (config: AliyunConfig, deps: AliyunTransportDeps) => AliyunTransport
