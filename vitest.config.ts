@@ -12,6 +12,7 @@ export default defineConfig({
         },
       },
     ],
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 15_000,
   },
 })

@@ -4,6 +4,8 @@ import { systemClock, type Clock } from '../../src/clock.js'
 import { parseConfig, type Env } from '../../src/config.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
 import { createJsonLogger } from '../../src/log.js'
+import type { AliyunTransportFactory } from '../../src/providers/aliyun/index.js'
+import { createProvider } from '../../src/providers/index.js'
 import type { Provider, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { IdempotencyStore } from '../../src/store/types.js'
@@ -33,6 +35,8 @@ export interface MakeAppOptions {
   clock?: Clock
   store?: IdempotencyStore
   remoteAddress?: string
+  /** The Node-only Aliyun SDK transport, as the Node entry passes it; the fetch transport is used without it. */
+  aliyunSdkTransport?: AliyunTransportFactory
 }
 
 export const makeApp = (options: MakeAppOptions = {}) => {
@@ -42,13 +46,24 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
+  const provider =
+    options.provider ??
+    (options.aliyunSdkTransport
+      ? createProvider(config.provider, {
+          clock,
+          fetch: globalThis.fetch,
+          logger,
+          inbox,
+          aliyunSdkTransport: options.aliyunSdkTransport,
+        })
+      : undefined)
   const app = createApp(config, {
     clock,
     fetch: globalThis.fetch,
     store,
     logger,
     inbox,
-    ...(options.provider ? { provider: options.provider } : {}),
+    ...(provider ? { provider } : {}),
     ...(options.remoteAddress ? { remoteAddress: () => options.remoteAddress } : {}),
   })
   return { app, config, logs, inbox, store }

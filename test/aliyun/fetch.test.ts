@@ -1,0 +1,3 @@
+import { describeAliyunContract } from './contract.js'
+
+describeAliyunContract('fetch')
