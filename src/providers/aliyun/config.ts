@@ -80,7 +80,8 @@ const dysmsapiHost = (regionId: string): string => {
   if ((INTERNATIONAL_REGIONS as readonly string[]).includes(regionId)) return `dysmsapi.${regionId}.aliyuncs.com`
   throw new ConfigError(
     'GOTRUE_SMS_ALIYUN_REGION_ID',
-    `has no SMS endpoint: use a cn-* region or one of ${INTERNATIONAL_REGIONS.join(', ')}, or set GOTRUE_SMS_ALIYUN_ENDPOINT; got "${regionId}"`,
+    `has no SMS endpoint: use a cn-* region or one of ${INTERNATIONAL_REGIONS.join(', ')}, ` +
+      `or set GOTRUE_SMS_ALIYUN_ENDPOINT; got "${regionId}"`,
   )
 }
 

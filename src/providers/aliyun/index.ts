@@ -96,8 +96,10 @@ const warnIgnoredSettings = (config: AliyunConfig, logger: Logger) => {
       : undefined,
   ].filter((name) => name !== undefined)
   if (ignored.length === 0) return
+  const verb = ignored.length > 1 ? 'are' : 'is'
   logger.warn(
-    `GOTRUE_SMS_ALIYUN_IS_TEST is on: sending with the test signature ${TEST_SIGN_NAME} and template ${TEST_TEMPLATE_CODE}; ${ignored.join(' and ')} ${ignored.length > 1 ? 'are' : 'is'} not used`,
+    `GOTRUE_SMS_ALIYUN_IS_TEST is on: sending with the test signature ${TEST_SIGN_NAME} and template ` +
+      `${TEST_TEMPLATE_CODE}; ${ignored.join(' and ')} ${verb} not used`,
     { provider: 'aliyun', ignored },
   )
 }

@@ -16,8 +16,8 @@ import type { AliyunAnswer, AliyunTransportFactory } from './transport.js'
  * a call never outlives the hook's answer. The SDK's own retries stay off; the hook retries and fails over.
  */
 export const createSdkTransport: AliyunTransportFactory = (config, { clock }) => {
-  const sms = new Dysmsapi.default(clientConfig(config, config.endpoints.dysmsapi))
-  const pnv = new Dypnsapi.default(clientConfig(config, config.endpoints.dypnsapi))
+  const sms = new (commonJsDefault(Dysmsapi))(clientConfig(config, config.endpoints.dysmsapi))
+  const pnv = new (commonJsDefault(Dypnsapi))(clientConfig(config, config.endpoints.dypnsapi))
   return {
     name: 'sdk',
     async call(request, { deadline }) {
@@ -42,6 +42,13 @@ export const createSdkTransport: AliyunTransportFactory = (config, { clock }) =>
     },
   }
 }
+
+/**
+ * The SDK is CommonJS with `exports.default = Client`. Node's ESM loader hands the whole `exports` to a default
+ * import, while vitest and bundlers unwrap it to the class: accept both.
+ */
+const commonJsDefault = <T>(imported: { default: T }): T =>
+  typeof imported === 'function' ? (imported as T) : imported.default
 
 /** The endpoint is given explicitly: the SDK's own region map differs from the one in `config.ts`. */
 const clientConfig = (config: AliyunConfig, endpoint: string) => {
