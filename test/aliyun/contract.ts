@@ -198,6 +198,16 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       expect(error).toMatchObject({ kind: 'retryable', providerCode: 'Throttling.User', retryAfterMs: 250 })
     })
 
+    it('reads a proxy error page by its status where the transport can see it', async () => {
+      const m = message()
+      await script(m.reference, { status: 502, raw: '<html>502 Bad Gateway</html>' })
+      const error = await failure(send({}, m))
+      // The SDK fails to parse the body before it reports the status, so it cannot tell whether Aliyun got the
+      // request; the fetch transport sees the 502.
+      expect(error.kind).toBe(transport === 'sdk' ? 'outcome_unknown' : 'retryable')
+      expect(error.providerCode).toBeUndefined()
+    })
+
     it('keeps the OTP out of the error message even when Aliyun repeats it', async () => {
       const m = message()
       await script(m.reference, { code: 'isv.TEMPLATE_MISSING_PARAMETERS', message: `bad param {"code":"${m.otp}"}` })

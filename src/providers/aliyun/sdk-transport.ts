@@ -72,7 +72,8 @@ const bodyFields = (body: { code?: string; message?: string; requestId?: string 
 
 /**
  * The SDK throws `ClientError`, `ServerError` or `ThrottlingError` for HTTP 4xx/5xx, keeping Aliyun's JSON in
- * `data` and `x-acs-retry-after` in `retryAfter`: an answer after all. Anything else had no answer.
+ * `data` and `x-acs-retry-after` in `retryAfter`: an answer after all. Anything else counts as no answer, including
+ * a body that is not JSON (a proxy's error page), which the SDK fails to parse before it reports the status.
  */
 const sdkErrorAnswer = (error: unknown): AliyunAnswer | undefined => {
   if (!(error instanceof Error) || !['ClientError', 'ServerError', 'ThrottlingError'].includes(error.name)) return undefined
