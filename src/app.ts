@@ -1,19 +1,15 @@
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import type { Clock } from './clock.js'
 import type { Config } from './config.js'
 import { MemoryInbox, type Inbox } from './dev/inbox.js'
 import { inboxRoutes } from './dev/routes.js'
-import { answer } from './hook/answer.js'
 import { sendSmsHandler } from './hook/route.js'
 import type { Logger } from './log.js'
-import { MESSAGES, refused } from './outcome.js'
+import { MESSAGES } from './outcome.js'
+import type { AliyunTransportFactory } from './providers/aliyun/index.js'
 import { createProvider } from './providers/index.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore } from './store/types.js'
-
-/** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
-export const MAX_BODY_BYTES = 256 * 1024
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) supplies its own. */
 export interface AppDeps {
@@ -26,6 +22,8 @@ export interface AppDeps {
   provider?: Provider
   /** The console provider's message list; memory when not given. */
   inbox?: Inbox
+  /** The Alibaba Cloud SDK transport; only the Node entry passes it, so Workers never load the SDK. */
+  aliyunSdkTransport?: AliyunTransportFactory
   /** The caller's address, where the runtime knows it (Node). */
   remoteAddress?: (c: Context) => string | undefined
 }
@@ -41,18 +39,19 @@ export interface AppDeps {
 export const createApp = (config: Config, deps: AppDeps): Hono => {
   const { clock, logger, store } = deps
   const inbox = deps.inbox ?? new MemoryInbox()
-  const provider = deps.provider ?? createProvider(config.provider, { clock, fetch: deps.fetch, logger, inbox })
+  const provider =
+    deps.provider ??
+    createProvider(config.provider, {
+      clock,
+      fetch: deps.fetch,
+      logger,
+      inbox,
+      ...(deps.aliyunSdkTransport ? { aliyunSdkTransport: deps.aliyunSdkTransport } : {}),
+    })
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post(
-    '/send-sms',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => answer(c, refused(413, 'payload_too_large', MESSAGES.payloadTooLarge), false),
-    }),
-    sendSmsHandler(config, { clock, store, logger, provider }),
-  )
+  app.post('/send-sms', sendSmsHandler(config, { clock, store, logger, provider }))
   if (config.provider.name === 'console') {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
   }

@@ -19,8 +19,11 @@ export interface OnceOptions {
   /** How long a claim holds if its owner disappears. */
   leaseMs: number
   ttlMs?: number
-  /** Aborts waiting for another caller's delivery (the hook's own deadline). */
-  signal: AbortSignal
+  /**
+   * Aborts waiting for another caller's delivery (the hook's own deadline). A factory, because a signal is costly
+   * to make on Node and only a repeat that finds its key in flight needs one.
+   */
+  waitSignal: () => AbortSignal
 }
 
 export type OnceResult = Outcome & { replayed: boolean }
@@ -57,11 +60,12 @@ export const once = async (
       }
       return { ...outcome, replayed: false }
     }
+    const signal = options.waitSignal()
     try {
-      const settled = await store.wait(key, options.signal)
+      const settled = await store.wait(key, signal)
       if (settled.status === 'done') return { ...settled.outcome, replayed: true }
     } catch (error) {
-      if (!options.signal.aborted) throw error
+      if (!signal.aborted) throw error
       return { ...refused(504, 'in_progress', MESSAGES.inProgress, true), replayed: false }
     }
   }

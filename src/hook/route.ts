@@ -7,11 +7,15 @@ import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { Provider } from '../providers/types.js'
 import type { IdempotencyStore } from '../store/types.js'
 import { answer } from './answer.js'
+import { BodyTooLargeError, readBody } from './body.js'
 import { DeadlineError, deliver } from './deliver.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { buildMessage } from './message.js'
 import { parsePayload } from './parse.js'
 import { createSignatureVerifier, isSignatureError } from './verify.js'
+
+/** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
+export const MAX_BODY_BYTES = 256 * 1024
 
 export interface SendSmsDeps {
   clock: Clock
@@ -21,7 +25,7 @@ export interface SendSmsDeps {
 }
 
 /**
- * `POST /send-sms`: verify -> parse -> idempotency -> deliver -> answer, one module per step.
+ * `POST /send-sms`: body -> verify -> parse -> idempotency -> deliver -> answer, one module per step.
  * Logs one line per call with the masked number, never the OTP or the body.
  */
 export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
@@ -33,7 +37,14 @@ export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
   return async function sendSms(c: Context): Promise<Response> {
     const started = clock.now()
     const deadline = started + config.timeoutMs
-    const body = new Uint8Array(await c.req.arrayBuffer())
+    let body: Uint8Array<ArrayBuffer>
+    try {
+      body = await readBody(c, MAX_BODY_BYTES)
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error
+      logger.warn('hook body too large', { limit: MAX_BODY_BYTES })
+      return answer(c, refused(413, 'payload_too_large', MESSAGES.payloadTooLarge), false)
+    }
 
     let text: string
     try {
@@ -59,18 +70,15 @@ export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
       attempts = attempt
     }
     const onFailure = (error: unknown, attempt: number) => logProviderFailure(logger, error, { ...context, attempt })
-    const waiting = new AbortController()
-    const timer = setTimeout(() => waiting.abort(new Error('hook deadline')), Math.max(0, deadline - clock.now()))
+    const waitSignal = () => AbortSignal.timeout(Math.max(0, deadline - clock.now()))
     let outcome: Outcome & { replayed?: boolean }
     try {
-      outcome = await once(store, key, { leaseMs, signal: waiting.signal }, () =>
+      outcome = await once(store, key, { leaseMs, waitSignal }, () =>
         deliver(provider, message, { clock, deadline, onAttempt, onFailure }),
       )
     } catch (error) {
       logger.error('idempotency store failed', { ...context, error: describe(error) })
       outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
-    } finally {
-      clearTimeout(timer)
     }
 
     const fields = {

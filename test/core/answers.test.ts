@@ -97,6 +97,22 @@ describe('answers before the payload is read', () => {
     expect(provider.calls).toHaveLength(0)
   })
 
+  it('counts a chunked body (no Content-Length) as it streams in, and refuses it past 256 KiB', async () => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider })
+    const streamed = (text: string, headers: Record<string, string>): RequestInit => ({
+      method: 'POST',
+      headers,
+      body: new Blob([text]).stream(),
+      duplex: 'half',
+    } as RequestInit)
+    const { body } = signupPayload()
+    expect((await app.request('/send-sms', streamed(body, signedPost(body).headers as Record<string, string>))).status).toBe(200)
+    const huge = JSON.stringify({ sms: { otp: '123456' }, pad: 'x'.repeat(300 * 1024) })
+    await expectRefusal(await app.request('/send-sms', streamed(huge, signedPost(huge).headers as Record<string, string>)), 413, true)
+    expect(provider.calls).toHaveLength(1)
+  })
+
   it('accepts a large but legitimate user record (200 KiB of user_metadata)', async () => {
     const { app } = makeApp()
     const payload = JSON.parse(signupPayload().body) as { user: { user_metadata: unknown } }

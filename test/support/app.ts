@@ -5,7 +5,6 @@ import { parseConfig, type Env } from '../../src/config.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
 import { createJsonLogger } from '../../src/log.js'
 import type { AliyunTransportFactory } from '../../src/providers/aliyun/index.js'
-import { createProvider } from '../../src/providers/index.js'
 import type { Provider, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { IdempotencyStore } from '../../src/store/types.js'
@@ -46,24 +45,14 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
-  const provider =
-    options.provider ??
-    (options.aliyunSdkTransport
-      ? createProvider(config.provider, {
-          clock,
-          fetch: globalThis.fetch,
-          logger,
-          inbox,
-          aliyunSdkTransport: options.aliyunSdkTransport,
-        })
-      : undefined)
   const app = createApp(config, {
     clock,
     fetch: globalThis.fetch,
     store,
     logger,
     inbox,
-    ...(provider ? { provider } : {}),
+    ...(options.provider ? { provider: options.provider } : {}),
+    ...(options.aliyunSdkTransport ? { aliyunSdkTransport: options.aliyunSdkTransport } : {}),
     ...(options.remoteAddress ? { remoteAddress: () => options.remoteAddress } : {}),
   })
   return { app, config, logs, inbox, store }
