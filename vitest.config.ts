@@ -13,6 +13,8 @@ export default defineConfig({
       },
     ],
     globalSetup: ['test/global-setup.ts'],
+    // The JSON report is what .ci/run counts; the default reporter is for people.
+    reporters: ['default', ['json', { outputFile: 'test-results.json' }]],
     testTimeout: 15_000,
   },
 })
