@@ -19,17 +19,19 @@ export interface Inbox {
 
 export const INBOX_CAPACITY = 100
 
-/** Keeps the last `capacity` messages of one process. */
+/** Keeps the last `capacity` messages of one process, in a ring so that adding never moves the others. */
 export class MemoryInbox implements Inbox {
-  readonly #entries: InboxEntry[] = []
+  readonly #ring: InboxEntry[] = []
+  #next = 0
   constructor(readonly capacity = INBOX_CAPACITY) {}
 
   async add(entry: InboxEntry) {
-    this.#entries.unshift(entry)
-    if (this.#entries.length > this.capacity) this.#entries.length = this.capacity
+    this.#ring[this.#next] = entry
+    this.#next = (this.#next + 1) % this.capacity
   }
 
   async list() {
-    return [...this.#entries]
+    const oldestFirst = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
+    return oldestFirst.reverse()
   }
 }

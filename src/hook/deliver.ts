@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
 import { isProviderError, type ProviderError } from '../errors.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
-import type { Provider, SmsMessage } from '../providers/types.js'
+import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
 
 export interface DeliverOptions {
   clock: Clock
@@ -37,7 +37,7 @@ export const deliver = async (provider: Provider, message: SmsMessage, options: 
     let error: unknown
     options.onAttempt?.(attempt)
     try {
-      const result = await withDeadline(deadline - clock.now(), (signal) => provider.send(message, { signal, deadline }))
+      const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
       return { ok: true, provider: provider.name, messageId: result.messageId }
     } catch (e) {
       error = e
@@ -80,27 +80,41 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Runs `work` with a signal that aborts after `ms`, and settles at that moment even if `work` ignores the signal.
+ * The signal is made on first use: an AbortController is costly on Node, and a provider that never waits on
+ * the network (the console provider) never asks for it.
  */
-const withDeadline = <T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+const withDeadline = <T>(deadline: number, clock: Clock, work: (options: SendOptions) => Promise<T>): Promise<T> => {
+  const ms = deadline - clock.now()
   if (ms <= 0) return Promise.reject(new DeadlineError('deadline passed before sending'))
-  const controller = new AbortController()
+  let controller: AbortController | undefined
+  const options: SendOptions = {
+    deadline,
+    get signal() {
+      controller ??= new AbortController()
+      return controller.signal
+    },
+  }
   return new Promise<T>((resolve, reject) => {
+    let timedOut = false
     const timer = setTimeout(() => {
+      timedOut = true
       const error = new DeadlineError(`no provider answer within ${ms} ms`)
-      controller.abort(error)
+      controller?.abort(error)
       reject(error)
     }, ms)
     Promise.resolve()
-      .then(() => work(controller.signal))
+      .then(() => work(options))
       .then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(controller.signal.aborted ? controller.signal.reason : error)
-      },
-    )
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          // After the deadline the promise is already settled with DeadlineError; a provider's own abort
+          // error arriving late must not change the answer.
+          if (!timedOut) reject(error)
+        },
+      )
   })
 }

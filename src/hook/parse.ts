@@ -4,13 +4,14 @@ import { MESSAGES, refused, type Refused } from '../outcome.js'
 const optionalText = z.optional(z.nullable(z.string()))
 
 /**
- * What we read of GoTrue's payload. `user` is GoTrue's whole user record: only the phone fields are checked
- * and everything else passes through untouched (loose objects), so new GoTrue fields never break the hook.
+ * What we read of GoTrue's payload. `user` is GoTrue's whole user record: only the phone fields are checked and
+ * every other field is accepted unread (zod's default object mode ignores unknown keys rather than copying them
+ * as a loose object would, which matters for large user records), so new GoTrue fields never break the hook.
  */
-const payloadSchema = z.looseObject({
-  metadata: z.optional(z.nullable(z.looseObject({ uuid: optionalText }))),
-  user: z.optional(z.nullable(z.looseObject({ phone: optionalText, new_phone: optionalText }))),
-  sms: z.looseObject({
+const payloadSchema = z.object({
+  metadata: z.optional(z.nullable(z.object({ uuid: optionalText }))),
+  user: z.optional(z.nullable(z.object({ phone: optionalText, new_phone: optionalText }))),
+  sms: z.object({
     otp: z.string().check(z.regex(/^\d{6,10}$/)),
     phone: optionalText,
     sms_type: optionalText,

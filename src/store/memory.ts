@@ -9,7 +9,7 @@ export interface MemoryStoreOptions {
 }
 
 type Entry =
-  | { state: 'in_flight'; token: string; leaseUntil: number; waiters: Set<() => void> }
+  | { state: 'in_flight'; token: string; leaseUntil: number; waiters: Set<() => void> | undefined }
   | { state: 'done'; outcome: Outcome; expiresAt: number }
 
 /**
@@ -43,7 +43,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (entry?.state === 'in_flight') return { status: 'in_flight' }
     this.#makeRoom(now)
     const token = `${now.toString(36)}-${(this.#nextToken++).toString(36)}`
-    this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, waiters: new Set() })
+    this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, waiters: undefined })
     return { status: 'claimed', token }
   }
 
@@ -56,7 +56,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       const settle = () => {
         clearTimeout(leaseTimer)
         signal.removeEventListener('abort', onAbort)
-        entry.waiters.delete(settle)
+        entry.waiters?.delete(settle)
         const now = this.#clock.now()
         const current = this.#live(key, now)
         if (current?.state === 'done') resolve({ status: 'done', outcome: current.outcome })
@@ -64,12 +64,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       }
       const onAbort = () => {
         clearTimeout(leaseTimer)
-        entry.waiters.delete(settle)
+        entry.waiters?.delete(settle)
         reject(signal.reason)
       }
       // An owner that never comes back (crashed mid-send) must not hold waiters beyond its lease.
       const leaseTimer = setTimeout(settle, Math.max(0, entry.leaseUntil - this.#clock.now()))
-      entry.waiters.add(settle)
+      ;(entry.waiters ??= new Set()).add(settle)
       signal.addEventListener('abort', onAbort, { once: true })
     })
   }
@@ -79,7 +79,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (!entry) return false
     this.#entries.delete(key)
     this.#entries.set(key, { state: 'done', outcome, expiresAt: this.#clock.now() + ttlMs })
-    for (const wake of [...entry.waiters]) wake()
+    wakeAll(entry)
     return true
   }
 
@@ -87,7 +87,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.#owned(key, token)
     if (!entry) return false
     this.#entries.delete(key)
-    for (const wake of [...entry.waiters]) wake()
+    wakeAll(entry)
     return true
   }
 
@@ -103,7 +103,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const expired = entry.state === 'done' ? entry.expiresAt <= now : entry.leaseUntil <= now
     if (!expired) return entry
     this.#entries.delete(key)
-    if (entry.state === 'in_flight') for (const wake of [...entry.waiters]) wake()
+    if (entry.state === 'in_flight') wakeAll(entry)
     return undefined
   }
 
@@ -112,10 +112,15 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'done' || entry.leaseUntil <= now) {
         this.#entries.delete(key)
-        if (entry.state === 'in_flight') for (const wake of [...entry.waiters]) wake()
+        if (entry.state === 'in_flight') wakeAll(entry)
         if (this.#entries.size < this.#maxKeys) return
       }
     }
     throw new StoreFullError(`idempotency store holds ${this.#maxKeys} keys in flight`)
   }
+}
+
+/** Waiters are made only by repeats that found the key in flight; most keys never have one. */
+const wakeAll = (entry: { waiters: Set<() => void> | undefined }) => {
+  if (entry.waiters) for (const wake of [...entry.waiters]) wake()
 }
