@@ -57,10 +57,13 @@ export const parseConfig = (env: Env): Config => {
     timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
     smsTemplate: text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE,
     mfaTemplate: text(env, 'GOTRUE_MFA_PHONE_TEMPLATE') ?? text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE,
-    otpExpSeconds: integer(env, 'GOTRUE_SMS_OTP_EXP', { fallback: 60, min: 1, max: 86_400 }),
+    otpExpSeconds: otpExpSeconds(env),
     idempotencyMaxKeys: integer(env, 'SMS_HOOK_IDEMPOTENCY_MAX_KEYS', { fallback: 100_000, min: 100, max: 10_000_000 }),
   }
 }
+
+/** `GOTRUE_SMS_OTP_EXP`, GoTrue's OTP lifetime in seconds; providers whose templates show it read it too. */
+export const otpExpSeconds = (env: Env): number => integer(env, 'GOTRUE_SMS_OTP_EXP', { fallback: 60, min: 1, max: 86_400 })
 
 /**
  * Decodes GoTrue's secret list: `v1,whsec_<base64>` entries separated by `|` (several during a rotation).

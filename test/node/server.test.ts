@@ -5,6 +5,7 @@ import { startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET, signedPost } from '../support/sign.js'
+import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../aliyun/fake.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
@@ -39,6 +40,22 @@ describe('a real listening Node server', () => {
   it('serves the production inbox to a loopback client, by the socket\'s real address', async () => {
     const { url } = await start({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
     expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(200)
+  })
+
+  it('sends through the official Aliyun SDK by default, and through fetch when GOTRUE_SMS_ALIYUN_TRANSPORT=fetch', async () => {
+    for (const [transport, userAgent] of [
+      [undefined, /AlibabaCloud.*sms-hook/],
+      ['fetch', /^sms-hook$/],
+    ] as const) {
+      const env = aliyunEnv(transport ? { GOTRUE_SMS_ALIYUN_TRANSPORT: transport } : {}) as Record<string, string>
+      const { url } = await start({ ...env, NODE_ENV: 'production' })
+      const { body, uuid } = signupPayload({ phone: uniqueMainlandPhone() })
+      const response = await fetch(`${url}/send-sms`, signedPost(body))
+      expect(await response.text()).toBe('{}')
+      const calls = await callsFor(uuid)
+      expect(calls).toHaveLength(1)
+      expect(calls[0]?.userAgent).toMatch(userAgent)
+    }
   })
 
   it('finishes an in-flight hook when closed, then stops accepting', async () => {

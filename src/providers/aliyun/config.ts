@@ -1,4 +1,4 @@
-import { boolean, integer, oneOf, required, text, type Env } from '../../config.js'
+import { boolean, oneOf, otpExpSeconds, required, text, type Env } from '../../config.js'
 import { ConfigError } from '../../errors.js'
 
 /** The system test signature and template of the free test route (`GOTRUE_SMS_ALIYUN_IS_TEST`). */
@@ -63,8 +63,8 @@ export const parseAliyunConfig = (env: Env): AliyunConfig => {
     templateCode,
     isTest,
     templateParam: parseTemplateParam(text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM')),
-    // Read again here (the hook reads it too) because the provider fills `{{ .ExpiryMinutes }}` itself.
-    otpExpSeconds: integer(env, 'GOTRUE_SMS_OTP_EXP', { fallback: 60, min: 1, max: 86_400 }),
+    // The provider fills `{{ .ExpiryMinutes }}` in TemplateParam itself.
+    otpExpSeconds: otpExpSeconds(env),
     nationalNumbers: parseNationalNumbers(text(env, 'SMS_HOOK_NATIONAL_NUMBERS')),
     transport: oneOf(env, 'GOTRUE_SMS_ALIYUN_TRANSPORT', TRANSPORTS, 'sdk'),
     endpoints,
