@@ -24,6 +24,11 @@ export interface OnceOptions {
    * to make on Node and only a repeat that finds its key in flight needs one.
    */
   waitSignal: () => AbortSignal
+  /**
+   * Called when recording an outcome fails after sending. The answer still reflects what happened to the SMS
+   * (a delivered code must reach GoTrue as success, or GoTrue would drop the OTP the user is about to receive).
+   */
+  onRecordError?: (error: unknown) => void
 }
 
 export type OnceResult = Outcome & { replayed: boolean }
@@ -53,10 +58,15 @@ export const once = async (
         await store.release(key, claim.token)
         throw error
       }
-      if (outcome.ok || outcome.mayHaveSent) {
-        await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
-      } else {
-        await store.release(key, claim.token)
+      try {
+        if (outcome.ok || outcome.mayHaveSent) {
+          await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
+        } else {
+          await store.release(key, claim.token)
+        }
+      } catch (error) {
+        // The claim's lease still protects the key until it lapses; the outcome itself is what GoTrue needs.
+        options.onRecordError?.(error)
       }
       return { ...outcome, replayed: false }
     }

@@ -71,9 +71,11 @@ export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
     }
     const onFailure = (error: unknown, attempt: number) => logProviderFailure(logger, error, { ...context, attempt })
     const waitSignal = () => AbortSignal.timeout(Math.max(0, deadline - clock.now()))
+    const onRecordError = (error: unknown) =>
+      logger.error('idempotency store failed to record an outcome', { ...context, error: describe(error) })
     let outcome: Outcome & { replayed?: boolean }
     try {
-      outcome = await once(store, key, { leaseMs, waitSignal }, () =>
+      outcome = await once(store, key, { leaseMs, waitSignal, onRecordError }, () =>
         deliver(provider, message, { clock, deadline, onAttempt, onFailure }),
       )
     } catch (error) {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../src/clock.js'
 import { ProviderError } from '../../src/errors.js'
+import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { SendResult } from '../../src/providers/types.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { fixtures, fresh } from '../support/payloads.js'
@@ -88,5 +90,36 @@ describe('one OTP, one SMS', () => {
     gate.resolve({ messageId: 'late' })
     await first
     expect(provider.calls).toHaveLength(1)
+  })
+})
+
+describe('when the idempotency store fails', () => {
+  const brokenStore = (failOn: 'claim' | 'complete') => {
+    const inner = new MemoryIdempotencyStore({ clock: systemClock })
+    return {
+      claim: (key: string, leaseMs: number) =>
+        failOn === 'claim' ? Promise.reject(new Error('store down')) : inner.claim(key, leaseMs),
+      wait: inner.wait.bind(inner),
+      complete: () => Promise.reject(new Error('store down')),
+      release: inner.release.bind(inner),
+    }
+  }
+
+  it('sends nothing and answers 503 when it cannot claim the key', async () => {
+    const provider = new ScriptedProvider()
+    const { app, logs } = makeApp({ provider, store: brokenStore('claim') })
+    const response = await app.request('/send-sms', signedPost(fresh().body))
+    expect(((await response.json()) as { error: { http_code: number } }).error.http_code).toBe(503)
+    expect(provider.calls).toHaveLength(0)
+    expect(logs.some((l) => l.level === 'error' && l.msg === 'idempotency store failed')).toBe(true)
+  })
+
+  it('still answers success when the SMS went out but recording it failed', async () => {
+    const provider = new ScriptedProvider()
+    const { app, logs } = makeApp({ provider, store: brokenStore('complete') })
+    const response = await app.request('/send-sms', signedPost(fresh().body))
+    expect(await response.text()).toBe('{}')
+    expect(provider.calls).toHaveLength(1)
+    expect(logs.some((l) => l.level === 'error' && l.msg === 'idempotency store failed to record an outcome')).toBe(true)
   })
 })
