@@ -1,4 +1,22 @@
-import { defineConfig } from 'vitest/config'
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { configDefaults, defineConfig } from 'vitest/config'
+import { SECRET } from './test/support/sign.js'
+
+/**
+ * One set of cases, two runtimes: every suite runs on Node, and again inside workerd (the runtime of Cloudflare
+ * Workers) unless it needs what only Node has. `test/workerd` holds the cases of the Worker entry itself.
+ */
+const NODE_ONLY = [
+  // A real listening server, child processes, the CLI.
+  'test/node/**',
+  // The official Alibaba Cloud SDK needs Node's http; the Worker never loads it.
+  'test/aliyun/sdk.test.ts',
+  'test/aliyun/sign-oracle.test.ts',
+  // How Node reports a refused connection; workerd's reading is a case of test/workerd.
+  'test/aliyun/refused-connection.test.ts',
+  // Runs wrangler and npm, which are Node programs.
+  'test/deploy/**',
+]
 
 export default defineConfig({
   test: {
@@ -8,7 +26,25 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/workerd/**'],
           environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest({
+            // The Worker and its Durable Objects exactly as deployed...
+            wrangler: { configPath: './wrangler.toml' },
+            // ...with the secrets `wrangler secret put` would add, and the console provider, which needs no
+            // account. Cases that need other settings pass their own bindings to the Worker's fetch.
+            miniflare: { bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' } },
+          }),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...NODE_ONLY],
         },
       },
     ],

@@ -1,0 +1,137 @@
+/**
+ * What every idempotency store must do (src/store/types.ts), on real time with short leases so that it runs
+ * against any store in any runtime: `memory.test.ts` runs it for the in-memory store, test/workerd for the
+ * Durable Object store. Each case uses fresh keys, as a shared store may outlive one test.
+ */
+import { describe, expect, it } from 'vitest'
+import type { Outcome } from '../../src/outcome.js'
+import type { IdempotencyStore } from '../../src/store/types.js'
+
+const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
+const unknown: Outcome = { ok: false, status: 504, code: 'outcome_unknown', message: 'may be delayed', mayHaveSent: true }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const never = () => new AbortController().signal
+const newKey = () => crypto.randomUUID()
+
+const claimToken = async (store: IdempotencyStore, key: string, leaseMs = 5000) => {
+  const claim = await store.claim(key, leaseMs)
+  if (claim.status !== 'claimed') throw new Error(`expected to claim ${key}, got ${claim.status}`)
+  return claim.token
+}
+
+export const describeStoreContract = (name: string, makeStore: () => IdempotencyStore) => {
+  describe(`${name}: the idempotency store contract`, () => {
+    it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {
+      const store = makeStore()
+      const key = newKey()
+      const token = await claimToken(store, key)
+      expect(await store.claim(key, 5000)).toEqual({ status: 'in_flight' })
+      expect(await store.complete(key, token, delivered, 60_000)).toBe(true)
+      expect(await store.claim(key, 5000)).toEqual({ status: 'done', outcome: delivered })
+    })
+
+    it('keeps a failure outcome as it was stored', async () => {
+      const store = makeStore()
+      const key = newKey()
+      await store.complete(key, await claimToken(store, key), unknown, 60_000)
+      expect(await store.claim(key, 5000)).toEqual({ status: 'done', outcome: unknown })
+    })
+
+    it('gives a key to exactly one of many concurrent claimers', async () => {
+      const store = makeStore()
+      const key = newKey()
+      const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim(key, 5000)))
+      expect(claims.filter((c) => c.status === 'claimed')).toHaveLength(1)
+      expect(claims.filter((c) => c.status === 'in_flight')).toHaveLength(9)
+    })
+
+    it('keeps keys apart', async () => {
+      const store = makeStore()
+      const [a, b] = [newKey(), newKey()]
+      await claimToken(store, a)
+      expect((await store.claim(b, 5000)).status).toBe('claimed')
+    })
+
+    it('lets a key be claimed again after release, and refuses a second release', async () => {
+      const store = makeStore()
+      const key = newKey()
+      const token = await claimToken(store, key)
+      expect(await store.release(key, token)).toBe(true)
+      expect(await store.release(key, token)).toBe(false)
+      expect((await store.claim(key, 5000)).status).toBe('claimed')
+    })
+
+    it("refuses to complete or release with another claimer's token", async () => {
+      const store = makeStore()
+      const key = newKey()
+      await claimToken(store, key)
+      expect(await store.complete(key, 'not-the-token', delivered, 60_000)).toBe(false)
+      expect(await store.release(key, 'not-the-token')).toBe(false)
+      expect(await store.claim(key, 5000)).toEqual({ status: 'in_flight' })
+    })
+
+    it("lets a dead owner's claim lapse after its lease, and refuses the old owner's late completion", async () => {
+      const store = makeStore()
+      const key = newKey()
+      const stale = await claimToken(store, key, 100)
+      await sleep(150)
+      const fresh = await claimToken(store, key)
+      expect(await store.complete(key, stale, delivered, 60_000)).toBe(false)
+      expect(await store.complete(key, fresh, delivered, 60_000)).toBe(true)
+    })
+
+    it('forgets a completed key after its TTL', async () => {
+      const store = makeStore()
+      const key = newKey()
+      await store.complete(key, await claimToken(store, key), delivered, 150)
+      expect((await store.claim(key, 5000)).status).toBe('done')
+      await sleep(200)
+      expect((await store.claim(key, 5000)).status).toBe('claimed')
+    })
+
+    it('wakes waiters with the outcome on complete, and with free on release', async () => {
+      const store = makeStore()
+      const [a, b] = [newKey(), newKey()]
+      const tokenA = await claimToken(store, a)
+      const tokenB = await claimToken(store, b)
+      const waitA = store.wait(a, never())
+      const waitB = store.wait(b, never())
+      await sleep(20)
+      await store.complete(a, tokenA, delivered, 60_000)
+      await store.release(b, tokenB)
+      expect(await waitA).toEqual({ status: 'done', outcome: delivered })
+      expect(await waitB).toEqual({ status: 'free' })
+    })
+
+    it('wakes waiters with free when the owner never comes back', async () => {
+      const store = makeStore()
+      const key = newKey()
+      await claimToken(store, key, 150)
+      const started = Date.now()
+      expect(await store.wait(key, never())).toEqual({ status: 'free' })
+      expect(Date.now() - started).toBeGreaterThanOrEqual(100)
+      expect((await store.claim(key, 5000)).status).toBe('claimed')
+    })
+
+    it('stops waiting when the signal aborts, with its reason', async () => {
+      const store = makeStore()
+      const key = newKey()
+      await claimToken(store, key)
+      const controller = new AbortController()
+      const waiting = store.wait(key, controller.signal)
+      await sleep(20)
+      controller.abort(new Error('deadline'))
+      await expect(waiting).rejects.toThrow('deadline')
+      await expect(store.wait(key, controller.signal)).rejects.toThrow('deadline')
+    })
+
+    it('answers wait at once for an unknown key and for a completed one', async () => {
+      const store = makeStore()
+      const key = newKey()
+      expect(await store.wait(key, never())).toEqual({ status: 'free' })
+      await store.complete(key, await claimToken(store, key), delivered, 60_000)
+      expect(await store.wait(key, never())).toEqual({ status: 'done', outcome: delivered })
+    })
+  })
+}

@@ -1,0 +1,5 @@
+import { systemClock } from '../../src/clock.js'
+import { MemoryIdempotencyStore } from '../../src/store/memory.js'
+import { describeStoreContract } from './contract.js'
+
+describeStoreContract('MemoryIdempotencyStore', () => new MemoryIdempotencyStore({ clock: systemClock }))
