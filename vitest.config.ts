@@ -14,8 +14,6 @@ const NODE_ONLY = [
   'test/aliyun/sign-oracle.test.ts',
   // How Node reports a refused connection; workerd's reading is a case of test/workerd.
   'test/aliyun/refused-connection.test.ts',
-  // Runs wrangler and npm, which are Node programs.
-  'test/deploy/**',
 ]
 
 export default defineConfig({
@@ -26,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/workerd/**'],
+          exclude: [...configDefaults.exclude, 'test/workerd/**', 'test/deploy/**'],
           environment: 'node',
         },
       },
@@ -44,7 +42,18 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...NODE_ONLY],
+          exclude: [...configDefaults.exclude, ...NODE_ONLY, 'test/deploy/**'],
+        },
+      },
+      {
+        // The Worker bundle and the container image, built as they would ship: wrangler and npm are Node
+        // programs. Run after the others, so their CPU load cannot upset the timing of the behaviour suites.
+        extends: true,
+        test: {
+          name: 'deploy',
+          include: ['test/deploy/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 1 },
         },
       },
     ],
