@@ -45,7 +45,6 @@ export default {
 } satisfies ExportedHandler<Bindings>
 
 const build = (bindings: Bindings): Handler => {
-  const logger = createJsonLogger({ level: 'info' })
   try {
     const config = parseConfig(settingsOf(bindings))
     const store = new DurableObjectIdempotencyStore(namespace(bindings, 'IDEMPOTENCY', 'IdempotencyObject'))
@@ -65,6 +64,8 @@ const build = (bindings: Bindings): Handler => {
   } catch (error) {
     if (!isConfigError(error)) throw error
     const { variable, message } = error
+    // LOG_LEVEL itself may be the bad setting.
+    const logger = createJsonLogger({ level: 'info' })
     return function misconfigured() {
       logger.error(`invalid configuration: ${message}`, { variable })
       return Response.json({ error: { http_code: 500, message: MESSAGES.configuration } }, { status: 500 })
