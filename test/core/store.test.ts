@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import { StoreFullError } from '../../src/store/types.js'
 import type { Outcome } from '../../src/outcome.js'
+import { claimToken } from '../store/contract.js'
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 
@@ -10,16 +11,11 @@ const manualClock = (start = 1_000_000) => {
   return { now: () => now, advance: (ms: number) => (now += ms) }
 }
 
-const claimToken = async (store: MemoryIdempotencyStore, key: string, leaseMs = 1000) => {
-  const claim = await store.claim(key, leaseMs)
-  if (claim.status !== 'claimed') throw new Error(`expected to claim ${key}, got ${claim.status}`)
-  return claim.token
-}
 
 describe('MemoryIdempotencyStore', () => {
   it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {
     const store = new MemoryIdempotencyStore({ clock: manualClock() })
-    const token = await claimToken(store, 'k')
+    const token = await claimToken(store, 'k', 1000)
     expect(await store.claim('k', 1000)).toEqual({ status: 'in_flight' })
     expect(await store.complete('k', token, delivered, 60_000)).toBe(true)
     expect(await store.claim('k', 1000)).toEqual({ status: 'done', outcome: delivered })
@@ -27,7 +23,7 @@ describe('MemoryIdempotencyStore', () => {
 
   it('lets a key be claimed again after release', async () => {
     const store = new MemoryIdempotencyStore({ clock: manualClock() })
-    const token = await claimToken(store, 'k')
+    const token = await claimToken(store, 'k', 1000)
     expect(await store.release('k', token)).toBe(true)
     expect((await store.claim('k', 1000)).status).toBe('claimed')
   })
@@ -45,7 +41,7 @@ describe('MemoryIdempotencyStore', () => {
   it('forgets completed keys after their TTL', async () => {
     const clock = manualClock()
     const store = new MemoryIdempotencyStore({ clock })
-    await store.complete('k', await claimToken(store, 'k'), delivered, 10 * 60_000)
+    await store.complete('k', await claimToken(store, 'k', 1000), delivered, 10 * 60_000)
     clock.advance(10 * 60_000 - 1)
     expect((await store.claim('k', 1000)).status).toBe('done')
     clock.advance(1)
@@ -67,7 +63,7 @@ describe('MemoryIdempotencyStore', () => {
 
   it('stops waiting when the signal aborts', async () => {
     const store = new MemoryIdempotencyStore({ clock: manualClock() })
-    await claimToken(store, 'k')
+    await claimToken(store, 'k', 1000)
     const controller = new AbortController()
     const waiting = store.wait('k', controller.signal)
     controller.abort(new Error('deadline'))

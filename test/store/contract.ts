@@ -14,7 +14,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const never = () => new AbortController().signal
 const newKey = () => crypto.randomUUID()
 
-const claimToken = async (store: IdempotencyStore, key: string, leaseMs = 5000) => {
+/** Claims `key` and returns the lease token, failing the test when the key was not free. */
+export const claimToken = async (store: IdempotencyStore, key: string, leaseMs = 5000) => {
   const claim = await store.claim(key, leaseMs)
   if (claim.status !== 'claimed') throw new Error(`expected to claim ${key}, got ${claim.status}`)
   return claim.token

@@ -3,18 +3,13 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { Outcome } from '../../src/outcome.js'
 import { DurableObjectIdempotencyStore } from '../../src/store/durable-object.js'
-import { describeStoreContract } from '../store/contract.js'
+import { claimToken, describeStoreContract } from '../store/contract.js'
 
 describeStoreContract('DurableObjectIdempotencyStore', () => new DurableObjectIdempotencyStore(env.IDEMPOTENCY))
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const claimToken = async (store: DurableObjectIdempotencyStore, key: string, leaseMs = 5000) => {
-  const claim = await store.claim(key, leaseMs)
-  if (claim.status !== 'claimed') throw new Error(`expected to claim ${key}, got ${claim.status}`)
-  return claim.token
-}
 
 describe('the Durable Object store across the life of its objects', () => {
   it('keeps a claim, then an outcome, when the object is recreated (evicted, or restarted by a deploy)', async () => {
