@@ -1,3 +1,4 @@
+import { sha256Hex } from '../digest.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { IdempotencyStore } from '../store/types.js'
 import type { HookPayload } from './parse.js'
@@ -10,9 +11,7 @@ export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000
  * body, so the key is `metadata.uuid` when present (v2.187+), else the SHA-256 of the raw body.
  */
 export const idempotencyKey = async (payload: HookPayload, body: Uint8Array<ArrayBuffer>): Promise<string> => {
-  if (payload.uuid) return payload.uuid
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', body))
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
+  return payload.uuid ?? sha256Hex(body)
 }
 
 export interface OnceOptions {

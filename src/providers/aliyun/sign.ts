@@ -1,3 +1,5 @@
+import { hex, sha256Hex } from '../../digest.js'
+
 /**
  * Alibaba Cloud request signing V3 (ACS3-HMAC-SHA256), with WebCrypto only so that it runs wherever `fetch` does
  * (Node, Cloudflare Workers). The steps and their order follow CONTRACT.md 3; the SDK signs the same way.
@@ -66,7 +68,7 @@ export const acs3Nonce = (): string => hex(crypto.getRandomValues(new Uint8Array
  */
 export const signAcs3 = async (request: Acs3Request, credentials: Acs3Credentials): Promise<Acs3Signed> => {
   const body = request.body ?? ''
-  const bodyHash = hex(await sha256(body))
+  const bodyHash = await sha256Hex(body)
   const signed: Record<string, string> = {
     host: request.host,
     'x-acs-action': request.action,
@@ -87,7 +89,7 @@ export const signAcs3 = async (request: Acs3Request, credentials: Acs3Credential
     signedHeaders,
     bodyHash,
   ].join('\n')
-  const canonicalRequestHash = hex(await sha256(canonicalRequest))
+  const canonicalRequestHash = await sha256Hex(canonicalRequest)
   const signature = hex(await hmacSha256(credentials.accessKeySecret, `${ACS3_ALGORITHM}\n${canonicalRequestHash}`))
   return {
     headers: {
@@ -102,13 +104,9 @@ export const signAcs3 = async (request: Acs3Request, credentials: Acs3Credential
 
 const encoder = new TextEncoder()
 
-const sha256 = async (text: string) => new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)))
-
 const hmacSha256 = async (secret: string, text: string) => {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
   ])
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(text)))
 }
-
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
