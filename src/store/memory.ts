@@ -8,19 +8,27 @@ export interface MemoryStoreOptions {
   maxKeys?: number
 }
 
-type Entry =
-  | { state: 'in_flight'; token: string; leaseUntil: number; waiters: Set<() => void> | undefined }
-  | { state: 'done'; outcome: Outcome; expiresAt: number }
+type InFlight = { state: 'in_flight'; token: string; leaseUntil: number; waiters: Set<() => void> | undefined }
+type Done = { state: 'done'; key: string; outcome: Outcome; expiresAt: number }
+type Entry = InFlight | Done
+
+/** Expired keys forgotten per claim at most, so a burst of expiries never stalls one request. */
+const SWEEP_PER_CLAIM = 64
 
 /**
  * The idempotency store for a single Node process. Not for Workers, where each request may land in another
  * isolate with its own memory.
  *
- * Map insertion order doubles as age order: a completed key is re-inserted, so the first `done` entry met while
- * iterating is the oldest one to forget.
+ * Completed keys also go into a queue in completion order, which is what "oldest first" means for the cap and,
+ * with one TTL, for expiry too. Evicting from the head of that queue costs the same at any size; scanning the
+ * Map for the oldest completed key instead would walk past every key deleted since V8 last compacted the Map,
+ * which made each claim at the cap cost tens of microseconds.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #entries = new Map<string, Entry>()
+  /** Completed entries, oldest first, from `#head` on; an entry no longer in `#entries` is skipped. */
+  #done: Done[] = []
+  #head = 0
   readonly #clock: Clock
   readonly #maxKeys: number
   #nextToken = 0
@@ -41,6 +49,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.#live(key, now)
     if (entry?.state === 'done') return { status: 'done', outcome: entry.outcome }
     if (entry?.state === 'in_flight') return { status: 'in_flight' }
+    this.#sweep(now)
     this.#makeRoom(now)
     const token = `${now.toString(36)}-${(this.#nextToken++).toString(36)}`
     this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, waiters: undefined })
@@ -77,8 +86,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const entry = this.#owned(key, token)
     if (!entry) return false
-    this.#entries.delete(key)
-    this.#entries.set(key, { state: 'done', outcome, expiresAt: this.#clock.now() + ttlMs })
+    const done: Done = { state: 'done', key, outcome, expiresAt: this.#clock.now() + ttlMs }
+    this.#entries.set(key, done)
+    this.#done.push(done)
     wakeAll(entry)
     return true
   }
@@ -107,16 +117,38 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return undefined
   }
 
+  /** Forgets expired completed keys from the head of the queue, so memory follows the TTL, not the cap. */
+  #sweep(now: number) {
+    for (let i = 0; i < SWEEP_PER_CLAIM; i++) {
+      const oldest = this.#done[this.#head]
+      if (oldest === undefined || oldest.expiresAt > now) break
+      this.#shift()
+    }
+  }
+
   #makeRoom(now: number) {
+    while (this.#entries.size >= this.#maxKeys && this.#head < this.#done.length) this.#shift()
     if (this.#entries.size < this.#maxKeys) return
+    // Every key is in flight: only a claim whose owner died (lease lapsed) may go. Rare, so a scan is fine.
     for (const [key, entry] of this.#entries) {
-      if (entry.state === 'done' || entry.leaseUntil <= now) {
+      if (entry.state === 'in_flight' && entry.leaseUntil <= now) {
         this.#entries.delete(key)
-        if (entry.state === 'in_flight') wakeAll(entry)
+        wakeAll(entry)
         if (this.#entries.size < this.#maxKeys) return
       }
     }
     throw new StoreFullError(`idempotency store holds ${this.#maxKeys} keys in flight`)
+  }
+
+  /** Drops the queue's oldest entry, and its key unless the key has moved on (expired and claimed again). */
+  #shift() {
+    const oldest = this.#done[this.#head++]!
+    if (this.#entries.get(oldest.key) === oldest) this.#entries.delete(oldest.key)
+    // Compact now and then rather than shift() each time, which moves the whole array.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#done.length) {
+      this.#done = this.#done.slice(this.#head)
+      this.#head = 0
+    }
   }
 }
 

@@ -87,6 +87,36 @@ describe('MemoryIdempotencyStore', () => {
     expect(await store.complete('in-flight', inFlight, delivered, 60_000)).toBe(true)
   })
 
+  it('at the cap keeps exactly the newest completed keys, however many came and went', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 10 })
+    for (let i = 0; i < 5000; i++) await store.complete(`k${i}`, await claimToken(store, `k${i}`), delivered, 60_000)
+    expect(store.size).toBe(10)
+    for (let i = 4990; i < 5000; i++) expect((await store.claim(`k${i}`, 1000)).status).toBe('done')
+    expect((await store.claim('k4989', 1000)).status).toBe('claimed')
+  })
+
+  it('forgets expired keys without being asked about them, so memory follows the TTL', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    for (let i = 0; i < 20; i++) await store.complete(`k${i}`, await claimToken(store, `k${i}`), delivered, 60_000)
+    clock.advance(60_000)
+    await claimToken(store, 'next')
+    expect(store.size).toBe(1)
+  })
+
+  it('a key that expired and was completed again is not forgotten with its old entry', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock, maxKeys: 2 })
+    await store.complete('k', await claimToken(store, 'k'), delivered, 1000)
+    clock.advance(1000)
+    await store.complete('k', await claimToken(store, 'k'), delivered, 60_000)
+    await store.complete('other', await claimToken(store, 'other'), delivered, 60_000)
+    await claimToken(store, 'third')
+    // The cap forgot the oldest live completion ('k'), not a stale queue entry standing for it.
+    expect(store.size).toBe(2)
+    expect((await store.claim('other', 1000)).status).toBe('done')
+  })
+
   it('refuses a new claim rather than forget an in-flight key when all are in flight', async () => {
     const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 2 })
     await claimToken(store, 'a')
