@@ -4,6 +4,7 @@ import type { Config } from './config.js'
 import { MemoryInbox, type Inbox } from './dev/inbox.js'
 import { inboxRoutes } from './dev/routes.js'
 import { sendSmsHandler } from './hook/route.js'
+import type { SignerFactory } from './hook/verify.js'
 import type { Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { AliyunTransportFactory } from './providers/aliyun/index.js'
@@ -24,6 +25,8 @@ export interface AppDeps {
   inbox?: Inbox
   /** The Alibaba Cloud SDK transport; only the Node entry passes it, so Workers never load the SDK. */
   aliyunSdkTransport?: AliyunTransportFactory
+  /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
+  signer?: SignerFactory
   /** The caller's address, where the runtime knows it (Node). */
   remoteAddress?: (c: Context) => string | undefined
 }
@@ -51,7 +54,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config, { clock, store, logger, provider }))
+  app.post('/send-sms', sendSmsHandler(config, { clock, store, logger, provider, signer: deps.signer }))
   if (config.provider.name === 'console') {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
   }

@@ -12,7 +12,7 @@ import { DeadlineError, deliver } from './deliver.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { buildMessage } from './message.js'
 import { parsePayload } from './parse.js'
-import { createSignatureVerifier, isSignatureError } from './verify.js'
+import { createSignatureVerifier, isSignatureError, type SignerFactory } from './verify.js'
 
 /** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
 export const MAX_BODY_BYTES = 256 * 1024
@@ -22,6 +22,7 @@ export interface SendSmsDeps {
   store: IdempotencyStore
   logger: Logger
   provider: Provider
+  signer?: SignerFactory | undefined
 }
 
 /**
@@ -30,7 +31,7 @@ export interface SendSmsDeps {
  */
 export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
   const { clock, store, logger, provider } = deps
-  const verify = createSignatureVerifier(config.secrets, clock)
+  const verify = createSignatureVerifier(config.secrets, clock, deps.signer)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
   const leaseMs = config.timeoutMs + 1000
 

@@ -6,6 +6,7 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config.js'
 import { createJsonLogger } from '../log.js'
 import { MemoryIdempotencyStore } from '../store/memory.js'
+import { nodeSigner } from './signer.js'
 
 export interface NodeServer {
   server: ServerType
@@ -32,6 +33,7 @@ export const startNodeServer = async (config: Config, overrides: Partial<AppDeps
     fetch: globalThis.fetch,
     store: new MemoryIdempotencyStore({ clock, maxKeys: config.idempotencyMaxKeys }),
     logger: createJsonLogger({ level: config.logLevel }),
+    signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
     ...overrides,
   }
