@@ -8,6 +8,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void
   warn(msg: string, fields?: LogFields): void
   error(msg: string, fields?: LogFields): void
+  /** Whether `level` is written, so a caller can skip building fields that would be dropped. */
+  enabled(level: LogLevel): boolean
 }
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
@@ -36,11 +38,17 @@ export const createJsonLogger = (options: JsonLoggerOptions): Logger => {
       write(JSON.stringify({ level, time: new Date(now()).toISOString(), msg, ...fields }))
     }
   }
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    enabled: (level) => LOG_LEVELS.indexOf(level) >= threshold,
+  }
 }
 
 /** A logger that drops everything (benchmarks, tests that do not look at logs). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false }
 
 /**
  * Masks a phone number for logs: enough to tell numbers apart in an incident, not enough to contact anyone.

@@ -102,19 +102,25 @@ const withDeadline = <T>(deadline: number, clock: Clock, work: (options: SendOpt
       controller?.abort(error)
       reject(error)
     }, ms)
-    Promise.resolve()
-      .then(() => work(options))
-      .then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          // After the deadline the promise is already settled with DeadlineError; a provider's own abort
-          // error arriving late must not change the answer.
-          if (!timedOut) reject(error)
-        },
-      )
+    let pending: Promise<T>
+    try {
+      pending = Promise.resolve(work(options))
+    } catch (error) {
+      clearTimeout(timer)
+      reject(error)
+      return
+    }
+    pending.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        // After the deadline the promise is already settled with DeadlineError; a provider's own abort
+        // error arriving late must not change the answer.
+        if (!timedOut) reject(error)
+      },
+    )
   })
 }

@@ -10,7 +10,7 @@ import { answer } from './answer.js'
 import { BodyTooLargeError, readBody } from './body.js'
 import { DeadlineError, deliver } from './deliver.js'
 import { idempotencyKey, once } from './idempotency.js'
-import { buildMessage } from './message.js'
+import { createMessageBuilder } from './message.js'
 import { parsePayload } from './parse.js'
 import { createSignatureVerifier, isSignatureError, type SignerFactory } from './verify.js'
 
@@ -32,6 +32,7 @@ export interface SendSmsDeps {
 export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
   const { clock, store, logger, provider } = deps
   const verify = createSignatureVerifier(config.secrets, clock, deps.signer)
+  const buildMessage = createMessageBuilder(config)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
   const leaseMs = config.timeoutMs + 1000
 
@@ -62,38 +63,40 @@ export const sendSmsHandler = (config: Config, deps: SendSmsDeps) => {
       return answer(c, parsed.refusal, parsed.hasMetadata)
     }
     const { payload } = parsed
-    const key = await idempotencyKey(payload, body)
-    const message = buildMessage(config, payload, key)
-    const context: LogFields = { key, phone: maskPhone(payload.to), provider: provider.name, sms_type: payload.smsType }
+    const pendingKey = idempotencyKey(payload, body)
+    const key = typeof pendingKey === 'string' ? pendingKey : await pendingKey
+    const message = buildMessage(payload, key)
+    // Log fields are built only for lines that are written: at LOG_LEVEL=warn a delivered OTP builds none.
+    const context = (): LogFields => ({ key, phone: maskPhone(payload.to), provider: provider.name, sms_type: payload.smsType })
 
     let attempts = 0
     const onAttempt = (attempt: number) => {
       attempts = attempt
     }
-    const onFailure = (error: unknown, attempt: number) => logProviderFailure(logger, error, { ...context, attempt })
+    const onFailure = (error: unknown, attempt: number) => logProviderFailure(logger, error, { ...context(), attempt })
     const waitSignal = () => AbortSignal.timeout(Math.max(0, deadline - clock.now()))
     const onRecordError = (error: unknown) =>
-      logger.error('idempotency store failed to record an outcome', { ...context, error: describe(error) })
+      logger.error('idempotency store failed to record an outcome', { ...context(), error: describe(error) })
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(store, key, { leaseMs, waitSignal, onRecordError }, () =>
         deliver(provider, message, { clock, deadline, onAttempt, onFailure }),
       )
     } catch (error) {
-      logger.error('idempotency store failed', { ...context, error: describe(error) })
+      logger.error('idempotency store failed', { ...context(), error: describe(error) })
       outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
     }
 
-    const fields = {
-      ...context,
-      outcome: outcome.ok ? (outcome.replayed ? 'replayed' : 'sent') : outcome.code,
-      status: outcome.ok ? 200 : outcome.status,
-      attempts,
-      duration_ms: clock.now() - started,
+    const level = outcome.ok ? 'info' : outcome.status === 500 ? 'error' : 'warn'
+    if (logger.enabled(level)) {
+      logger[level]('hook', {
+        ...context(),
+        outcome: outcome.ok ? (outcome.replayed ? 'replayed' : 'sent') : outcome.code,
+        status: outcome.ok ? 200 : outcome.status,
+        attempts,
+        duration_ms: clock.now() - started,
+      })
     }
-    if (outcome.ok) logger.info('hook', fields)
-    else if (outcome.status === 500) logger.error('hook', fields)
-    else logger.warn('hook', fields)
     return answer(c, outcome, payload.hasMetadata)
   }
 }

@@ -16,12 +16,14 @@ export interface ConsoleProviderOptions {
 export const createConsoleProvider = ({ inbox, logger, clock }: ConsoleProviderOptions): Provider => ({
   name: 'console',
   async send(message: SmsMessage): Promise<SendResult> {
-    logger.info(`console sms to +${message.to}: ${message.text}`, {
-      provider: 'console',
-      to: message.to,
-      otp: message.otp,
-      sms_type: message.smsType,
-    })
+    if (logger.enabled('info')) {
+      logger.info(`console sms to +${message.to}: ${message.text}`, {
+        provider: 'console',
+        to: message.to,
+        otp: message.otp,
+        sms_type: message.smsType,
+      })
+    }
     await inbox.add({
       id: message.reference,
       to: message.to,
