@@ -64,10 +64,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return new Promise<WaitResult>((resolve, reject) => {
       const settle = () => {
         clearTimeout(leaseTimer)
-        signal.removeEventListener('abort', onAbort)
-        entry.waiters?.delete(settle)
         const now = this.#clock.now()
         const current = this.#live(key, now)
+        if (current === entry) {
+          // The lease timer fired a little before the lease's end by the clock (timers round to the
+          // millisecond): the owner still holds the key, so keep waiting rather than report it free.
+          leaseTimer = setTimeout(settle, Math.max(1, entry.leaseUntil - now))
+          return
+        }
+        signal.removeEventListener('abort', onAbort)
+        entry.waiters?.delete(settle)
         if (current?.state === 'done') resolve({ status: 'done', outcome: current.outcome })
         else resolve({ status: 'free' })
       }
@@ -77,7 +83,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         reject(signal.reason)
       }
       // An owner that never comes back (crashed mid-send) must not hold waiters beyond its lease.
-      const leaseTimer = setTimeout(settle, Math.max(0, entry.leaseUntil - this.#clock.now()))
+      let leaseTimer = setTimeout(settle, Math.max(0, entry.leaseUntil - this.#clock.now()))
       ;(entry.waiters ??= new Set()).add(settle)
       signal.addEventListener('abort', onAbort, { once: true })
     })

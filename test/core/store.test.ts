@@ -61,6 +61,22 @@ describe('MemoryIdempotencyStore', () => {
     expect(await waitB).toEqual({ status: 'free' })
   })
 
+  it('keeps a waiter waiting when its lease timer fires before the lease has ended by the clock', async () => {
+    // Timers round to the millisecond, so one can fire just before the clock reaches the lease's end.
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    await claimToken(store, 'k', 20)
+    let settled: unknown
+    const waiting = store.wait('k', new AbortController().signal).then((result) => (settled = result))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(settled).toBeUndefined()
+    expect((await store.claim('k', 1000)).status).toBe('in_flight')
+    clock.advance(20)
+    await waiting
+    expect(settled).toEqual({ status: 'free' })
+    expect((await store.claim('k', 1000)).status).toBe('claimed')
+  })
+
   it('stops waiting when the signal aborts', async () => {
     const store = new MemoryIdempotencyStore({ clock: manualClock() })
     await claimToken(store, 'k', 1000)
