@@ -26,8 +26,6 @@ export const compileTemplate = (template: string): ((values: Record<string, stri
   }
 }
 
-export const renderTemplate = (template: string, values: Record<string, string>): string => compileTemplate(template)(values)
-
 /** Minutes the OTP stays valid, at least 1, as templates say "valid for N minutes". */
 export const expiryMinutes = (otpExpSeconds: number): number => Math.max(1, Math.ceil(otpExpSeconds / 60))
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js'
 import { ProviderError } from '../../errors.js'
-import { expiryMinutes, renderTemplate } from '../../hook/message.js'
+import { compileTemplate, expiryMinutes } from '../../hook/message.js'
 import type { Logger } from '../../log.js'
 import type { Provider, SendOptions, SendResult, SmsMessage } from '../types.js'
 import { resultOf } from './classify.js'
@@ -32,6 +32,7 @@ export const createAliyunProvider = (config: AliyunConfig, deps: AliyunProviderD
   const transport = factory(config, deps)
   if (config.isTest) warnIgnoredSettings(config, deps.logger)
   const minutes = String(expiryMinutes(config.otpExpSeconds))
+  const paramTemplates = Object.entries(config.templateParam).map(([name, template]) => [name, compileTemplate(template)] as const)
 
   const requestFor = (message: SmsMessage): AliyunRequest => {
     const number = aliyunNumber(message.to, config.nationalNumbers)
@@ -54,9 +55,7 @@ export const createAliyunProvider = (config: AliyunConfig, deps: AliyunProviderD
       }
     }
     const values = { Code: message.otp, ExpiryMinutes: minutes }
-    const params = Object.fromEntries(
-      Object.entries(config.templateParam).map(([name, template]) => [name, renderTemplate(template, values)]),
-    )
+    const params = Object.fromEntries(paramTemplates.map(([name, render]) => [name, render(values)]))
     return {
       action: 'SendSms',
       phoneNumbers: number.digits,
