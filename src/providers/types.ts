@@ -1,12 +1,19 @@
+import type { Clock } from '../clock.js'
+import type { Env } from '../config/env.js'
+import type { Inbox } from '../dev/inbox.js'
+import type { Logger } from '../log.js'
+import type { PhoneNumber } from '../phone/e164.js'
+
 /** One OTP message, ready for a provider. */
 export interface SmsMessage {
-  /** Destination as E.164 digits without `+` (GoTrue's form), or a national number when configured so. */
-  to: string
+  /** The destination, normalised once by the core; each provider formats it the way its vendor wants. */
+  to: PhoneNumber
   otp: string
-  /** The rendered message text (`GOTRUE_SMS_TEMPLATE` / `GOTRUE_MFA_PHONE_TEMPLATE`). */
+  /** The rendered message text (`GOTRUE_SMS_TEMPLATE`, or `GOTRUE_MFA_PHONE_TEMPLATE` for MFA). */
   text: string
-  /** `mfa` for an MFA challenge, otherwise `sms`. */
-  smsType: string
+  smsType: 'sms' | 'mfa'
+  /** How long the OTP stays valid, in whole minutes, for vendor templates that show it. */
+  expiryMinutes: number
   /** The hook's idempotency key: a reference that lets a delivery receipt be traced to its hook call. */
   reference: string
 }
@@ -26,8 +33,35 @@ export interface SendResult {
 /**
  * Sends one message. Must throw a `ProviderError` of the right kind on failure: the kind decides whether the
  * hook retries, fails over or answers, so a provider that cannot tell whether the SMS left says `outcome_unknown`.
+ * Anything else it throws counts as `outcome_unknown` too.
  */
 export interface Provider {
   readonly name: string
   send(message: SmsMessage, options: SendOptions): Promise<SendResult>
+  /** Where a provider that sends nothing keeps its messages (the console provider); the app serves it. */
+  readonly inbox?: Inbox
 }
+
+/** What a provider may use; the runtime entry points supply it. */
+export interface ProviderDeps {
+  clock: Clock
+  fetch: typeof fetch
+  logger: Logger
+  /** Where the console provider keeps messages on this runtime (a Durable Object on Workers); memory otherwise. */
+  inbox?: Inbox
+}
+
+/**
+ * Everything the service knows of one provider, in one place: its name (`GOTRUE_SMS_PROVIDER`), how it reads
+ * its own variables, and how it is built. `registry.ts` lists them; adding a provider is one file and one line.
+ */
+export interface ProviderDefinition<Settings = unknown> {
+  readonly name: string
+  /** Reads this provider's variables; throws a `ConfigError` naming the first missing or wrong one. */
+  parse(env: Env): Settings
+  create(settings: Settings, deps: ProviderDeps): Provider
+}
+
+/** Declares a definition with its settings type checked, then erased for the registry's list. */
+export const defineProvider = <Settings>(definition: ProviderDefinition<Settings>): ProviderDefinition =>
+  definition as ProviderDefinition
