@@ -4,16 +4,16 @@ import { SECRET } from './test/support/sign.js'
 
 /**
  * One set of cases, two runtimes: every suite runs on Node, and again inside workerd (the runtime of Cloudflare
- * Workers) unless it needs what only Node has. `test/workerd` holds the cases of the Worker entry itself.
+ * Workers) unless it needs what only Node has. `test/worker` holds the cases of the Worker entry itself.
  */
 const NODE_ONLY = [
   // A real listening server, child processes, the CLI.
   'test/node/**',
   // The official Alibaba Cloud SDK needs Node's http; the Worker never loads it.
-  'test/aliyun/sdk.test.ts',
-  'test/aliyun/sign-oracle.test.ts',
-  // How Node reports a refused connection; workerd's reading is a case of test/workerd.
-  'test/aliyun/refused-connection.test.ts',
+  'test/providers/aliyun/sdk.test.ts',
+  'test/providers/aliyun/sign-oracle.test.ts',
+  // How Node reports a refused connection; workerd's reading is a case of test/worker.
+  'test/providers/aliyun/refused-connection.test.ts',
 ]
 
 export default defineConfig({
@@ -24,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/workerd/**', 'test/deploy/**'],
+          exclude: [...configDefaults.exclude, 'test/worker/**', 'test/deploy/**'],
           environment: 'node',
         },
       },

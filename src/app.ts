@@ -1,30 +1,26 @@
 import { Hono, type Context } from 'hono'
 import type { Clock } from './clock.js'
-import type { Config } from './config.js'
-import { MemoryInbox, type Inbox } from './dev/inbox.js'
+import type { Config } from './config/index.js'
 import { inboxRoutes } from './dev/routes.js'
-import { sendSmsHandler } from './hook/route.js'
+import { errorBody } from './errors.js'
+import { logObserver, observeAll, type HookObserver } from './hook/events.js'
+import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
 import type { Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
-import type { AliyunTransportFactory } from './providers/aliyun/index.js'
-import { createProvider } from './providers/index.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore } from './store/types.js'
 
-/** What the app needs from its runtime. Every entry point (Node, Workers, tests) supplies its own. */
+/** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
   clock: Clock
-  fetch: typeof fetch
   /** Shared across every instance that may see one hook call: memory (one process), Redis, Durable Object. */
   store: IdempotencyStore
   logger: Logger
-  /** Built from `config.provider` when not given. */
-  provider?: Provider
-  /** The console provider's message list; memory when not given. */
-  inbox?: Inbox
-  /** The Alibaba Cloud SDK transport; only the Node entry passes it, so Workers never load the SDK. */
-  aliyunSdkTransport?: AliyunTransportFactory
+  /** The providers, built by the entry point (`buildProviders`); the first one sends. */
+  providers: readonly Provider[]
+  /** Who hears about each hook call besides the JSON log (metrics, tests). */
+  observers?: readonly HookObserver[]
   /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
   signer?: SignerFactory
   /** The caller's address, where the runtime knows it (Node). */
@@ -32,36 +28,29 @@ export interface AppDeps {
 }
 
 /**
- * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz`, and with the console provider
- * `GET /dev/inbox` and `/dev/inbox.json`.
+ * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz`, and, when a provider keeps an
+ * inbox (the console provider), `GET /dev/inbox` and `/dev/inbox.json`. It only mounts routes: the entry
+ * points build everything that depends on the runtime.
  *
  * @example
- * const app = createApp(parseConfig(env), { clock: systemClock, fetch, store, logger })
+ * const app = createApp(config, { clock: systemClock, store, logger, providers: buildProviders([config.provider], deps) })
  * export default app // or serve({ fetch: app.fetch })
  */
 export const createApp = (config: Config, deps: AppDeps): Hono => {
-  const { clock, logger, store } = deps
-  const inbox = deps.inbox ?? new MemoryInbox()
-  const provider =
-    deps.provider ??
-    createProvider(config.provider, {
-      clock,
-      fetch: deps.fetch,
-      logger,
-      inbox,
-      ...(deps.aliyunSdkTransport ? { aliyunSdkTransport: deps.aliyunSdkTransport } : {}),
-    })
+  const { clock, logger, store, providers } = deps
+  const provider = providers[0]
+  if (provider === undefined) throw new Error('createApp needs at least one provider')
+  const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config, { clock, store, logger, provider, signer: deps.signer }))
-  if (config.provider.name === 'console') {
-    app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
-  }
-  app.notFound((c) => c.json({ error: { http_code: 404, message: 'Not found' } }, 404))
+  app.post('/send-sms', sendSmsHandler(config.hook, config.message, { clock, store, provider, observe, signer: deps.signer }))
+  const inbox = providers.find((p) => p.inbox !== undefined)?.inbox
+  if (inbox) app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
+  app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
     logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: c.req.path })
-    return c.json({ error: { http_code: 500, message: MESSAGES.internal } }, 500)
+    return c.json(errorBody(500, MESSAGES.internal), 500)
   })
   return app
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { createHmac, randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { parseSecrets } from './config.js'
+import { parseSecrets } from './hook/config.js'
 import { isConfigError } from './errors.js'
 import { generateSecret } from './node/dev-secret.js'
 

@@ -1,7 +1,14 @@
 /**
- * The project's error types. Guards test `name` rather than `instanceof`, so an error keeps its meaning
- * after bundling or when it crosses a runtime boundary (a Durable Object stub, a worker isolate).
+ * Every error type of the project, and the one shape of an error answer. Guards test `name` rather than
+ * `instanceof`, so an error keeps its meaning after bundling or when it crosses a runtime boundary (a Durable
+ * Object stub, a worker isolate).
  */
+
+/**
+ * The body of every error answer, `{"error":{"http_code","message"}}`: the object GoTrue v2.187+ reads from a
+ * hook's answer (CONTRACT.md 1), used for the app's own errors (404, 500) too so that callers see one shape.
+ */
+export const errorBody = (status: number, message: string) => ({ error: { http_code: status, message } })
 
 /** A setting is missing or wrong. Raised at start-up (Node) or per request (Workers), always naming the variable. */
 export class ConfigError extends Error {
@@ -63,3 +70,44 @@ export class ProviderError extends Error {
 
 export const isProviderError = (e: unknown): e is ProviderError =>
   e instanceof Error && e.name === 'ProviderError' && 'kind' in e
+
+/** The hook's deadline passed while the provider was still working: the SMS may still arrive. */
+export class DeadlineError extends Error {
+  override readonly name = 'DeadlineError'
+}
+
+export const isDeadlineError = (e: unknown): e is DeadlineError => e instanceof Error && e.name === 'DeadlineError'
+
+/** The request body was larger than allowed; answered 413. */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError'
+}
+
+export const isBodyTooLargeError = (e: unknown): e is BodyTooLargeError =>
+  e instanceof Error && e.name === 'BodyTooLargeError'
+
+export type SignatureFailure =
+  | 'missing_headers'
+  | 'invalid_timestamp'
+  | 'timestamp_too_old'
+  | 'timestamp_too_new'
+  | 'invalid_body_encoding'
+  | 'no_matching_signature'
+
+/** A request that is not provably from GoTrue. The reason goes to the log, never to the caller. */
+export class SignatureError extends Error {
+  override readonly name = 'SignatureError'
+  constructor(readonly reason: SignatureFailure) {
+    super(reason)
+  }
+}
+
+export const isSignatureError = (e: unknown): e is SignatureError =>
+  e instanceof Error && e.name === 'SignatureError' && 'reason' in e
+
+/** Raised by a store that cannot take another in-flight key without forgetting one. */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError'
+}
+
+export const isStoreFullError = (e: unknown): e is StoreFullError => e instanceof Error && e.name === 'StoreFullError'

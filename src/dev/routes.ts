@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
-import type { Mode } from '../config.js'
+import type { Mode } from '../config/index.js'
+import { errorBody } from '../errors.js'
 import type { Inbox, InboxEntry } from './inbox.js'
 
 export interface InboxRoutesOptions {
@@ -24,7 +25,7 @@ export const inboxRoutes = ({ inbox, mode, remoteAddress }: InboxRoutesOptions) 
     // are for whoever sits at the machine, not for the network.
     routes.use(async function loopbackOnly(c, next) {
       if (!isLoopback(remoteAddress?.(c))) {
-        return c.json({ error: { http_code: 403, message: 'The inbox answers only local requests in production' } }, 403)
+        return c.json(errorBody(403, 'The inbox answers only local requests in production'), 403)
       }
       await next()
     })

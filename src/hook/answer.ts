@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { errorBody } from '../errors.js'
 import type { Outcome } from '../outcome.js'
 
 /**
@@ -13,6 +14,5 @@ import type { Outcome } from '../outcome.js'
  */
 export const answer = (c: Context, outcome: Outcome, hasMetadata: boolean): Response => {
   if (outcome.ok) return c.json({}, 200)
-  const body = { error: { http_code: outcome.status, message: outcome.message } }
-  return c.json(body, hasMetadata ? 200 : outcome.status)
+  return c.json(errorBody(outcome.status, outcome.message), hasMetadata ? 200 : outcome.status)
 }

@@ -1,9 +1,5 @@
 import type { Context } from 'hono'
-
-/** The body was larger than allowed; answered 413. */
-export class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError'
-}
+import { BodyTooLargeError } from '../errors.js'
 
 /**
  * Reads the raw body, refusing more than `maxBytes`.

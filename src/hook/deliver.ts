@@ -1,25 +1,21 @@
 import type { Clock } from '../clock.js'
-import { isProviderError, type ProviderError } from '../errors.js'
+import { DeadlineError, isDeadlineError, isProviderError, type ProviderError } from '../errors.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
+
+/** Attempts per provider for `retryable` failures (nothing was sent). */
+const MAX_ATTEMPTS = 3
+/** Do not start an attempt with less time than this left: it could only end as a timeout. */
+const MIN_ATTEMPT_MS = 500
 
 export interface DeliverOptions {
   clock: Clock
   /** Epoch ms by `clock`: the answer to GoTrue must be ready by then. */
   deadline: number
-  /** Attempts per provider for `retryable` failures (nothing was sent). */
-  maxAttempts?: number
-  /** Do not start an attempt with less time than this left: it could only end as a timeout. */
-  minAttemptMs?: number
-  /** Called as each attempt starts, for logs. */
+  /** Called as each attempt starts, for the hook's events. */
   onAttempt?: (attempt: number) => void
-  /** Called with every failed attempt, for logs. */
+  /** Called with every failed attempt, for the hook's events. */
   onFailure?: (error: unknown, attempt: number) => void
-}
-
-/** The hook's deadline passed while the provider was still working. */
-export class DeadlineError extends Error {
-  override readonly name = 'DeadlineError'
 }
 
 /**
@@ -31,8 +27,6 @@ export class DeadlineError extends Error {
  */
 export const deliver = async (provider: Provider, message: SmsMessage, options: DeliverOptions): Promise<Outcome> => {
   const { clock, deadline } = options
-  const maxAttempts = options.maxAttempts ?? 3
-  const minAttemptMs = options.minAttemptMs ?? 500
   for (let attempt = 1; ; attempt++) {
     let error: unknown
     options.onAttempt?.(attempt)
@@ -43,11 +37,11 @@ export const deliver = async (provider: Provider, message: SmsMessage, options: 
       error = e
       options.onFailure?.(e, attempt)
     }
-    if (error instanceof DeadlineError) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+    if (isDeadlineError(error)) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
     if (!isProviderError(error)) return refused(502, 'provider_error', MESSAGES.providerError)
-    if (error.kind === 'retryable' && attempt < maxAttempts) {
+    if (error.kind === 'retryable' && attempt < MAX_ATTEMPTS) {
       const pause = backoff(error, attempt)
-      if (deadline - clock.now() - pause >= minAttemptMs) {
+      if (deadline - clock.now() - pause >= MIN_ATTEMPT_MS) {
         await sleep(pause)
         continue
       }

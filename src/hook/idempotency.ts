@@ -10,7 +10,7 @@ export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000
  * The key that makes GoTrue's retries one delivery. GoTrue gives every attempt a new `webhook-id` but the same
  * body, so the key is `metadata.uuid` when present (v2.187+), else the SHA-256 of the raw body.
  */
-export const idempotencyKey = (payload: HookPayload, body: Uint8Array<ArrayBuffer>): string | Promise<string> =>
+export const idempotencyKey = async (payload: HookPayload, body: Uint8Array<ArrayBuffer>): Promise<string> =>
   payload.uuid ?? sha256Hex(body)
 
 export interface OnceOptions {

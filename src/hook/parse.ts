@@ -18,19 +18,16 @@ const payloadSchema = z.object({
   }),
 })
 
-/** E.164: up to 15 digits, no leading zero. A leading `+` is tolerated though GoTrue strips it. */
-const PHONE = /^\+?([1-9]\d{6,14})$/
-
 export interface HookPayload {
   /** GoTrue v2.187+ sends `metadata` and honours error objects in 200 answers; older versions do neither. */
   hasMetadata: boolean
   /** `metadata.uuid`: the same on every retry of one hook call. */
   uuid: string | undefined
   otp: string
-  /** Destination digits without `+`. */
-  to: string
+  /** The destination as GoTrue wrote it; `phone/e164.ts` reads it. */
+  phone: string
   /** `mfa` for an MFA challenge, otherwise `sms`. */
-  smsType: string
+  smsType: 'sms' | 'mfa'
 }
 
 export type ParseResult =
@@ -58,17 +55,13 @@ export const parsePayload = (body: string): ParseResult => {
   const { sms, user, metadata } = parsed.data
   const phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
   if (phone === undefined) return invalid(hasMetadata, 'no phone number in sms.phone, user.new_phone or user.phone')
-  const match = PHONE.exec(phone)
-  if (!match?.[1]) {
-    return { ok: false, hasMetadata, refusal: refused(400, 'invalid_phone', MESSAGES.invalidPhone), reason: 'invalid phone number' }
-  }
   return {
     ok: true,
     payload: {
       hasMetadata,
       uuid: metadata?.uuid || undefined,
       otp: sms.otp,
-      to: match[1],
+      phone,
       smsType: sms.sms_type === 'mfa' ? 'mfa' : 'sms',
     },
   }

@@ -1,27 +1,9 @@
 import { Webhook } from 'standardwebhooks'
 import type { Clock } from '../clock.js'
+import { SignatureError } from '../errors.js'
 
 /** Standard Webhooks' replay window, in both directions. */
 export const TOLERANCE_SECONDS = 5 * 60
-
-export type SignatureFailure =
-  | 'missing_headers'
-  | 'invalid_timestamp'
-  | 'timestamp_too_old'
-  | 'timestamp_too_new'
-  | 'invalid_body_encoding'
-  | 'no_matching_signature'
-
-/** A request that is not provably from GoTrue. The reason goes to the log, never to the caller. */
-export class SignatureError extends Error {
-  override readonly name = 'SignatureError'
-  constructor(readonly reason: SignatureFailure) {
-    super(reason)
-  }
-}
-
-export const isSignatureError = (e: unknown): e is SignatureError =>
-  e instanceof Error && e.name === 'SignatureError'
 
 /** The `v1` signature of one message: base64 of HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
 export type Signer = (id: string, timestamp: number, body: string) => string
@@ -90,8 +72,6 @@ export const createSignatureVerifier = (
     throw new SignatureError('no_matching_signature')
   }
 }
-
-export type SignatureVerifier = ReturnType<typeof createSignatureVerifier>
 
 /**
  * The `v1` signatures of a header. Entries are `v1,<base64>`; base64 has neither spaces nor commas, so splitting

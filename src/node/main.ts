@@ -1,6 +1,8 @@
+import { text, type Env } from '../config/env.js'
+import { parseConfig, type Config } from '../config/index.js'
 import { isConfigError } from '../errors.js'
-import { parseConfig, text, type Config, type Env } from '../config.js'
 import { createJsonLogger } from '../log.js'
+import { parseServerConfig, type ServerConfig } from './config.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
 import { startNodeServer } from './server.js'
 
@@ -21,8 +23,10 @@ const main = async () => {
   }
 
   let config: Config
+  let listen: ServerConfig
   try {
     config = parseConfig(env)
+    listen = parseServerConfig(env)
   } catch (error) {
     if (!isConfigError(error)) throw error
     console.error(`sms-hook: invalid configuration: ${error.message}`)
@@ -30,14 +34,14 @@ const main = async () => {
   }
 
   const logger = createJsonLogger({ level: config.logLevel })
-  const node = await startNodeServer(config, { logger })
+  const node = await startNodeServer(config, listen, { logger })
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) process.exit(1) // a second Ctrl-C means "now"
     stopping = true
     logger.info('shutting down: finishing in-flight hooks', { signal })
     // In-flight hooks answer within SMS_HOOK_TIMEOUT_MS; past that something is stuck.
-    setTimeout(() => process.exit(1), config.timeoutMs + 2000).unref()
+    setTimeout(() => process.exit(1), config.hook.timeoutMs + 2000).unref()
     node.close().then(
       () => process.exit(0),
       () => process.exit(1),

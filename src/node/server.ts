@@ -3,9 +3,12 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { createJsonLogger } from '../log.js'
+import { buildProviders } from '../providers/registry.js'
 import { MemoryIdempotencyStore } from '../store/memory.js'
+import type { ServerConfig } from './config.js'
+import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
 
 export interface NodeServer {
@@ -16,34 +19,42 @@ export interface NodeServer {
   close(): Promise<void>
 }
 
+/** What a test may replace; `fetch` is what providers call vendors with. */
+export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
+
 /**
  * Serves the app on Node with the dependencies a single process has: system clock, global fetch, an in-memory
- * idempotency store and a JSON logger on stdout. Tests pass `overrides` to inject fakes.
+ * idempotency store, a JSON logger on stdout, and the providers as Node defines them. Tests pass `overrides`.
  */
-export const startNodeServer = async (config: Config, overrides: Partial<AppDeps> = {}): Promise<NodeServer> => {
+export const startNodeServer = async (
+  config: Config,
+  listen: ServerConfig,
+  overrides: NodeOverrides = {},
+): Promise<NodeServer> => {
   const clock = overrides.clock ?? systemClock
-  // The SDK is loaded only when chosen (GOTRUE_SMS_ALIYUN_TRANSPORT=sdk, the Node default): it takes ~0.6 s to load.
-  const aliyunSdkTransport =
-    config.provider.name === 'aliyun' && config.provider.transport === 'sdk'
-      ? (await import('../providers/aliyun/sdk-transport.js')).createSdkTransport
-      : undefined
-  const deps: AppDeps = {
-    ...(aliyunSdkTransport ? { aliyunSdkTransport } : {}),
+  const logger = overrides.logger ?? createJsonLogger({ level: config.logLevel })
+  const providers =
+    overrides.providers ??
+    buildProviders(
+      [config.provider],
+      { clock, fetch: overrides.fetch ?? globalThis.fetch, logger },
+      await nodeProviderDefinitions([config.provider]),
+    )
+  const app = createApp(config, {
     clock,
-    fetch: globalThis.fetch,
-    store: new MemoryIdempotencyStore({ clock, maxKeys: config.idempotencyMaxKeys }),
-    logger: createJsonLogger({ level: config.logLevel }),
+    store: new MemoryIdempotencyStore({ clock, maxKeys: config.store.idempotencyMaxKeys }),
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
     ...overrides,
-  }
-  const app = createApp(config, deps)
+    logger,
+    providers,
+  })
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+    const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s))
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
   return {
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

@@ -1,37 +1,38 @@
-import type { Clock } from '../clock.js'
-import type { Inbox } from '../dev/inbox.js'
-import type { Logger } from '../log.js'
-import type { Provider, SendResult, SmsMessage } from './types.js'
-
-export interface ConsoleProviderOptions {
-  inbox: Inbox
-  logger: Logger
-  clock: Clock
-}
+import { MemoryInbox } from '../dev/inbox.js'
+import { defineProvider, type Provider, type SendResult, type SmsMessage } from './types.js'
 
 /**
- * Development provider: prints each OTP and keeps it in the inbox instead of sending an SMS.
- * Its log line is the one place an OTP may appear in logs, which is why production must choose it explicitly.
+ * Development provider: prints each OTP and keeps it in the inbox instead of sending an SMS. Its log line is
+ * the one place an OTP may appear in logs, which is why production must choose it explicitly.
  */
-export const createConsoleProvider = ({ inbox, logger, clock }: ConsoleProviderOptions): Provider => ({
+export const consoleProvider = defineProvider({
   name: 'console',
-  async send(message: SmsMessage): Promise<SendResult> {
-    if (logger.enabled('info')) {
-      logger.info(`console sms to +${message.to}: ${message.text}`, {
-        provider: 'console',
-        to: message.to,
-        otp: message.otp,
-        sms_type: message.smsType,
-      })
+  usesInbox: true,
+  parse: () => ({}),
+  create(_settings, { logger, clock, inbox = new MemoryInbox() }): Provider {
+    return {
+      name: 'console',
+      inbox,
+      async send(message: SmsMessage): Promise<SendResult> {
+        const to = message.to.e164
+        if (logger.enabled('info')) {
+          logger.info(`console sms to +${to}: ${message.text}`, {
+            provider: 'console',
+            to,
+            otp: message.otp,
+            sms_type: message.smsType,
+          })
+        }
+        await inbox.add({
+          id: message.reference,
+          to,
+          otp: message.otp,
+          text: message.text,
+          sms_type: message.smsType,
+          at: new Date(clock.now()).toISOString(),
+        })
+        return { messageId: `console-${message.reference}` }
+      },
     }
-    await inbox.add({
-      id: message.reference,
-      to: message.to,
-      otp: message.otp,
-      text: message.text,
-      sms_type: message.smsType,
-      at: new Date(clock.now()).toISOString(),
-    })
-    return { messageId: `console-${message.reference}` }
   },
 })

@@ -57,6 +57,8 @@ export interface ProviderDeps {
  */
 export interface ProviderDefinition<Settings = unknown> {
   readonly name: string
+  /** Whether it keeps its messages in `ProviderDeps.inbox` instead of sending them (the console provider). */
+  readonly usesInbox?: boolean
   /** Reads this provider's variables; throws a `ConfigError` naming the first missing or wrong one. */
   parse(env: Env): Settings
   create(settings: Settings, deps: ProviderDeps): Provider

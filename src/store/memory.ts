@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { Outcome } from '../outcome.js'
-import { StoreFullError, type ClaimResult, type IdempotencyStore, type WaitResult } from './types.js'
+import { StoreFullError } from '../errors.js'
+import type { ClaimResult, IdempotencyStore, WaitResult } from './types.js'
 
 export interface MemoryStoreOptions {
   clock: Clock

@@ -28,8 +28,3 @@ export type ClaimResult =
   | { status: 'done'; outcome: Outcome }
 
 export type WaitResult = { status: 'done'; outcome: Outcome } | { status: 'free' }
-
-/** Raised by a store that cannot take another in-flight key without forgetting one. */
-export class StoreFullError extends Error {
-  override readonly name = 'StoreFullError'
-}

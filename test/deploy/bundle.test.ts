@@ -34,8 +34,8 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
       { env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, timeout: 60_000 },
     )
     printed = stdout + stderr
-    code = readFileSync(join(outdir, 'worker.js'), 'utf8')
-    sources = (JSON.parse(readFileSync(join(outdir, 'worker.js.map'), 'utf8')) as { sources: string[] }).sources
+    code = readFileSync(join(outdir, 'index.js'), 'utf8')
+    sources = (JSON.parse(readFileSync(join(outdir, 'index.js.map'), 'utf8')) as { sources: string[] }).sources
   }, 90_000)
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }))
@@ -52,7 +52,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
 
   it('leaves out the Node entry, the Alibaba Cloud SDK and the in-memory store', () => {
     const ours = sources.filter((s) => !s.includes('node_modules/')).map((s) => s.replace(/^.*?src\//, 'src/'))
-    expect(ours).toContain('src/worker.ts')
+    expect(ours).toContain('src/worker/index.ts')
     expect(ours).toContain('src/providers/aliyun/fetch-transport.ts')
     expect(ours.filter((s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || s.endsWith('store/memory.ts'))).toEqual([])
     expect(sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server)\//.test(s))).toEqual([])
@@ -68,7 +68,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
   it('serves a hook call in workerd with no compatibility flag at all', async () => {
     const mf = new Miniflare({
       modules: true,
-      scriptPath: join(outdir, 'worker.js'),
+      scriptPath: join(outdir, 'index.js'),
       modulesRoot: outdir,
       compatibilityDate: '2026-04-01',
       compatibilityFlags: [],

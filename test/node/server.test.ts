@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/log.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET, signedPost } from '../support/sign.js'
-import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../aliyun/fake.js'
+import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1', ...env })
-  const server = await startNodeServer(config, { logger: silentLogger, ...(provider ? { provider } : {}) })
+  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
   servers.push(server)
   return server
 }

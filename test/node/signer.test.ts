@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parseSecrets } from '../../src/config.js'
+import { parseSecrets } from '../../src/hook/config.js'
 import { createSignatureVerifier, standardWebhooksSigner } from '../../src/hook/verify.js'
 import { nodeSigner } from '../../src/node/signer.js'
 

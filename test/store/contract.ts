@@ -1,6 +1,6 @@
 /**
  * What every idempotency store must do (src/store/types.ts), on real time with short leases so that it runs
- * against any store in any runtime: `memory.test.ts` runs it for the in-memory store, test/workerd for the
+ * against any store in any runtime: `memory.test.ts` runs it for the in-memory store, test/worker for the
  * Durable Object store. Each case uses fresh keys, as a shared store may outlive one test.
  */
 import { describe, expect, it } from 'vitest'

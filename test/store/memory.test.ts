@@ -1,5 +1,83 @@
+import { describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/clock.js'
+import { StoreFullError } from '../../src/errors.js'
+import type { Outcome } from '../../src/outcome.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
-import { describeStoreContract } from './contract.js'
+import { claimToken, describeStoreContract } from './contract.js'
 
 describeStoreContract('MemoryIdempotencyStore', () => new MemoryIdempotencyStore({ clock: systemClock }))
+
+const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
+
+const manualClock = (start = 1_000_000) => {
+  let now = start
+  return { now: () => now, advance: (ms: number) => (now += ms) }
+}
+
+/** What only the in-memory store has: a cap on keys, a sweep of expired ones, and timers against a manual clock. */
+describe('MemoryIdempotencyStore', () => {
+  it('keeps a waiter waiting when its lease timer fires before the lease has ended by the clock', async () => {
+    // Timers round to the millisecond, so one can fire just before the clock reaches the lease's end.
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    await claimToken(store, 'k', 20)
+    let settled: unknown
+    const waiting = store.wait('k', new AbortController().signal).then((result) => (settled = result))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    expect(settled).toBeUndefined()
+    expect((await store.claim('k', 1000)).status).toBe('in_flight')
+    clock.advance(20)
+    await waiting
+    expect(settled).toEqual({ status: 'free' })
+    expect((await store.claim('k', 1000)).status).toBe('claimed')
+  })
+
+  it('past its cap forgets the oldest completed keys first, never one in flight', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 3 })
+    const inFlight = await claimToken(store, 'in-flight')
+    await store.complete('old', await claimToken(store, 'old'), delivered, 60_000)
+    await store.complete('new', await claimToken(store, 'new'), delivered, 60_000)
+    await claimToken(store, 'fourth')
+    expect(store.size).toBe(3)
+    expect((await store.claim('in-flight', 1000)).status).toBe('in_flight')
+    expect((await store.claim('new', 1000)).status).toBe('done')
+    expect(await store.complete('in-flight', inFlight, delivered, 60_000)).toBe(true)
+  })
+
+  it('at the cap keeps exactly the newest completed keys, however many came and went', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 10 })
+    for (let i = 0; i < 5000; i++) await store.complete(`k${i}`, await claimToken(store, `k${i}`), delivered, 60_000)
+    expect(store.size).toBe(10)
+    for (let i = 4990; i < 5000; i++) expect((await store.claim(`k${i}`, 1000)).status).toBe('done')
+    expect((await store.claim('k4989', 1000)).status).toBe('claimed')
+  })
+
+  it('forgets expired keys without being asked about them, so memory follows the TTL', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock })
+    for (let i = 0; i < 20; i++) await store.complete(`k${i}`, await claimToken(store, `k${i}`), delivered, 60_000)
+    clock.advance(60_000)
+    await claimToken(store, 'next')
+    expect(store.size).toBe(1)
+  })
+
+  it('a key that expired and was completed again is not forgotten with its old entry', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock, maxKeys: 2 })
+    await store.complete('k', await claimToken(store, 'k'), delivered, 1000)
+    clock.advance(1000)
+    await store.complete('k', await claimToken(store, 'k'), delivered, 60_000)
+    await store.complete('other', await claimToken(store, 'other'), delivered, 60_000)
+    await claimToken(store, 'third')
+    // The cap forgot the oldest live completion ('k'), not a stale queue entry standing for it.
+    expect(store.size).toBe(2)
+    expect((await store.claim('other', 1000)).status).toBe('done')
+  })
+
+  it('refuses a new claim rather than forget an in-flight key when all are in flight', async () => {
+    const store = new MemoryIdempotencyStore({ clock: manualClock(), maxKeys: 2 })
+    await claimToken(store, 'a')
+    await claimToken(store, 'b')
+    await expect(store.claim('c', 1000)).rejects.toBeInstanceOf(StoreFullError)
+  })
+})

@@ -1,11 +1,11 @@
 /** Builds the real app (createApp) with test dependencies: a log sink, a recording provider, a chosen clock. */
 import { createApp } from '../../src/app.js'
 import { systemClock, type Clock } from '../../src/clock.js'
-import { parseConfig, type Env } from '../../src/config.js'
+import { parseConfig, type Env } from '../../src/config/index.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
 import { createJsonLogger } from '../../src/log.js'
-import type { AliyunTransportFactory } from '../../src/providers/aliyun/index.js'
-import type { Provider, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
+import { buildProviders } from '../../src/providers/registry.js'
+import type { Provider, ProviderDefinition, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { IdempotencyStore } from '../../src/store/types.js'
 import { SECRET } from './sign.js'
@@ -34,8 +34,8 @@ export interface MakeAppOptions {
   clock?: Clock
   store?: IdempotencyStore
   remoteAddress?: string
-  /** The Node-only Aliyun SDK transport, as the Node entry passes it; the fetch transport is used without it. */
-  aliyunSdkTransport?: AliyunTransportFactory
+  /** The provider definitions to build from (Node gives Alibaba Cloud its SDK transport); the shared list by default. */
+  definitions?: readonly ProviderDefinition[]
 }
 
 export const makeApp = (options: MakeAppOptions = {}) => {
@@ -45,14 +45,14 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
+  const providers = options.provider
+    ? [options.provider]
+    : buildProviders([config.provider], { clock, fetch: globalThis.fetch, logger, inbox }, options.definitions)
   const app = createApp(config, {
     clock,
-    fetch: globalThis.fetch,
     store,
     logger,
-    inbox,
-    ...(options.provider ? { provider: options.provider } : {}),
-    ...(options.aliyunSdkTransport ? { aliyunSdkTransport: options.aliyunSdkTransport } : {}),
+    providers,
     ...(options.remoteAddress ? { remoteAddress: () => options.remoteAddress } : {}),
   })
   return { app, config, logs, inbox, store }

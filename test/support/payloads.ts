@@ -4,6 +4,8 @@ import legacyRaw from '../fixtures/gotrue/legacy-v2.170.json?raw'
 import mfaRaw from '../fixtures/gotrue/mfa-challenge.json?raw'
 import phoneChangeRaw from '../fixtures/gotrue/phone-change.json?raw'
 import signupRaw from '../fixtures/gotrue/signup.json?raw'
+import { normalisePhone, type NationalNumbers } from '../../src/phone/e164.js'
+import type { SmsMessage } from '../../src/providers/types.js'
 
 export const fixtures = {
   signup: signupRaw.trimEnd(),
@@ -46,4 +48,12 @@ export const signupPayload = (options: { phone?: string; otp?: string; legacy?: 
         sms: { otp, phone },
       })
   return { uuid, otp, phone, body }
+}
+
+/** A message as the core hands it to a provider, for provider-level tests. */
+export const smsMessage = (fields: Partial<Omit<SmsMessage, 'to'>> & { to: string; national?: NationalNumbers }): SmsMessage => {
+  const { national, to, ...rest } = fields
+  const phone = normalisePhone(to, national)
+  if (phone === undefined) throw new Error(`not a phone number: ${to}`)
+  return { otp: '123456', text: '', smsType: 'sms', expiryMinutes: 1, reference: crypto.randomUUID(), ...rest, to: phone }
 }

@@ -1,4 +1,5 @@
-import { boolean, oneOf, otpExpSeconds, required, text, type Env } from '../../config.js'
+import { boolean, endpoint, oneOf, required, text, type Env } from '../../config/env.js'
+import { compileTemplate } from '../../message/template.js'
 import { ConfigError } from '../../errors.js'
 
 /** The system test signature and template of the free test route (`GOTRUE_SMS_ALIYUN_IS_TEST`). */
@@ -12,27 +13,39 @@ export const DEFAULT_TEMPLATE_PARAM = { code: '{{ .Code }}' }
 export const TRANSPORTS = ['sdk', 'fetch'] as const
 export type AliyunTransportName = (typeof TRANSPORTS)[number]
 
-/** Settings of the `aliyun` provider, read from the variable names of Alibaba Cloud RDS Supabase's Auth settings. */
-export interface AliyunConfig {
-  name: 'aliyun'
+/** What the two routes share. */
+interface AliyunCommon {
   accessKeyId: string
   accessKeySecret: string
   securityToken: string | undefined
   regionId: string
-  /** Unused on the test route, which always sends with its system signature and template. */
-  signName: string | undefined
-  templateCode: string | undefined
-  isTest: boolean
-  /** `TemplateParam` for SendSms, with `{{ .Code }}` and `{{ .ExpiryMinutes }}` still to fill in. */
-  templateParam: Record<string, string>
-  otpExpSeconds: number
-  /** `86` when the app stores Chinese mobiles without their country code. */
-  nationalNumbers: '86' | undefined
   /** Which transport to use where both exist (Node); elsewhere only `fetch` does. */
   transport: AliyunTransportName
   /** Full base URLs, e.g. `https://dysmsapi.aliyuncs.com`; both the same when `GOTRUE_SMS_ALIYUN_ENDPOINT` is set. */
   endpoints: { dysmsapi: string; dypnsapi: string }
 }
+
+/** The free test route (`GOTRUE_SMS_ALIYUN_IS_TEST`): dypnsapi's system signature and template. */
+export interface AliyunTestRoute extends AliyunCommon {
+  route: 'test'
+  /** Set but unused on this route; kept to warn about it at start-up. */
+  ignoredSignName: string | undefined
+  ignoredTemplateCode: string | undefined
+}
+
+/** dysmsapi `SendSms` with the account's own approved signature and template. */
+export interface AliyunSendSmsRoute extends AliyunCommon {
+  route: 'sendSms'
+  signName: string
+  templateCode: string
+  /** `GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE`, for MFA challenges; `templateCode` when unset. */
+  mfaTemplateCode: string
+  /** `TemplateParam`, with `{{ .Code }}` and `{{ .ExpiryMinutes }}` still to fill in. */
+  templateParam: Record<string, string>
+}
+
+/** Settings of the `aliyun` provider, read from the variable names of Alibaba Cloud RDS Supabase's Auth settings. */
+export type AliyunConfig = AliyunTestRoute | AliyunSendSmsRoute
 
 /**
  * Reads the `aliyun` provider's variables and fails with a `ConfigError` naming the first wrong one, so a
@@ -43,31 +56,36 @@ export const parseAliyunConfig = (env: Env): AliyunConfig => {
   const missing = 'is required (copy it from the RDS Supabase Auth settings or the Alibaba Cloud RAM console)'
   const accessKeyId = required(env, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID', missing)
   const accessKeySecret = required(env, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET', missing)
-  const forSendSms = 'is required unless GOTRUE_SMS_ALIYUN_IS_TEST=true (the free test route)'
-  const signName = isTest ? text(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME') : required(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms)
-  const templateCode = isTest
-    ? text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE')
-    : required(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE', forSendSms)
   const regionId = text(env, 'GOTRUE_SMS_ALIYUN_REGION_ID') ?? DEFAULT_REGION_ID
   const override = text(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT')
   const endpoints = override
-    ? { dysmsapi: parseEndpoint(override), dypnsapi: parseEndpoint(override) }
+    ? { dysmsapi: endpoint(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT', ''), dypnsapi: endpoint(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT', '') }
     : { dysmsapi: `https://${dysmsapiHost(regionId)}`, dypnsapi: 'https://dypnsapi.aliyuncs.com' }
-  return {
-    name: 'aliyun',
+  const common: AliyunCommon = {
     accessKeyId,
     accessKeySecret,
     securityToken: text(env, 'GOTRUE_SMS_ALIYUN_SECURITY_TOKEN'),
     regionId,
-    signName,
-    templateCode,
-    isTest,
-    templateParam: parseTemplateParam(text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM')),
-    // The provider fills `{{ .ExpiryMinutes }}` in TemplateParam itself.
-    otpExpSeconds: otpExpSeconds(env),
-    nationalNumbers: parseNationalNumbers(text(env, 'SMS_HOOK_NATIONAL_NUMBERS')),
     transport: oneOf(env, 'GOTRUE_SMS_ALIYUN_TRANSPORT', TRANSPORTS, 'sdk'),
     endpoints,
+  }
+  if (isTest) {
+    return {
+      ...common,
+      route: 'test',
+      ignoredSignName: text(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME'),
+      ignoredTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'),
+    }
+  }
+  const forSendSms = 'is required unless GOTRUE_SMS_ALIYUN_IS_TEST=true (the free test route)'
+  const templateCode = required(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE', forSendSms)
+  return {
+    ...common,
+    route: 'sendSms',
+    signName: required(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms),
+    templateCode,
+    mfaTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE') ?? templateCode,
+    templateParam: parseTemplateParam(text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM')),
   }
 }
 
@@ -83,26 +101,6 @@ const dysmsapiHost = (regionId: string): string => {
     `has no SMS endpoint: use a cn-* region or one of ${INTERNATIONAL_REGIONS.join(', ')}, ` +
       `or set GOTRUE_SMS_ALIYUN_ENDPOINT; got "${regionId}"`,
   )
-}
-
-/** Both transports sign the path `/`, so an endpoint is a scheme and a host, nothing more. */
-const parseEndpoint = (value: string): string => {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new ConfigError('GOTRUE_SMS_ALIYUN_ENDPOINT', `must be a full URL such as https://dysmsapi.aliyuncs.com, got "${value}"`)
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search || url.hash) {
-    throw new ConfigError('GOTRUE_SMS_ALIYUN_ENDPOINT', `must be http(s)://host[:port] with no path, got "${value}"`)
-  }
-  return url.origin
-}
-
-/** Only China's rule (11 digits starting with 1[3-9]) can tell a national number from an E.164 one. */
-const parseNationalNumbers = (value: string | undefined): '86' | undefined => {
-  if (value === undefined || value === '86') return value
-  throw new ConfigError('SMS_HOOK_NATIONAL_NUMBERS', `only 86 (mainland China mobiles stored without +86) is supported, got "${value}"`)
 }
 
 const parseTemplateParam = (value: string | undefined): Record<string, string> => {
@@ -121,5 +119,7 @@ const parseTemplateParam = (value: string | undefined): Record<string, string> =
   if (!entries.some(([, v]) => /\{\{\s*\.Code\s*\}\}/.test(v as string))) {
     throw new ConfigError(variable, 'must contain {{ .Code }} in one of its values, or the SMS would carry no code')
   }
+  // Compiled here only to refuse unknown placeholders at start-up; the provider compiles them for use.
+  for (const [, template] of entries) compileTemplate(template as string, { variable })
   return Object.fromEntries(entries) as Record<string, string>
 }

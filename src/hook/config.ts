@@ -1,0 +1,53 @@
+import { integer, text, type Env } from '../config/env.js'
+import { ConfigError } from '../errors.js'
+
+/** The hook's own settings: who may call it, and how long it may take to answer. */
+export interface HookConfig {
+  /** Decoded HMAC keys of `GOTRUE_HOOK_SEND_SMS_SECRETS`, in the order given. */
+  secrets: Uint8Array[]
+  /** Time within which every hook call is answered (GoTrue gives up after 5 s). */
+  timeoutMs: number
+}
+
+export const DEFAULT_TIMEOUT_MS = 4500
+/** GoTrue's budget is 5 s for every attempt together; 200 ms stay for the network and GoTrue itself. */
+export const MAX_TIMEOUT_MS = 4800
+/** Standard Webhooks keys shorter than this are too weak to trust (the spec's own secrets are 24 to 64 bytes). */
+export const MIN_SECRET_BYTES = 24
+
+export const parseHookConfig = (env: Env): HookConfig => {
+  const secrets = text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')
+  if (secrets === undefined) {
+    throw new ConfigError(
+      'GOTRUE_HOOK_SEND_SMS_SECRETS',
+      'is required: set it to the same value as GoTrue\'s (make one with "npx sms-hook secret"), or run "npm run dev" for a development secret',
+    )
+  }
+  return {
+    secrets: parseSecrets(secrets),
+    timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
+  }
+}
+
+/**
+ * Decodes GoTrue's secret list: `v1,whsec_<base64>` entries separated by `|` (several during a rotation).
+ * The error never repeats the secret itself, only which entry is wrong.
+ */
+export const parseSecrets = (value: string, variable = 'GOTRUE_HOOK_SEND_SMS_SECRETS'): Uint8Array[] => {
+  const entries = value.split('|').map((s) => s.trim())
+  return entries.map((entry, i) => {
+    const which = entries.length > 1 ? `entry ${i + 1}` : 'the secret'
+    const match = /^(?:v1,)?whsec_([A-Za-z0-9+/]+={0,2})$/.exec(entry)
+    if (!match?.[1]) throw new ConfigError(variable, `${which} must look like v1,whsec_<base64>`)
+    let key: Uint8Array
+    try {
+      key = Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0))
+    } catch {
+      throw new ConfigError(variable, `${which} is not valid base64 after "whsec_"`)
+    }
+    if (key.length < MIN_SECRET_BYTES) {
+      throw new ConfigError(variable, `${which} decodes to ${key.length} bytes; at least ${MIN_SECRET_BYTES} are required`)
+    }
+    return key
+  })
+}

@@ -1,0 +1,115 @@
+import type { Context } from 'hono'
+import type { Clock } from '../clock.js'
+import { isBodyTooLargeError, isSignatureError } from '../errors.js'
+import { createMessageBuilder, type MessageConfig } from '../message/build.js'
+import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import { normalisePhone } from '../phone/e164.js'
+import type { Provider } from '../providers/types.js'
+import type { IdempotencyStore } from '../store/types.js'
+import { answer } from './answer.js'
+import { readBody } from './body.js'
+import type { HookConfig } from './config.js'
+import { deliver } from './deliver.js'
+import type { CallContext, HookObserver } from './events.js'
+import { idempotencyKey, once } from './idempotency.js'
+import { parsePayload } from './parse.js'
+import { createSignatureVerifier, type SignerFactory } from './verify.js'
+
+/** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
+export const MAX_BODY_BYTES = 256 * 1024
+
+export interface SendSmsDeps {
+  clock: Clock
+  store: IdempotencyStore
+  provider: Provider
+  observe: HookObserver
+  signer?: SignerFactory | undefined
+}
+
+/**
+ * `POST /send-sms`, in the order of its steps, one module each: body -> verify -> parse -> normalise ->
+ * idempotency claim -> deliver -> answer. What happens is reported to `observe` as events; the answer is
+ * decided here.
+ */
+export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: SendSmsDeps) => {
+  const { clock, store, provider, observe } = deps
+  const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
+  const buildMessage = createMessageBuilder(message)
+  // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
+  const leaseMs = hook.timeoutMs + 1000
+
+  return async function sendSms(c: Context): Promise<Response> {
+    const started = clock.now()
+    const deadline = started + hook.timeoutMs
+    let body: Uint8Array<ArrayBuffer>
+    try {
+      body = await readBody(c, MAX_BODY_BYTES)
+    } catch (error) {
+      if (!isBodyTooLargeError(error)) throw error
+      const refusal = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
+      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields: { limit: MAX_BODY_BYTES } })
+      return answer(c, refusal, false)
+    }
+
+    let text: string
+    try {
+      text = verify(c.req.raw.headers, body)
+    } catch (error) {
+      if (!isSignatureError(error)) throw error
+      const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
+      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields: { webhook_id: c.req.header('webhook-id') } })
+      return answer(c, refusal, false)
+    }
+
+    const parsed = parsePayload(text)
+    if (!parsed.ok) {
+      observe({ type: 'refused', step: 'parse', refusal: parsed.refusal, reason: parsed.reason })
+      return answer(c, parsed.refusal, parsed.hasMetadata)
+    }
+    const { payload } = parsed
+
+    const to = normalisePhone(payload.phone, message.nationalNumbers)
+    if (to === undefined) {
+      const refusal = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
+      observe({ type: 'refused', step: 'normalise', refusal, reason: 'invalid phone number' })
+      return answer(c, refusal, payload.hasMetadata)
+    }
+
+    const key = await idempotencyKey(payload, body)
+    const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
+    const sms = buildMessage(payload, to, key)
+    let attempts = 0
+    let outcome: Outcome & { replayed?: boolean }
+    try {
+      outcome = await once(
+        store,
+        key,
+        {
+          leaseMs,
+          waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
+          onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
+        },
+        () =>
+          deliver(provider, sms, {
+            clock,
+            deadline,
+            onAttempt: (attempt) => (attempts = attempt),
+            onFailure: (error, attempt) => observe({ type: 'attempt_failed', call, provider: provider.name, attempt, error }),
+          }),
+      )
+    } catch (error) {
+      observe({ type: 'store_error', call, phase: 'claim', error })
+      outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+    }
+
+    const durationMs = clock.now() - started
+    if (outcome.replayed) {
+      observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs })
+    } else if (outcome.ok) {
+      observe({ type: 'delivered', call, outcome, provider: outcome.provider, attempts, durationMs })
+    } else {
+      observe({ type: 'failed', call, outcome, provider: attempts > 0 ? provider.name : undefined, attempts, durationMs })
+    }
+    return answer(c, outcome, payload.hasMetadata)
+  }
+}

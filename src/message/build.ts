@@ -1,0 +1,50 @@
+import { integer, text, type Env } from '../config/env.js'
+import type { HookPayload } from '../hook/parse.js'
+import { parseNationalNumbers, type NationalNumbers, type PhoneNumber } from '../phone/e164.js'
+import type { SmsMessage } from '../providers/types.js'
+import { compileTemplate, expiryMinutes } from './template.js'
+
+/** How a message is written and where it goes. */
+export interface MessageConfig {
+  smsTemplate: string
+  mfaTemplate: string
+  /** `GOTRUE_SMS_OTP_EXP`: how long the OTP is valid, in seconds. Read here only. */
+  otpExpSeconds: number
+  /** `SMS_HOOK_NATIONAL_NUMBERS`. */
+  nationalNumbers: NationalNumbers
+}
+
+export const DEFAULT_SMS_TEMPLATE = 'Your code is {{ .Code }}'
+
+/** Reads the message settings; templates are compiled here once so that a bad one stops start-up. */
+export const parseMessageConfig = (env: Env): MessageConfig => {
+  const smsTemplate = text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE
+  const mfaTemplate = text(env, 'GOTRUE_MFA_PHONE_TEMPLATE') ?? smsTemplate
+  compileTemplate(smsTemplate, { variable: 'GOTRUE_SMS_TEMPLATE', requireCode: true })
+  compileTemplate(mfaTemplate, {
+    variable: text(env, 'GOTRUE_MFA_PHONE_TEMPLATE') ? 'GOTRUE_MFA_PHONE_TEMPLATE' : 'GOTRUE_SMS_TEMPLATE',
+    requireCode: true,
+  })
+  return {
+    smsTemplate,
+    mfaTemplate,
+    otpExpSeconds: integer(env, 'GOTRUE_SMS_OTP_EXP', { fallback: 60, min: 1, max: 86_400 }),
+    nationalNumbers: parseNationalNumbers(env),
+  }
+}
+
+/** Builds the message for a verified payload: MFA challenges use GoTrue's MFA template. */
+export const createMessageBuilder = (config: MessageConfig) => {
+  const sms = compileTemplate(config.smsTemplate, { variable: 'GOTRUE_SMS_TEMPLATE', requireCode: true })
+  const mfa = compileTemplate(config.mfaTemplate, { variable: 'GOTRUE_MFA_PHONE_TEMPLATE', requireCode: true })
+  const minutes = expiryMinutes(config.otpExpSeconds)
+  const ExpiryMinutes = String(minutes)
+  return (payload: HookPayload, to: PhoneNumber, reference: string): SmsMessage => ({
+    to,
+    otp: payload.otp,
+    text: (payload.smsType === 'mfa' ? mfa : sms)({ Code: payload.otp, ExpiryMinutes }),
+    smsType: payload.smsType,
+    expiryMinutes: minutes,
+    reference,
+  })
+}

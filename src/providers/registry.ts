@@ -1,0 +1,52 @@
+/**
+ * Every provider the service knows, one line each. A provider is defined in its own module (name, settings,
+ * construction); this list is the only other place it is named.
+ */
+import type { Mode } from '../config/index.js'
+import { text, type Env } from '../config/env.js'
+import { ConfigError } from '../errors.js'
+import { aliyun } from './aliyun/index.js'
+import { consoleProvider } from './console.js'
+import type { Provider, ProviderDefinition, ProviderDeps } from './types.js'
+
+export const PROVIDERS: readonly ProviderDefinition[] = [consoleProvider, aliyun]
+
+/** A chosen provider and its parsed settings. */
+export interface ProviderConfig {
+  name: string
+  settings: unknown
+}
+
+const names = (definitions: readonly ProviderDefinition[]) => definitions.map((d) => d.name).join(', ')
+
+/**
+ * Reads `GOTRUE_SMS_PROVIDER` (any case) and that provider's variables. Outside production the console
+ * provider is the default, so a fresh checkout runs with nothing set; production must choose, so a forgotten
+ * variable never silently prints OTPs instead of sending them.
+ */
+export const parseProviderConfig = (env: Env, mode: Mode, definitions = PROVIDERS): ProviderConfig => {
+  const name = text(env, 'GOTRUE_SMS_PROVIDER')?.toLowerCase()
+  if (name === undefined && mode === 'production') {
+    throw new ConfigError('GOTRUE_SMS_PROVIDER', `is required in production (one of: ${names(definitions)})`)
+  }
+  const definition = definitionOf(name ?? consoleProvider.name, definitions)
+  return { name: definition.name, settings: definition.parse(env) }
+}
+
+export const definitionOf = (name: string, definitions: readonly ProviderDefinition[] = PROVIDERS): ProviderDefinition => {
+  const definition = definitions.find((d) => d.name === name)
+  if (definition === undefined) {
+    throw new ConfigError('GOTRUE_SMS_PROVIDER', `must be one of ${names(definitions)}, got "${name}"`)
+  }
+  return definition
+}
+
+/**
+ * Builds the configured providers from `definitions`: the runtime's own list, since a runtime may define a
+ * provider differently (Node gives Alibaba Cloud its official SDK, which Workers cannot load).
+ */
+export const buildProviders = (
+  configs: readonly ProviderConfig[],
+  deps: ProviderDeps,
+  definitions: readonly ProviderDefinition[] = PROVIDERS,
+): Provider[] => configs.map((config) => definitionOf(config.name, definitions).create(config.settings, deps))

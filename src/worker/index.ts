@@ -1,0 +1,104 @@
+/**
+ * The Cloudflare Workers entry: the one place that reads the bindings (`wrangler.toml` vars and secrets).
+ *
+ * A Worker has no start-up at which to refuse a bad setting, so it is always in production mode and a missing
+ * or wrong setting answers every request with 500, logging the variable's name each time (`wrangler tail`
+ * shows it next to the failing call).
+ */
+import type { Context } from 'hono'
+import { createApp } from '../app.js'
+import { systemClock } from '../clock.js'
+import type { Env } from '../config/env.js'
+import { parseConfig } from '../config/index.js'
+import { ConfigError, errorBody, isConfigError } from '../errors.js'
+import { createJsonLogger } from '../log.js'
+import { MESSAGES } from '../outcome.js'
+import { buildProviders, definitionOf } from '../providers/registry.js'
+import { DurableObjectInbox, type InboxObject } from './inbox-object.js'
+import { DurableObjectIdempotencyStore, type IdempotencyObject } from './store-object.js'
+
+export { InboxObject } from './inbox-object.js'
+export { IdempotencyObject } from './store-object.js'
+
+/** What `wrangler.toml` binds: settings as strings, and the two Durable Object namespaces. */
+export interface Bindings {
+  IDEMPOTENCY?: DurableObjectNamespace<IdempotencyObject>
+  INBOX?: DurableObjectNamespace<InboxObject>
+  [setting: string]: unknown
+}
+
+type Handler = (request: Request, env: Bindings, ctx: ExecutionContext) => Response | Promise<Response>
+
+/**
+ * One app per isolate and bindings object: the bindings do not change while an isolate lives, and parsing them
+ * (secrets decoded, provider built) on every request would be wasted work.
+ */
+const handlers = new WeakMap<Bindings, Handler>()
+
+export default {
+  fetch(request, env, ctx) {
+    let handler = handlers.get(env)
+    if (handler === undefined) {
+      handler = build(env)
+      handlers.set(env, handler)
+    }
+    return handler(request, env, ctx)
+  },
+} satisfies ExportedHandler<Bindings>
+
+const build = (bindings: Bindings): Handler => {
+  try {
+    const config = parseConfig(settingsOf(bindings))
+    const store = new DurableObjectIdempotencyStore(namespace(bindings, 'IDEMPOTENCY', 'IdempotencyObject'))
+    const logger = createJsonLogger({ level: config.logLevel })
+    // The console provider's inbox is shared by every isolate; a Worker that sends real SMS needs no binding.
+    const inbox = definitionOf(config.provider.name).usesInbox
+      ? new DurableObjectInbox(namespace(bindings, 'INBOX', 'InboxObject'))
+      : undefined
+    const providers = buildProviders([config.provider], {
+      clock: systemClock,
+      // Bound: the runtime's fetch refuses to run with another `this`.
+      fetch: fetch.bind(globalThis),
+      logger,
+      ...(inbox ? { inbox } : {}),
+    })
+    const app = createApp(config, {
+      clock: systemClock,
+      store,
+      logger,
+      providers,
+      // Set by Cloudflare's edge from the connection, never taken from the client; loopback under `wrangler dev`.
+      remoteAddress: (c: Context) => c.req.header('cf-connecting-ip'),
+    })
+    return (request, env, ctx) => app.fetch(request, env, ctx)
+  } catch (error) {
+    if (!isConfigError(error)) throw error
+    const { variable, message } = error
+    // LOG_LEVEL itself may be the bad setting.
+    const logger = createJsonLogger({ level: 'info' })
+    return function misconfigured() {
+      logger.error(`invalid configuration: ${message}`, { variable })
+      return Response.json(errorBody(500, MESSAGES.configuration), { status: 500 })
+    }
+  }
+}
+
+/** The string bindings as the settings record `parseConfig` reads, always in production mode. */
+const settingsOf = (bindings: Bindings): Env => {
+  const env: Env = {}
+  for (const [name, value] of Object.entries(bindings)) if (typeof value === 'string') env[name] = value
+  env.NODE_ENV = 'production'
+  return env
+}
+
+const namespace = <T extends Rpc.DurableObjectBranded>(
+  bindings: Bindings,
+  name: 'IDEMPOTENCY' | 'INBOX',
+  className: string,
+): DurableObjectNamespace<T> => {
+  const value = bindings[name] as { getByName?: unknown } | undefined
+  if (typeof value?.getByName !== 'function') {
+    throw new ConfigError(name, `must be a Durable Object binding to the ${className} class (see wrangler.toml)`)
+  }
+  return value as unknown as DurableObjectNamespace<T>
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config/index.js'
+import { parseServerConfig } from '../../src/node/config.js'
+import { isConfigError } from '../../src/errors.js'
+import { SECRET } from '../support/sign.js'
+
+const errorOf = (env: Record<string, string>) => {
+  try {
+    parseConfig(env)
+  } catch (error) {
+    if (isConfigError(error)) return { variable: error.variable, message: error.message }
+    throw error
+  }
+  throw new Error('expected a configuration error')
+}
+
+describe('configuration', () => {
+  it('starts on defaults outside production with only a secret', () => {
+    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+    expect(config).toMatchObject({
+      mode: 'development',
+      provider: { name: 'console' },
+      logLevel: 'info',
+      hook: { timeoutMs: 4500 },
+      message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
+    })
+    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0' })
+    expect(config.hook.secrets).toHaveLength(1)
+    expect(config.hook.secrets[0]).toHaveLength(32)
+  })
+
+  it('requires a secret', () => {
+    expect(errorOf({}).variable).toBe('GOTRUE_HOOK_SEND_SMS_SECRETS')
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: '  ' }).variable).toBe('GOTRUE_HOOK_SEND_SMS_SECRETS')
+  })
+
+  it('names the bad entry of a secret list without repeating the secret', () => {
+    const bad = 'v1,whsec_notbase64!!'
+    const error = errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: `${SECRET}|${bad}` })
+    expect(error.variable).toBe('GOTRUE_HOOK_SEND_SMS_SECRETS')
+    expect(error.message).toContain('entry 2')
+    expect(error.message).not.toContain('notbase64')
+  })
+
+  it('refuses a key shorter than 24 bytes', () => {
+    const short = `v1,whsec_${btoa('x'.repeat(16))}`
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: short }).message).toMatch(/16 bytes; at least 24/)
+  })
+
+  it('requires GOTRUE_SMS_PROVIDER in production', () => {
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production' }).variable).toBe('GOTRUE_SMS_PROVIDER')
+    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' }).mode).toBe(
+      'production',
+    )
+  })
+
+  it('refuses an unknown provider', () => {
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'carrier-pigeon' }).message).toMatch(
+      /GOTRUE_SMS_PROVIDER: must be one of/,
+    )
+  })
+
+  it.each([
+    ['LOG_LEVEL', 'verbose'],
+    ['SMS_HOOK_TIMEOUT_MS', '4801'],
+    ['SMS_HOOK_TIMEOUT_MS', '4.5'],
+    ['GOTRUE_SMS_OTP_EXP', '-1'],
+    ['SMS_HOOK_IDEMPOTENCY_MAX_KEYS', '10'],
+  ])('names %s when it is %s', (variable, value) => {
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, [variable]: value }).variable).toBe(variable)
+  })
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+  ])('names %s when it is %s (the Node server\'s own settings)', (variable, value) => {
+    expect(() => parseServerConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
+  })
+
+  it('accepts SMS_HOOK_TIMEOUT_MS up to 4800', () => {
+    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
+  })
+})

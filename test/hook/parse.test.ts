@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import { makeApp, ScriptedProvider } from '../support/app.js'
+import { fixtures, fresh } from '../support/payloads.js'
+import { signedPost } from '../support/sign.js'
+
+const send = async (body: string, env: Record<string, string> = {}) => {
+  const provider = new ScriptedProvider()
+  const { app } = makeApp({ provider, env })
+  const response = await app.request('/send-sms', signedPost(body))
+  expect(response.status).toBe(200)
+  expect(provider.calls).toHaveLength(1)
+  return provider.calls[0]!.message
+}
+
+describe('destination and message from GoTrue payloads', () => {
+  it('signup (v2.187+): sends the OTP to sms.phone with the default template', async () => {
+    const message = await send(fixtures.signup)
+    expect(message).toMatchObject({ to: { e164: '8613800138000', callingCode: '86', national: '13800138000' }, otp: '482913', text: 'Your code is 482913', smsType: 'sms' })
+    expect(message.reference).toBe('9f1c2a57-5a4b-4c1e-9d1e-0c7a1e2b3c4d')
+  })
+
+  it('phone change: sends to the new number, never the old user.phone', async () => {
+    const message = await send(fixtures.phoneChange)
+    expect(message.to.e164).toBe('8613900139000')
+    expect(message.otp).toBe('730155')
+  })
+
+  it('MFA challenge: sends to the factor\'s phone with GOTRUE_MFA_PHONE_TEMPLATE', async () => {
+    const message = await send(fixtures.mfa, { GOTRUE_MFA_PHONE_TEMPLATE: 'Your MFA code: {{ .Code }}' })
+    expect(message).toMatchObject({ to: { e164: '8613700137000', callingCode: '86', national: '13700137000' }, otp: '902114', smsType: 'mfa', text: 'Your MFA code: 902114' })
+  })
+
+  it('legacy payload (no metadata, no sms.phone): sends to user.phone, keyed by the body hash', async () => {
+    const message = await send(fixtures.legacy)
+    expect(message.to.e164).toBe('14155550123')
+    expect(message.reference).toMatch(/^[0-9a-f]{64}$/)
+  })
+
+  it('renders GOTRUE_SMS_TEMPLATE with the code and the expiry in minutes', async () => {
+    const message = await send(fresh().body, {
+      GOTRUE_SMS_TEMPLATE: '{{.Code}} is your code, valid for {{ .ExpiryMinutes }} min',
+      GOTRUE_SMS_OTP_EXP: '300',
+    })
+    expect(message.text).toBe('482913 is your code, valid for 5 min')
+  })
+
+  it('tolerates a leading + on the destination', async () => {
+    const body = fresh().body.replace('"phone":"8613800138000"}}', '"phone":"+8613800138000"}}')
+    expect((await send(body)).to.e164).toBe('8613800138000')
+  })
+
+  it('falls through empty fields but never past an invalid one', async () => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider })
+    const emptySms = JSON.stringify({ user: { phone: '8613800138000', new_phone: '' }, sms: { otp: '123456', phone: '' } })
+    expect((await app.request('/send-sms', signedPost(emptySms))).status).toBe(200)
+    expect(provider.calls[0]?.message.to.e164).toBe('8613800138000')
+    const invalidSms = JSON.stringify({ user: { phone: '8613800138000' }, sms: { otp: '123456', phone: 'abc' } })
+    expect((await app.request('/send-sms', signedPost(invalidSms))).status).toBe(400)
+    expect(provider.calls).toHaveLength(1)
+  })
+
+  it('lets unknown fields of the user record through', async () => {
+    const payload = JSON.parse(fresh().body) as Record<string, Record<string, unknown>>
+    payload.user!.future_field = { nested: [1, 2, 3] }
+    payload.sms!.channel = 'whatsapp'
+    expect((await send(JSON.stringify(payload))).to.e164).toBe('8613800138000')
+  })
+})

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { parseSecrets } from '../../src/hook/config.js'
+import { isSignatureError } from '../../src/errors.js'
+import { createSignatureVerifier } from '../../src/hook/verify.js'
+
+const vectorA = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  id: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+  timestamp: 1614265330,
+  payload: '{"test": 2432232314}',
+  signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+}
+const vectorB = {
+  secret: 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD',
+  id: 'msg_27UH4WbU6Z5A5EzD8u03UvzRbpk',
+  timestamp: 1649367553,
+  payload: '{"email":"test@example.com","username":"test_user"}',
+  signature: 'v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=',
+}
+
+const verifierAt = (secret: string, seconds: number) =>
+  createSignatureVerifier(parseSecrets(secret), { now: () => seconds * 1000 })
+
+const headers = (id: string, timestamp: string | number, signature: string) =>
+  new Headers({ 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature })
+
+const bytes = (s: string) => new TextEncoder().encode(s)
+
+const failure = (fn: () => unknown) => {
+  try {
+    fn()
+  } catch (error) {
+    if (isSignatureError(error)) return error.reason
+    throw error
+  }
+  return 'passed'
+}
+
+describe('Standard Webhooks known-answer vectors', () => {
+  for (const [name, v] of Object.entries({ A: vectorA, B: vectorB })) {
+    it(`accepts vector ${name} and returns the body unchanged`, () => {
+      const verify = verifierAt(v.secret, v.timestamp)
+      expect(verify(headers(v.id, v.timestamp, v.signature), bytes(v.payload))).toBe(v.payload)
+    })
+  }
+
+  it('accepts the secret in GoTrue form (v1,whsec_...) as well as bare whsec_', () => {
+    const verify = verifierAt(`v1,${vectorA.secret}`, vectorA.timestamp)
+    expect(verify(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(vectorA.payload)
+  })
+})
+
+describe('negative cases from the reference libraries', () => {
+  const v = vectorA
+  const verify = verifierAt(v.secret, v.timestamp)
+  const check = (signature: string, timestamp: string | number = v.timestamp, payload = v.payload) =>
+    failure(() => verify(headers(v.id, timestamp, signature), bytes(payload)))
+
+  it('rejects a made-up signature', () => expect(check('v1,dawfeoifkpqwoekfpqoekf')).toBe('no_matching_signature'))
+  it('rejects the valid signature with its last character changed', () =>
+    expect(check('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA=')).toBe('no_matching_signature'))
+  it('rejects a valid signature cut to 8 characters', () =>
+    expect(check(v.signature.slice(0, 8))).toBe('no_matching_signature'))
+  it('rejects a bare "v1,"', () => expect(check('v1,')).toBe('no_matching_signature'))
+  it('accepts the valid signature beside v1 and v2 decoys', () => {
+    const decoy = 'Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc='
+    expect(check(`v1,${decoy} v2,${decoy} ${v.signature}`)).toBe('passed')
+    expect(check(`v1,${decoy}, v2,${decoy}, ${v.signature}`)).toBe('passed')
+  })
+  it('rejects the valid signature under version v2', () =>
+    expect(check(v.signature.replace('v1,', 'v2,'))).toBe('no_matching_signature'))
+  it('rejects the timestamp "hello"', () => expect(check(v.signature, 'hello')).toBe('invalid_timestamp'))
+  it('rejects "1614265330abc", which parseInt would read as a number', () =>
+    expect(check(v.signature, `${v.timestamp}abc`)).toBe('invalid_timestamp'))
+  it('rejects a negative or fractional timestamp', () => {
+    expect(check(v.signature, `-${v.timestamp}`)).toBe('invalid_timestamp')
+    expect(check(v.signature, `${v.timestamp}.0`)).toBe('invalid_timestamp')
+  })
+  it('rejects a timestamp 5 minutes and 1 second in the past', () => {
+    const late = verifierAt(v.secret, v.timestamp + 301)
+    expect(failure(() => late(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))).toBe('timestamp_too_old')
+  })
+  it('rejects a timestamp 5 minutes and 1 second in the future', () => {
+    const early = verifierAt(v.secret, v.timestamp - 301)
+    expect(failure(() => early(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))).toBe('timestamp_too_new')
+  })
+  it('accepts a timestamp exactly 5 minutes away', () => {
+    const late = verifierAt(v.secret, v.timestamp + 300)
+    expect(failure(() => late(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))).toBe('passed')
+  })
+  it('rejects a tampered payload', () => expect(check(v.signature, v.timestamp, '{"test": 2432232315}')).toBe('no_matching_signature'))
+  for (const missing of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+    it(`rejects a request without ${missing}`, () => {
+      const h = headers(v.id, v.timestamp, v.signature)
+      h.delete(missing)
+      expect(failure(() => verify(h, bytes(v.payload)))).toBe('missing_headers')
+    })
+  }
+  it('rejects a body that is not UTF-8 instead of guessing what was signed', () => {
+    const body = new Uint8Array([0x7b, 0xff, 0x7d])
+    expect(failure(() => verify(headers(v.id, v.timestamp, v.signature), body))).toBe('invalid_body_encoding')
+  })
+})
+
+describe('several secrets (rotation)', () => {
+  it('accepts a signature by any configured secret', () => {
+    const both = createSignatureVerifier(parseSecrets(`v1,${vectorB.secret}|v1,${vectorA.secret}`), {
+      now: () => vectorA.timestamp * 1000,
+    })
+    expect(both(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(vectorA.payload)
+  })
+
+  it('refuses to be built without a secret', () => {
+    expect(() => createSignatureVerifier([], { now: () => 0 })).toThrow(/at least one secret/)
+  })
+})
