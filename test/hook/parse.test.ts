@@ -67,3 +67,29 @@ describe('destination and message from GoTrue payloads', () => {
     expect((await send(JSON.stringify(payload))).to.e164).toBe('8613800138000')
   })
 })
+
+describe('numbers normalised before any provider sees them', () => {
+  it('with SMS_HOOK_NATIONAL_NUMBERS=86, every provider (the console inbox too) sees a bare mainland mobile as +86', async () => {
+    const payload = JSON.parse(fresh().body) as { sms: { phone: string } }
+    payload.sms.phone = '13800138000'
+    expect((await send(JSON.stringify(payload), { SMS_HOOK_NATIONAL_NUMBERS: '86' })).to).toEqual({
+      e164: '8613800138000',
+      callingCode: '86',
+      national: '13800138000',
+    })
+    const { app, inbox } = makeApp({ env: { SMS_HOOK_NATIONAL_NUMBERS: '86' } })
+    expect((await app.request('/send-sms', signedPost(JSON.stringify(payload)))).status).toBe(200)
+    expect((await inbox.list())[0]?.to).toBe('8613800138000')
+  })
+
+  it('refuses a number with no calling code in service with 400 invalid phone, calling no provider', async () => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider })
+    const payload = JSON.parse(fresh().body) as { sms: { phone: string } }
+    payload.sms.phone = '99912345678'
+    const response = await app.request('/send-sms', signedPost(JSON.stringify(payload)))
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ error: { http_code: 400, message: 'Invalid phone number' } })
+    expect(provider.calls).toHaveLength(0)
+  })
+})
