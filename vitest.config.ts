@@ -1,6 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { configDefaults, defineConfig } from 'vitest/config'
-import { SECRET } from './test/support/sign.js'
+import { INBOX_TOKEN, SECRET } from './test/support/sign.js'
 
 /**
  * One set of cases, two runtimes: every suite runs on Node, and again inside workerd (the runtime of Cloudflare
@@ -35,8 +35,10 @@ export default defineConfig({
             // The Worker and its Durable Objects exactly as deployed...
             wrangler: { configPath: './wrangler.toml' },
             // ...with the secrets `wrangler secret put` would add, and the console provider, which needs no
-            // account. Cases that need other settings pass their own bindings to the Worker's fetch.
-            miniflare: { bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' } },
+            // account, with its inbox token. Cases that need other settings pass their own bindings to the Worker's fetch.
+            miniflare: {
+              bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN },
+            },
           }),
         ],
         test: {

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
-import { inboxRoutes } from './dev/routes.js'
+import { inboxRoutes, servesInbox } from './dev/routes.js'
 import { errorBody } from './errors.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
@@ -29,7 +29,7 @@ export interface AppDeps {
 
 /**
  * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz`, and, when a provider keeps an
- * inbox (the console provider), `GET /dev/inbox` and `/dev/inbox.json`. It only mounts routes: the entry
+ * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
  * points build everything that depends on the runtime.
  *
  * @example
@@ -46,7 +46,9 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.post('/send-sms', sendSmsHandler(config.hook, config.message, { clock, store, provider, observe, signer: deps.signer }))
   const inbox = providers.find((p) => p.inbox !== undefined)?.inbox
-  if (inbox) app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
+  if (inbox && servesInbox(config.mode, config.inbox)) {
+    app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
+  }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
     logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: c.req.path })

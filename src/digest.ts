@@ -8,3 +8,14 @@ export const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toS
 /** Hex SHA-256 of text (as UTF-8) or of raw bytes. */
 export const sha256Hex = async (data: string | Uint8Array<ArrayBuffer>): Promise<string> =>
   hex(new Uint8Array(await crypto.subtle.digest('SHA-256', typeof data === 'string' ? encoder.encode(data) : data)))
+
+/**
+ * Compares two strings in time independent of where they differ (signatures, tokens). Lengths are not hidden:
+ * a signature's length is fixed, and a token's length tells nothing useful about it.
+ */
+export const constantTimeEqual = (a: string, b: string): boolean => {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}

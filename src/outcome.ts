@@ -11,7 +11,7 @@ export interface Delivered {
 }
 
 /** HTTP codes the end user may see, as CONTRACT.md 1 and the answer table in the README describe them. */
-export type RefusalStatus = 400 | 413 | 401 | 429 | 500 | 502 | 503 | 504
+export type RefusalStatus = 400 | 413 | 401 | 429 | 500 | 503 | 504
 
 export interface Refused {
   ok: false
@@ -41,7 +41,6 @@ export const MESSAGES = {
   rateLimited: 'Too many SMS sent to this number. Please wait a few minutes before requesting a new code.',
   configuration: 'SMS sending is not configured correctly. Please contact support.',
   unavailable: 'SMS service is temporarily unavailable. Please try again shortly.',
-  providerError: 'The SMS provider returned an unexpected error. Please try again shortly.',
   outcomeUnknown: 'The SMS may be delayed. Please wait a minute before requesting a new code.',
   inProgress: 'Your code is still being sent. Please wait a minute before requesting a new code.',
   internal: 'Internal error',

@@ -2,12 +2,14 @@
  * The whole configuration, in sections each parsed by the module that owns it. Built once by `parseConfig`;
  * the app never reads the environment itself.
  */
+import { parseInboxConfig, type InboxConfig } from '../dev/routes.js'
+import { ConfigError } from '../errors.js'
 import { parseHookConfig, type HookConfig } from '../hook/config.js'
 import { LOG_LEVELS, type LogLevel } from '../log.js'
 import { parseMessageConfig, type MessageConfig } from '../message/build.js'
 import { parseProviderConfig, type ProviderConfig } from '../providers/registry.js'
 import { parseStoreConfig, type StoreConfig } from '../store/config.js'
-import { oneOf, type Env } from './env.js'
+import { oneOf, text, type Env } from './env.js'
 
 export type { Env } from './env.js'
 
@@ -20,6 +22,20 @@ export interface Config {
   message: MessageConfig
   store: StoreConfig
   provider: ProviderConfig
+  inbox: InboxConfig
+}
+
+/**
+ * Production unless development is asked for: `NODE_ENV=development` or `test` (`npm run dev` and `--dev` set
+ * it). A service started under systemd, pm2 or Kubernetes with no NODE_ENV must not print OTPs instead of
+ * sending them, so an unset NODE_ENV is production and a value that is neither (a typo such as `prod`) stops
+ * start-up rather than be guessed.
+ */
+export const parseMode = (env: Env): Mode => {
+  const value = text(env, 'NODE_ENV')
+  if (value === undefined || value === 'production') return 'production'
+  if (value === 'development' || value === 'test') return 'development'
+  throw new ConfigError('NODE_ENV', `must be production, development or test, got "${value}"`)
 }
 
 /**
@@ -29,7 +45,7 @@ export interface Config {
  * const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: 'v1,whsec_...', NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
  */
 export const parseConfig = (env: Env): Config => {
-  const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development'
+  const mode = parseMode(env)
   return {
     mode,
     hook: parseHookConfig(env),
@@ -37,5 +53,6 @@ export const parseConfig = (env: Env): Config => {
     message: parseMessageConfig(env),
     store: parseStoreConfig(env),
     provider: parseProviderConfig(env, mode),
+    inbox: parseInboxConfig(env),
   }
 }

@@ -15,19 +15,26 @@ export interface Inbox {
   add(entry: InboxEntry): Promise<void>
   /** Newest first. */
   list(): Promise<InboxEntry[]>
+  /** Forgets every message (`DELETE /dev/inbox`, between end-to-end tests). */
+  clear(): Promise<void>
 }
 
 export const INBOX_CAPACITY = 100
 
 /** Keeps the last `capacity` messages of one process, in a ring so that adding never moves the others. */
 export class MemoryInbox implements Inbox {
-  readonly #ring: InboxEntry[] = []
+  #ring: InboxEntry[] = []
   #next = 0
   constructor(readonly capacity = INBOX_CAPACITY) {}
 
   async add(entry: InboxEntry) {
     this.#ring[this.#next] = entry
     this.#next = (this.#next + 1) % this.capacity
+  }
+
+  async clear() {
+    this.#ring = []
+    this.#next = 0
   }
 
   async list() {

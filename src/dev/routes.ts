@@ -1,48 +1,129 @@
 import { Hono, type Context } from 'hono'
+import { getCookie, setCookie } from 'hono/cookie'
 import type { Mode } from '../config/index.js'
-import { errorBody } from '../errors.js'
+import { text, type Env } from '../config/env.js'
+import { constantTimeEqual } from '../digest.js'
+import { ConfigError, errorBody } from '../errors.js'
 import type { Inbox, InboxEntry } from './inbox.js'
+
+/** `SMS_HOOK_INBOX_TOKEN`: without it, production serves no inbox at all. */
+export interface InboxConfig {
+  token: string | undefined
+}
+
+/** Long enough that guessing is hopeless; `npx sms-hook secret` or `openssl rand -hex 16` make one. */
+const MIN_TOKEN_LENGTH = 16
+const COOKIE = 'sms_hook_inbox'
+
+export const parseInboxConfig = (env: Env): InboxConfig => {
+  const token = text(env, 'SMS_HOOK_INBOX_TOKEN')
+  if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /[\s;,]/.test(token))) {
+    throw new ConfigError(
+      'SMS_HOOK_INBOX_TOKEN',
+      `must be at least ${MIN_TOKEN_LENGTH} characters without spaces, commas or semicolons (e.g. openssl rand -hex 16)`,
+    )
+  }
+  return { token }
+}
 
 export interface InboxRoutesOptions {
   inbox: Inbox
   mode: Mode
-  /** The client's address; in production the inbox answers loopback callers only. */
-  remoteAddress?: (c: Context) => string | undefined
+  config: InboxConfig
+  /** The client's address as the socket reports it (Node); development mode answers private networks by it. */
+  remoteAddress?: ((c: Context) => string | undefined) | undefined
 }
 
-/** Loopback in any of the forms a socket reports it. */
-export const isLoopback = (address: string | undefined): boolean =>
-  address !== undefined && (/^(::ffff:)?127\./.test(address) || address === '::1')
+/**
+ * Whether the inbox routes exist at all: always in development; in production only with a token, because an
+ * address cannot prove who asks (behind a reverse proxy on the same host every request comes from 127.0.0.1,
+ * and on Workers the client address is a header).
+ */
+export const servesInbox = (mode: Mode, config: InboxConfig): boolean => mode === 'development' || config.token !== undefined
 
 /**
- * `GET /dev/inbox` (a page that refreshes itself) and `GET /dev/inbox.json`, newest first: codes sent by the
- * console provider, for a developer's browser or an end-to-end test.
+ * `GET /dev/inbox` (a page that updates itself), `GET /dev/inbox.json[?to=<number>]` and `DELETE /dev/inbox`:
+ * codes kept by the console provider, for a developer's browser or an end-to-end test.
+ *
+ * Who may read them: whoever carries `SMS_HOOK_INBOX_TOKEN` as `Authorization: Bearer <token>` or in the cookie
+ * that opening `/dev/inbox?token=<token>` once sets; in development mode also any caller on this machine or a
+ * private network (GoTrue and a browser in Docker or on the LAN), and no one else.
  */
-export const inboxRoutes = ({ inbox, mode, remoteAddress }: InboxRoutesOptions) => {
+export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesOptions) => {
   const routes = new Hono()
-  if (mode === 'production') {
-    // Production with the console provider is a deliberate choice (a staging box, say); even then the codes
-    // are for whoever sits at the machine, not for the network.
-    routes.use(async function loopbackOnly(c, next) {
-      if (!isLoopback(remoteAddress?.(c))) {
-        return c.json(errorBody(403, 'The inbox answers only local requests in production'), 403)
-      }
-      await next()
-    })
+  const { token } = config
+  const carriesToken = (c: Context): boolean => {
+    if (token === undefined) return false
+    const header = c.req.header('authorization')
+    const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : getCookie(c, COOKIE)
+    return offered !== undefined && constantTimeEqual(offered, token)
   }
-  routes.get('/inbox.json', async (c) => c.json(await inbox.list()))
+
+  routes.use(async function inboxAccess(c, next) {
+    if (token !== undefined && c.req.method === 'GET' && c.req.path.endsWith('/inbox')) {
+      const offered = c.req.query('token')
+      if (offered !== undefined && constantTimeEqual(offered, token)) {
+        // The page polls with this cookie; the token leaves the address bar (and the history) at once.
+        setCookie(c, COOKIE, token, {
+          httpOnly: true,
+          sameSite: 'Strict',
+          path: '/dev',
+          secure: new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
+        })
+        return c.redirect(c.req.path, 303)
+      }
+    }
+    if (carriesToken(c)) return next()
+    if (mode === 'development' && isPrivateAddress(remoteAddress?.(c))) return next()
+    if (mode === 'development') {
+      return c.json(errorBody(403, 'The inbox answers this machine and private networks only'), 403)
+    }
+    c.header('www-authenticate', 'Bearer')
+    return c.json(errorBody(401, 'The inbox needs SMS_HOOK_INBOX_TOKEN'), 401)
+  })
+
+  routes.get('/inbox.json', async (c) => {
+    const to = c.req.query('to')?.replace(/^\+/, '').trim()
+    const entries = await inbox.list()
+    return c.json(to ? entries.filter((e) => e.to === to) : entries)
+  })
   routes.get('/inbox', async (c) => c.html(renderInbox(await inbox.list())))
+  routes.delete('/inbox', async (c) => {
+    await inbox.clear()
+    return c.body(null, 204)
+  })
   return routes
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+/**
+ * Loopback, private (RFC 1918, fc00::/7) and link-local addresses, in the forms a socket reports them
+ * (IPv4-mapped IPv6 included): where a developer's GoTrue, Docker network or browser sits.
+ */
+export const isPrivateAddress = (address: string | undefined): boolean => {
+  if (address === undefined) return false
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/i.exec(address)
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])]
+    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+  }
+  const v6 = address.toLowerCase()
+  return v6 === '::1' || /^f[cd][0-9a-f]{2}:/.test(v6) || /^fe[89ab][0-9a-f]:/.test(v6)
+}
 
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+
+const row = (e: InboxEntry) =>
+  `<tr><td><time datetime="${escapeHtml(e.at)}">${escapeHtml(e.at)}</time></td><td>+${escapeHtml(e.to)}</td>` +
+  `<td class="otp">${escapeHtml(e.otp)}</td><td>${escapeHtml(e.sms_type)}</td><td>${escapeHtml(e.text)}</td></tr>`
+
+/**
+ * The page renders the current list, then polls `inbox.json` and rebuilds only the table body with DOM text
+ * nodes (never HTML), so a code being copied is not interrupted by a page reload and nothing shown can run.
+ */
 const renderInbox = (entries: InboxEntry[]) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="refresh" content="2">
 <title>sms-hook inbox</title>
 <style>
 body{font:15px/1.4 system-ui,sans-serif;margin:2rem;color:#222}
@@ -52,22 +133,47 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.4rem .8
 </head>
 <body>
 <h1>sms-hook inbox</h1>
-<p class="muted">Codes sent with the console provider, newest first (the last 100). This page refreshes itself.</p>
-${
-  entries.length === 0
-    ? '<p>No messages yet.</p>'
-    : `<table>
+<p class="muted">Codes sent with the console provider, newest first (the last 100). This list updates itself.</p>
+<table>
 <thead><tr><th>Time</th><th>To</th><th>Code</th><th>Type</th><th>Text</th></tr></thead>
-<tbody>
-${entries
-  .map(
-    (e) =>
-      `<tr><td>${escapeHtml(e.at)}</td><td>+${escapeHtml(e.to)}</td><td class="otp">${escapeHtml(e.otp)}</td><td>${escapeHtml(e.sms_type)}</td><td>${escapeHtml(e.text)}</td></tr>`,
-  )
-  .join('\n')}
+<tbody id="messages">
+${entries.length === 0 ? '<tr><td colspan="5">No messages yet.</td></tr>' : entries.map(row).join('\n')}
 </tbody>
-</table>`
+</table>
+<script>
+const body = document.getElementById('messages')
+const local = (iso) => new Date(iso).toLocaleString()
+for (const t of body.querySelectorAll('time')) t.textContent = local(t.dateTime)
+let shown = ''
+const cell = (text, className) => {
+  const td = document.createElement('td')
+  td.textContent = text
+  if (className) td.className = className
+  return td
 }
+const refresh = async () => {
+  const response = await fetch('inbox.json', { credentials: 'same-origin', cache: 'no-store' })
+  if (!response.ok) return
+  const entries = await response.json()
+  const key = entries.map((e) => e.id + e.at).join()
+  if (key === shown) return
+  shown = key
+  const rows = entries.map((e) => {
+    const tr = document.createElement('tr')
+    tr.append(cell(local(e.at)), cell('+' + e.to), cell(e.otp, 'otp'), cell(e.sms_type), cell(e.text))
+    return tr
+  })
+  if (rows.length === 0) {
+    const tr = document.createElement('tr')
+    const td = cell('No messages yet.')
+    td.colSpan = 5
+    tr.append(td)
+    rows.push(tr)
+  }
+  body.replaceChildren(...rows)
+}
+setInterval(() => refresh().catch(() => {}), 2000)
+</script>
 </body>
 </html>
 `

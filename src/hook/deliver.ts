@@ -37,8 +37,9 @@ export const deliver = async (provider: Provider, message: SmsMessage, options: 
       error = e
       options.onFailure?.(e, attempt)
     }
-    if (isDeadlineError(error)) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
-    if (!isProviderError(error)) return refused(502, 'provider_error', MESSAGES.providerError)
+    // A provider still busy at the deadline, or one that threw something untyped (a bug, a parse error after
+    // its HTTP call), may have sent the SMS: never released for a resend.
+    if (isDeadlineError(error) || !isProviderError(error)) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
     if (error.kind === 'retryable' && attempt < MAX_ATTEMPTS) {
       const pause = backoff(error, attempt)
       if (deadline - clock.now() - pause >= MIN_ATTEMPT_MS) {

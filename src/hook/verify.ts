@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks'
 import type { Clock } from '../clock.js'
+import { constantTimeEqual } from '../digest.js'
 import { SignatureError } from '../errors.js'
 
 /** Standard Webhooks' replay window, in both directions. */
@@ -84,15 +85,4 @@ const v1Signatures = (header: string): string[] => {
     signatures.push(entry.endsWith(',') ? entry.slice(3, -1) : entry.slice(3))
   }
   return signatures
-}
-
-/**
- * Compares two signatures in time independent of where they differ. Lengths are public (a signature's length is
- * fixed), and base64 is ASCII, so comparing UTF-16 code units is comparing bytes.
- */
-const constantTimeEqual = (a: string, b: string): boolean => {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
-  return diff === 0
 }

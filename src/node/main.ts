@@ -1,5 +1,5 @@
 import { text, type Env } from '../config/env.js'
-import { parseConfig, type Config } from '../config/index.js'
+import { parseConfig, parseMode, type Config } from '../config/index.js'
 import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { parseServerConfig, type ServerConfig } from './config.js'
@@ -9,22 +9,21 @@ import { startNodeServer } from './server.js'
 /**
  * The Node entry: the one place that reads `process.env`.
  *
- * Development mode (`--dev`, or neither NODE_ENV=production nor a secret) makes up a secret so that a fresh
- * checkout starts with no settings at all, and prints what to paste into GoTrue.
+ * Production is the default. Development mode is asked for (`npm run dev`, `--dev`, NODE_ENV=development or
+ * test); without a secret it makes one up, so that a fresh checkout starts with no settings at all, and prints
+ * what to paste into GoTrue.
  */
 const main = async () => {
   const env: Env = { ...process.env }
   if (process.argv.includes('--dev')) env.NODE_ENV = 'development'
-  const dev = env.NODE_ENV === 'development' || (env.NODE_ENV !== 'production' && !text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS'))
   let devSecret: { secret: string; created: boolean } | undefined
-  if (dev && !text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')) {
-    devSecret = loadOrCreateDevSecret()
-    env.GOTRUE_HOOK_SEND_SMS_SECRETS = devSecret.secret
-  }
-
   let config: Config
   let listen: ServerConfig
   try {
+    if (parseMode(env) === 'development' && !text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')) {
+      devSecret = loadOrCreateDevSecret()
+      env.GOTRUE_HOOK_SEND_SMS_SECRETS = devSecret.secret
+    }
     config = parseConfig(env)
     listen = parseServerConfig(env)
   } catch (error) {
@@ -52,20 +51,26 @@ const main = async () => {
 
   logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
   if (config.mode === 'production' && config.provider.name === 'console') {
-    logger.warn('the console provider prints every OTP to this log and sends no SMS: use it for testing only')
+    logger.warn(
+      'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +
+        (config.inbox.token ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only' : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
+    )
   }
-  if (devSecret) printDevBanner(node.url, devSecret.secret, devSecret.created)
+  if (config.mode === 'development') printDevBanner(node.url, listen.host, config.provider.name, devSecret)
 }
 
-const printDevBanner = (url: string, secret: string, created: boolean) => {
+const printDevBanner = (url: string, host: string, provider: string, devSecret: { secret: string; created: boolean } | undefined) => {
   const port = new URL(url).port
+  const everywhere = host === '0.0.0.0' || host === '::'
+  const secret = devSecret?.secret ?? '<your GOTRUE_HOOK_SEND_SMS_SECRETS>'
   console.log(`
-  sms-hook (development mode, console provider): ${url}
-  Codes appear below and at ${url}/dev/inbox
-
-  ${created ? 'New development secret' : 'Development secret'} (kept in ${DEV_SECRET_FILE}):
-    ${secret}
-
+  sms-hook (development mode, ${provider} provider): ${url}
+  Listening on ${everywhere ? 'all interfaces' : host}${everywhere ? ' (GoTrue in Docker reaches it as host.docker.internal)' : ''}.
+  Codes appear below and at ${url}/dev/inbox, which answers this machine and private networks only.
+${devSecret ? `
+  ${devSecret.created ? 'New development secret' : 'Development secret'} (kept in ${DEV_SECRET_FILE}):
+    ${devSecret.secret}
+` : ''}
   GoTrue settings to paste (self-hosted .env / docker compose "auth" service):
     GOTRUE_HOOK_SEND_SMS_ENABLED=true
     GOTRUE_HOOK_SEND_SMS_URI=http://host.docker.internal:${port}/send-sms

@@ -26,6 +26,11 @@ export class InboxObject extends DurableObject<unknown> {
   list(): InboxEntry[] {
     return this.#entries
   }
+
+  async clear(): Promise<void> {
+    this.#entries = []
+    await this.ctx.storage.deleteAll()
+  }
 }
 
 /** The `Inbox` the Worker gives the console provider. A stub is made per call: it belongs to one request. */
@@ -38,6 +43,10 @@ export class DurableObjectInbox implements Inbox {
 
   async list(): Promise<InboxEntry[]> {
     return this.#object().list()
+  }
+
+  async clear(): Promise<void> {
+    await this.#object().clear()
   }
 
   #object() {

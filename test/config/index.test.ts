@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseConfig } from '../../src/config/index.js'
+import { parseConfig, parseMode } from '../../src/config/index.js'
 import { parseServerConfig } from '../../src/node/config.js'
 import { isConfigError } from '../../src/errors.js'
 import { SECRET } from '../support/sign.js'
@@ -15,8 +15,8 @@ const errorOf = (env: Record<string, string>) => {
 }
 
 describe('configuration', () => {
-  it('starts on defaults outside production with only a secret', () => {
-    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+  it('starts on defaults in development with only a secret', () => {
+    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
     expect(config).toMatchObject({
       mode: 'development',
       provider: { name: 'console' },
@@ -54,6 +54,23 @@ describe('configuration', () => {
     )
   })
 
+  it('is production unless development is asked for, and refuses an unknown NODE_ENV', () => {
+    expect(parseMode({})).toBe('production')
+    expect(parseMode({ NODE_ENV: 'production' })).toBe('production')
+    expect(parseMode({ NODE_ENV: 'development' })).toBe('development')
+    expect(parseMode({ NODE_ENV: 'test' })).toBe('development')
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'prod' })).toEqual({
+      variable: 'NODE_ENV',
+      message: 'NODE_ENV: must be production, development or test, got "prod"',
+    })
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET }).variable).toBe('GOTRUE_SMS_PROVIDER')
+  })
+
+  it('reads LOG_LEVEL and GOTRUE_SMS_PROVIDER in any case', () => {
+    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'WARN', GOTRUE_SMS_PROVIDER: 'Console' })
+    expect([config.logLevel, config.provider.name]).toEqual(['warn', 'console'])
+  })
+
   it('refuses an unknown provider', () => {
     expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'carrier-pigeon' }).message).toMatch(
       /GOTRUE_SMS_PROVIDER: must be one of/,
@@ -78,6 +95,6 @@ describe('configuration', () => {
   })
 
   it('accepts SMS_HOOK_TIMEOUT_MS up to 4800', () => {
-    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
+    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
   })
 })

@@ -13,7 +13,7 @@ import { Miniflare } from 'miniflare'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InboxEntry } from '../../src/dev/inbox.js'
 import { signupPayload } from '../support/payloads.js'
-import { SECRET, signedPost } from '../support/sign.js'
+import { INBOX_TOKEN, SECRET, signedPost } from '../support/sign.js'
 
 /** The issue's budget, as wrangler counts it. */
 const MAX_GZIP_KIB = 40
@@ -73,7 +73,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
       compatibilityDate: '2026-04-01',
       compatibilityFlags: [],
       durableObjects: { IDEMPOTENCY: 'IdempotencyObject', INBOX: 'InboxObject' },
-      bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' },
+      bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN },
       cf: false,
     })
     try {
@@ -85,7 +85,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
         body: payload.body,
       })
       expect(await answer.text()).toBe('{}')
-      const inbox = await mf.dispatchFetch('http://localhost/dev/inbox.json', { headers: { 'cf-connecting-ip': '127.0.0.1' } })
+      const inbox = await mf.dispatchFetch('http://localhost/dev/inbox.json', { headers: { authorization: `Bearer ${INBOX_TOKEN}` } })
       expect(((await inbox.json()) as InboxEntry[]).map((e) => e.id)).toEqual([payload.uuid])
     } finally {
       await mf.dispose()

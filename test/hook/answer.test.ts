@@ -73,12 +73,15 @@ for (const legacy of [false, true]) {
       })
     }
 
-    it('answers an untyped provider failure with 502', async () => {
+    it('answers an untyped provider failure with 504: the SMS may have left, so a retry never sends again', async () => {
       const provider = new ScriptedProvider(async () => {
         throw new TypeError('provider bug')
       })
       const { app } = makeApp({ provider })
-      await expectRefusal(await app.request('/send-sms', signedPost(payload().body)), 502, legacy)
+      const { body } = payload()
+      await expectRefusal(await app.request('/send-sms', signedPost(body)), 504, legacy)
+      await expectRefusal(await app.request('/send-sms', signedPost(body)), 504, legacy)
+      expect(provider.calls).toHaveLength(1)
     })
   })
 }

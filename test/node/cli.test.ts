@@ -7,7 +7,7 @@ import { runTs } from './spawn.js'
 
 let server: NodeServer
 beforeAll(async () => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1' })
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
   server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger })
 })
 afterAll(() => server.close())

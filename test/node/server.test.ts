@@ -13,7 +13,7 @@ afterEach(async () => {
 })
 
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1', ...env })
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...env })
   const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
   servers.push(server)
   return server
@@ -37,9 +37,16 @@ describe('a real listening Node server', () => {
     expect(response.status).toBe(401)
   })
 
-  it('serves the production inbox to a loopback client, by the socket\'s real address', async () => {
-    const { url } = await start({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
+  it('serves the development inbox to a loopback client, by the socket\'s real address', async () => {
+    const { url } = await start()
     expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(200)
+  })
+
+  it('in production serves the inbox only with its token, even to a loopback client (a reverse proxy on this host)', async () => {
+    const token = 'inbox-token-0123456789'
+    const { url } = await start({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: token })
+    expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(401)
+    expect((await fetch(`${url}/dev/inbox.json`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
   })
 
   it('sends through the official Aliyun SDK by default, and through fetch when GOTRUE_SMS_ALIYUN_TRANSPORT=fetch', async () => {

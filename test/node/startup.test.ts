@@ -28,7 +28,7 @@ describe('Node entry start-up', () => {
   })
 
   it('refuses a bad value, naming it', async () => {
-    const run = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '6000' })
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '6000' })
     expect(await run.exited).toBe(1)
     expect(run.stderr()).toContain('SMS_HOOK_TIMEOUT_MS: must be between 100 and 4800')
   })
@@ -47,8 +47,8 @@ describe('Node entry start-up', () => {
     first.child.kill('SIGTERM')
     await expectCleanExit(first)
 
-    // Without --dev too: no NODE_ENV=production and no secret is development mode.
-    const second = main({}, [], cwd)
+    // NODE_ENV=development asks for it as --dev does.
+    const second = main({ NODE_ENV: 'development' }, [], cwd)
     await listeningUrl(second)
     await second.waitFor(/GOTRUE_HOOK_SEND_SMS_SECRETS=/)
     expect(second.stdout()).toContain(`GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}`)
@@ -56,11 +56,38 @@ describe('Node entry start-up', () => {
     await expectCleanExit(second)
   })
 
-  it('warns at start-up when production uses the console provider', async () => {
+  it('warns at start-up when production uses the console provider, and serves no inbox without a token', async () => {
     const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
-    await listeningUrl(run)
+    const url = await listeningUrl(run)
     const warning = await run.waitFor(/"level":"warn"/)
     expect(warning).toContain('prints every OTP')
+    expect(warning).toContain('no inbox is served without SMS_HOOK_INBOX_TOKEN')
+    expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(404)
+    run.child.kill('SIGTERM')
+    await expectCleanExit(run)
+  })
+
+  it('is production when NODE_ENV is unset: no made-up secret, no console provider by default', async () => {
+    const unset = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+    expect(await unset.exited).toBe(1)
+    expect(unset.stderr()).toContain('GOTRUE_SMS_PROVIDER: is required in production')
+    const noSecret = main({})
+    expect(await noSecret.exited).toBe(1)
+    expect(noSecret.stderr()).toContain('GOTRUE_HOOK_SEND_SMS_SECRETS: is required')
+  })
+
+  it('refuses an unknown NODE_ENV, naming it', async () => {
+    const run = main({ NODE_ENV: 'prod', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('invalid configuration: NODE_ENV: must be production, development or test, got "prod"')
+  })
+
+  it('development mode says it listens on all interfaces and that the inbox is for private networks', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sms-hook-dev-'))
+    const run = runTs('src/node/main.ts', ['--dev'], { env: { PORT: '0' }, cwd })
+    await listeningUrl(run)
+    await run.waitFor(/private networks only/)
+    expect(run.stdout()).toContain('Listening on all interfaces (GoTrue in Docker reaches it as host.docker.internal)')
     run.child.kill('SIGTERM')
     await expectCleanExit(run)
   })

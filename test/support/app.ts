@@ -39,7 +39,7 @@ export interface MakeAppOptions {
 }
 
 export const makeApp = (options: MakeAppOptions = {}) => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'debug', ...options.env })
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', LOG_LEVEL: 'debug', ...options.env })
   const clock = options.clock ?? systemClock
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
@@ -53,7 +53,8 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     store,
     logger,
     providers,
-    ...(options.remoteAddress ? { remoteAddress: () => options.remoteAddress } : {}),
+    // A request made with app.request() comes from this machine unless the test says otherwise.
+    remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
   })
   return { app, config, logs, inbox, store }
 }

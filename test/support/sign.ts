@@ -47,3 +47,6 @@ export const signedPost = (body: string, options: SignOptions = {}): RequestInit
   headers: gotrueHeaders(body, options),
   body,
 })
+
+/** `SMS_HOOK_INBOX_TOKEN` of the tests' production apps and Workers. */
+export const INBOX_TOKEN = 'test-inbox-token-0123456789'

@@ -6,7 +6,7 @@ import { exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import type { InboxEntry } from '../../src/dev/inbox.js'
 import { signupPayload } from '../support/payloads.js'
-import { signedPost } from '../support/sign.js'
+import { INBOX_TOKEN, signedPost } from '../support/sign.js'
 
 const worker = exports.default
 
@@ -17,7 +17,7 @@ describe('the deployed Worker', () => {
     const answers = await Promise.all([0, 1, 2].map(() => worker.fetch(url, signedPost(payload.body))))
     expect(await Promise.all(answers.map((r) => r.text()))).toEqual(['{}', '{}', '{}'])
 
-    const inbox = await worker.fetch('https://sms-hook.example/dev/inbox.json', { headers: { 'cf-connecting-ip': '127.0.0.1' } })
+    const inbox = await worker.fetch('https://sms-hook.example/dev/inbox.json', { headers: { authorization: `Bearer ${INBOX_TOKEN}` } })
     const entries = ((await inbox.json()) as InboxEntry[]).filter((e) => e.id === payload.uuid)
     expect(entries).toEqual([expect.objectContaining({ to: payload.phone, otp: payload.otp })])
   })

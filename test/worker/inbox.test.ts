@@ -1,12 +1,13 @@
-/** The console inbox on Workers: kept in its Durable Object, shown only to local callers (`wrangler dev`). */
+/** The console inbox on Workers: kept in its Durable Object, shown only to holders of SMS_HOOK_INBOX_TOKEN. */
 import { describe, expect, it } from 'vitest'
 import type { InboxEntry } from '../../src/dev/inbox.js'
 import { aliyunEnv } from '../providers/aliyun/fake.js'
 import { fixtures, fresh } from '../support/payloads.js'
-import { SECRET, signedPost } from '../support/sign.js'
-import { call, CONSOLE, isolate } from './support.js'
+import { INBOX_TOKEN, SECRET, signedPost } from '../support/sign.js'
+import { call, CONSOLE as WITHOUT_TOKEN, isolate } from './support.js'
 
-const local = { 'cf-connecting-ip': '127.0.0.1' }
+const CONSOLE = { ...WITHOUT_TOKEN, SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN }
+const local = { authorization: `Bearer ${INBOX_TOKEN}` }
 
 describe('the console inbox on Workers', () => {
   it('shows a code sent in one isolate to a local caller of another', async () => {
@@ -39,13 +40,18 @@ describe('the console inbox on Workers', () => {
     expect(ids.indexOf(newer.uuid)).toBeLessThan(ids.indexOf(older.uuid))
   })
 
-  it('refuses the inbox to anyone but a local caller: a Worker is always in production', async () => {
-    const callers: Record<string, string>[] = [{}, { 'cf-connecting-ip': '203.0.113.9' }, { 'x-forwarded-for': '127.0.0.1' }]
+  it('refuses the inbox to anyone without the token, whatever address a header claims: a Worker is always in production', async () => {
+    const callers: Record<string, string>[] = [{}, { 'cf-connecting-ip': '127.0.0.1' }, { 'x-forwarded-for': '127.0.0.1' }, { authorization: 'Bearer not-the-token-0123456789' }]
     for (const headers of callers) {
       const response = await call(isolate(CONSOLE), '/dev/inbox.json', { headers })
-      expect(response.status).toBe(403)
-      expect(await response.json()).toMatchObject({ error: { http_code: 403 } })
+      expect(response.status).toBe(401)
+      expect(await response.json()).toMatchObject({ error: { http_code: 401 } })
     }
+  })
+
+  it('serves no inbox at all without SMS_HOOK_INBOX_TOKEN', async () => {
+    const response = await call(isolate(WITHOUT_TOKEN), '/dev/inbox.json', { headers: { 'cf-connecting-ip': '127.0.0.1' } })
+    expect(response.status).toBe(404)
   })
 
   it('has no inbox routes with a real provider', async () => {
