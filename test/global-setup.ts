@@ -4,16 +4,24 @@
  */
 import type { TestProject } from 'vitest/node'
 import { startFakeAliyun } from './fakes/aliyun-server.js'
+import { startNetworkFaults, type NetworkFaults } from './fakes/network-faults.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Base URL of the fake Alibaba Cloud endpoint (test/fakes/aliyun-server.ts). */
     aliyunUrl: string
+    /** One URL per way a network can fail (test/fakes/network-faults.ts). */
+    networkFaults: NetworkFaults
   }
 }
 
 export default async function setup(project: TestProject) {
   const aliyun = await startFakeAliyun()
   project.provide('aliyunUrl', aliyun.url)
-  return () => aliyun.close()
+  const faults = await startNetworkFaults()
+  project.provide('networkFaults', faults.urls)
+  return async () => {
+    await aliyun.close()
+    await faults.close()
+  }
 }
