@@ -85,8 +85,9 @@ const NOT_SENT = new Set([
  * answer cut short may follow a request the vendor has read, and no vendor here deduplicates, so the SMS may
  * have gone: `outcome_unknown`.
  *
- * workerd says "Network connection lost." for a refused connection and for a reset alike, so there it is
- * always `outcome_unknown`.
+ * workerd gives no code: "Network connection lost." for a refused connection, a reset and a cut answer alike,
+ * and "internal error" for an unknown host or an untrusted certificate, which it also uses for failures of its
+ * own. There every failure is `outcome_unknown`.
  */
 export const noAnswer = (vendor: string, error: unknown, message: SmsMessage): ProviderError => {
   const codes = networkCodes(error)
