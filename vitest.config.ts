@@ -14,6 +14,8 @@ const NODE_ONLY = [
   'test/providers/aliyun/sign-oracle.test.ts',
   // How Node reports a refused connection; workerd's reading is a case of test/worker.
   'test/providers/aliyun/refused-connection.test.ts',
+  // The official Tencent Cloud SDK, the oracle for our TC3 signer, needs Node's crypto and http.
+  'test/providers/tencent/sign-oracle.test.ts',
 ]
 
 export default defineConfig({

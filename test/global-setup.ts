@@ -4,16 +4,43 @@
  */
 import type { TestProject } from 'vitest/node'
 import { startFakeAliyun } from './fakes/aliyun-server.js'
+import { startFakeMessageBird } from './fakes/messagebird-server.js'
+import { startNetworkFaults, type NetworkFaults } from './fakes/network-faults.js'
+import { startFakeTencent } from './fakes/tencent-server.js'
+import { startFakeTextlocal } from './fakes/textlocal-server.js'
+import { startFakeTwilio } from './fakes/twilio-server.js'
+import { startFakeVonage } from './fakes/vonage-server.js'
+
+export type FakeVendorName = 'twilio' | 'vonage' | 'messagebird' | 'textlocal' | 'tencent'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Base URL of the fake Alibaba Cloud endpoint (test/fakes/aliyun-server.ts). */
     aliyunUrl: string
+    /** One URL per way a network can fail (test/fakes/network-faults.ts). */
+    networkFaults: NetworkFaults
+    /** Base URL of each fake vendor endpoint (test/fakes/<vendor>-server.ts). */
+    vendorUrls: Record<FakeVendorName, string>
   }
 }
 
 export default async function setup(project: TestProject) {
   const aliyun = await startFakeAliyun()
   project.provide('aliyunUrl', aliyun.url)
-  return () => aliyun.close()
+  const faults = await startNetworkFaults()
+  project.provide('networkFaults', faults.urls)
+  const vendors = {
+    twilio: await startFakeTwilio(),
+    vonage: await startFakeVonage(),
+    messagebird: await startFakeMessageBird(),
+    textlocal: await startFakeTextlocal(),
+    tencent: await startFakeTencent(),
+  }
+  project.provide(
+    'vendorUrls',
+    Object.fromEntries(Object.entries(vendors).map(([name, fake]) => [name, fake.url])) as Record<FakeVendorName, string>,
+  )
+  return async () => {
+    await Promise.all([aliyun.close(), faults.close(), ...Object.values(vendors).map((fake) => fake.close())])
+  }
 }

@@ -7,9 +7,14 @@ import { text, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 import { aliyun } from './aliyun/index.js'
 import { consoleProvider } from './console.js'
+import { messagebird } from './messagebird.js'
+import { tencent } from './tencent/index.js'
+import { textlocal } from './textlocal.js'
+import { twilio } from './twilio.js'
 import type { Provider, ProviderDefinition, ProviderDeps } from './types.js'
+import { vonage } from './vonage.js'
 
-export const PROVIDERS: readonly ProviderDefinition[] = [consoleProvider, aliyun]
+export const PROVIDERS: readonly ProviderDefinition[] = [consoleProvider, aliyun, twilio, vonage, messagebird, textlocal, tencent]
 
 /** A chosen provider and its parsed settings. */
 export interface ProviderConfig {

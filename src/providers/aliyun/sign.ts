@@ -1,4 +1,4 @@
-import { hex, sha256Hex } from '../../digest.js'
+import { hex, hmacSha256, sha256Hex } from '../../digest.js'
 
 /**
  * Alibaba Cloud request signing V3 (ACS3-HMAC-SHA256), with WebCrypto only so that it runs wherever `fetch` does
@@ -100,13 +100,4 @@ export const signAcs3 = async (request: Acs3Request, credentials: Acs3Credential
     canonicalRequestHash,
     signature,
   }
-}
-
-const encoder = new TextEncoder()
-
-const hmacSha256 = async (secret: string, text: string) => {
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ])
-  return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(text)))
 }

@@ -1,0 +1,148 @@
+/**
+ * Tencent Cloud SMS: `SendSms` of API version 2021-01-11, a JSON `POST /` signed TC3-HMAC-SHA256. Tencent sends
+ * approved templates only, so the message text is not used: the OTP travels in `TemplateParamSet`. The hook's
+ * idempotency key goes in `SessionContext`, which Tencent echoes in delivery receipts.
+ */
+import { endpoint, required, text, type Env } from '../../config/env.js'
+import { ConfigError, type ProviderErrorKind } from '../../errors.js'
+import { compileTemplate, type TemplateValues } from '../../message/template.js'
+import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from '../http.js'
+import { defineProvider, type SendResult, type SmsMessage } from '../types.js'
+import { signTc3 } from './sign.js'
+
+export interface TencentSettings {
+  secretId: string
+  secretKey: string
+  sdkAppId: string
+  signName: string
+  templateId: string
+  /** The template for MFA challenges; `templateId` when unset. */
+  mfaTemplateId: string
+  /** `TemplateParamSet`, compiled once: each entry renders one parameter of the template. */
+  templateParams: ((values: TemplateValues) => string)[]
+  region: string
+  endpoint: string
+}
+
+export const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
+const CONTENT_TYPE = 'application/json; charset=utf-8'
+const VENDOR = 'Tencent Cloud'
+
+/** Exact codes (CONTRACT.md 4); `kindOf` adds the families known by their prefix. */
+const KINDS: Record<string, ProviderErrorKind> = {
+  'InvalidParameterValue.IncorrectPhoneNumber': 'recipient_invalid',
+  'FailedOperation.PhoneNumberInBlacklist': 'recipient_invalid', // the recipient opted out
+  'LimitExceeded.DeliveryFrequencyLimit': 'rate_limited',
+  // Tencent's own timeout: it may have handed the SMS to the carrier.
+  'InternalError.Timeout': 'outcome_unknown',
+  'FailedOperation.SignatureIncorrectOrUnapproved': 'configuration',
+  'FailedOperation.TemplateIncorrectOrUnapproved': 'configuration',
+  'FailedOperation.InsufficientBalanceInSmsPackage': 'configuration',
+}
+
+export const tencent = defineProvider<TencentSettings>({
+  name: 'tencent',
+  parse(env: Env): TencentSettings {
+    const fromCam = 'is required (an API key of the CAM console)'
+    const sdkAppId = required(env, 'GOTRUE_SMS_TENCENT_SDK_APP_ID', 'is required (the SDK AppID of the SMS console)')
+    if (!/^\d+$/.test(sdkAppId)) throw new ConfigError('GOTRUE_SMS_TENCENT_SDK_APP_ID', 'must be digits, e.g. 1400006666')
+    const templateId = required(env, 'GOTRUE_SMS_TENCENT_TEMPLATE_ID', 'is required (an approved template of the SMS console)')
+    return {
+      secretId: required(env, 'GOTRUE_SMS_TENCENT_SECRET_ID', fromCam),
+      secretKey: required(env, 'GOTRUE_SMS_TENCENT_SECRET_KEY', fromCam),
+      sdkAppId,
+      signName: required(env, 'GOTRUE_SMS_TENCENT_SIGN_NAME', 'is required (an approved signature of the SMS console)'),
+      templateId,
+      mfaTemplateId: text(env, 'GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID') ?? templateId,
+      templateParams: parseTemplateParams(text(env, 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS') ?? DEFAULT_TEMPLATE_PARAMS),
+      region: text(env, 'GOTRUE_SMS_TENCENT_REGION') ?? 'ap-guangzhou',
+      endpoint: endpoint(env, 'GOTRUE_SMS_TENCENT_ENDPOINT', 'https://sms.tencentcloudapi.com'),
+    }
+  },
+  create(settings, { fetch, clock }) {
+    const url = `${settings.endpoint}/`
+    const host = new URL(settings.endpoint).hostname
+    return {
+      name: 'tencent',
+      async send(message, { signal }) {
+        const values = { Code: message.otp, ExpiryMinutes: String(message.expiryMinutes) }
+        const body = JSON.stringify({
+          PhoneNumberSet: [`+${message.to.e164}`],
+          SmsSdkAppId: settings.sdkAppId,
+          SignName: settings.signName,
+          TemplateId: message.smsType === 'mfa' ? settings.mfaTemplateId : settings.templateId,
+          TemplateParamSet: settings.templateParams.map((render) => render(values)),
+          SessionContext: message.reference,
+        })
+        const timestamp = Math.floor(clock.now() / 1000)
+        const { authorization } = await signTc3(
+          { service: 'sms', host, contentType: CONTENT_TYPE, body, timestamp },
+          settings,
+        )
+        const headers = {
+          authorization,
+          'content-type': CONTENT_TYPE,
+          'x-tc-action': 'SendSms',
+          'x-tc-version': '2021-01-11',
+          'x-tc-timestamp': String(timestamp),
+          'x-tc-region': settings.region,
+        }
+        const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body, signal }, message)
+        return resultOf(answer, message, clock.now())
+      },
+    }
+  },
+})
+
+/**
+ * `GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS`: a JSON array of strings, one per template parameter, in order.
+ * Compiled here so that a typo stops the service at start-up rather than reaching an SMS.
+ */
+const parseTemplateParams = (value: string): ((values: TemplateValues) => string)[] => {
+  const variable = 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS'
+  const shape = 'must be a JSON array of strings, e.g. ["{{ .Code }}","{{ .ExpiryMinutes }}"]'
+  let json: unknown
+  try {
+    json = JSON.parse(value)
+  } catch {
+    throw new ConfigError(variable, `is not valid JSON: ${shape}`)
+  }
+  if (!Array.isArray(json) || json.length === 0 || !json.every((v) => typeof v === 'string')) {
+    throw new ConfigError(variable, shape)
+  }
+  const renders = json.map((template: string) => compileTemplate(template, { variable }))
+  // Rendered with a marker for the code, so that what counts as `{{ .Code }}` is compileTemplate's own reading.
+  const marker = '\u0000'
+  if (!renders.some((render) => render({ Code: marker, ExpiryMinutes: '' }).includes(marker))) {
+    throw new ConfigError(variable, 'must contain {{ .Code }} in one of its strings, or the SMS would carry no code')
+  }
+  return renders
+}
+
+/** The per-number `SendStatusSet[0]` decides when there is one; the request-level `Error` otherwise. */
+const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendResult => {
+  const response = isRecord(answer.json) && isRecord(answer.json.Response) ? answer.json.Response : {}
+  const sent = Array.isArray(response.SendStatusSet) && isRecord(response.SendStatusSet[0]) ? response.SendStatusSet[0] : undefined
+  const error = isRecord(response.Error) ? response.Error : undefined
+  const code = stringOf(sent?.Code) ?? stringOf(error?.Code)
+  const serialNo = stringOf(sent?.SerialNo)
+  if (answer.status >= 200 && answer.status < 300 && code === 'Ok' && serialNo !== undefined) {
+    return { messageId: serialNo }
+  }
+  const detail = stringOf(sent?.Message) ?? stringOf(error?.Message)
+  const requestId = stringOf(response.RequestId)
+  // `Ok` without its serial number, or no code at all, is an answer Tencent did not explain.
+  const kind = code === undefined || code === 'Ok' ? kindOfStatus(answer.status) : kindOf(code)
+  throw refusal(VENDOR, answer, { kind, code, detail, requestId }, message, now)
+}
+
+const kindOf = (code: string): ProviderErrorKind => {
+  const exact = KINDS[code]
+  if (exact !== undefined) return exact
+  if (code.startsWith('LimitExceeded.PhoneNumber')) return 'rate_limited'
+  if (code === 'InternalError' || code.startsWith('InternalError.') || code.startsWith('RequestLimitExceeded')) {
+    return 'retryable'
+  }
+  // AuthFailure.*, UnauthorizedOperation.* and every code not listed: our account or settings.
+  return 'configuration'
+}

@@ -1,0 +1,87 @@
+/**
+ * Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, a form with `To`
+ * (`+` and E.164), `From` or `MessagingServiceSid`, and `Body`, authenticated with HTTP Basic (Account SID and
+ * Auth Token). Read from GoTrue's own `GOTRUE_SMS_TWILIO_*` variables.
+ */
+import { endpoint, required, type Env } from '../config/env.js'
+import { ConfigError, type ProviderErrorKind } from '../errors.js'
+import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { defineProvider, type SendResult, type SmsMessage } from './types.js'
+
+export interface TwilioSettings {
+  accountSid: string
+  authToken: string
+  /** A sender number or alphanumeric sender id (`From`), or a Messaging Service sid `MG...` (`MessagingServiceSid`). */
+  sender: { From: string } | { MessagingServiceSid: string }
+  endpoint: string
+}
+
+/** Twilio's error codes (CONTRACT.md 4); codes not here are read by their HTTP status. */
+const KINDS: Record<number, ProviderErrorKind> = {
+  21211: 'recipient_invalid', // invalid To
+  21614: 'recipient_invalid', // To is not a mobile number
+  21610: 'recipient_invalid', // the recipient replied STOP
+  20429: 'retryable', // too many concurrent requests on the account
+  20003: 'configuration', // authentication
+  21606: 'configuration', // From cannot send to this number
+  21659: 'configuration', // From is not a Twilio number
+  21408: 'configuration', // the destination region is not enabled on the account
+  21608: 'configuration', // trial accounts reach verified numbers only
+}
+
+const VENDOR = 'Twilio'
+
+export const twilio = defineProvider<TwilioSettings>({
+  name: 'twilio',
+  parse(env: Env): TwilioSettings {
+    const accountSid = required(env, 'GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'is required (the Account SID on the Twilio console)')
+    // It goes in the URL path and the Basic credentials: a typo would only show up as a 404 on every send.
+    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
+      throw new ConfigError('GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'must be an Account SID: AC followed by 32 hex digits')
+    }
+    const authToken = required(env, 'GOTRUE_SMS_TWILIO_AUTH_TOKEN')
+    const sender = required(env, 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID', 'is required (a sender number or a MG... sid)')
+    return {
+      accountSid,
+      authToken,
+      // GoTrue sends this value as `From`; a Messaging Service sid belongs in its own parameter.
+      sender: /^MG[0-9a-fA-F]{32}$/.test(sender) ? { MessagingServiceSid: sender } : { From: sender },
+      endpoint: endpoint(env, 'GOTRUE_SMS_TWILIO_ENDPOINT', 'https://api.twilio.com'),
+    }
+  },
+  create(settings, { fetch, clock }) {
+    const url = `${settings.endpoint}/2010-04-01/Accounts/${settings.accountSid}/Messages.json`
+    const headers = {
+      authorization: `Basic ${btoa(`${settings.accountSid}:${settings.authToken}`)}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    }
+    return {
+      name: 'twilio',
+      async send(message, { signal }) {
+        const body = new URLSearchParams({ To: `+${message.to.e164}`, ...settings.sender, Body: message.text })
+        const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body: body.toString(), signal }, message)
+        return resultOf(answer, message, clock.now())
+      },
+    }
+  },
+})
+
+/** A 2xx with the message's `sid` is success; Twilio's JSON error (`code`, `message`) is read by its code. */
+const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendResult => {
+  const json = isRecord(answer.json) ? answer.json : {}
+  const sid = stringOf(json.sid)
+  if (answer.status >= 200 && answer.status < 300 && sid !== undefined) return { messageId: sid }
+  const code = typeof json.code === 'number' ? json.code : undefined
+  throw refusal(
+    VENDOR,
+    answer,
+    {
+      kind: (code !== undefined && KINDS[code]) || kindOfStatus(answer.status),
+      code: code === undefined ? undefined : String(code),
+      detail: stringOf(json.message),
+      requestId: answer.headers.get('twilio-request-id') ?? undefined,
+    },
+    message,
+    now,
+  )
+}

@@ -1,0 +1,81 @@
+/**
+ * Vonage (formerly Nexmo) SMS API: `POST /sms/json`, a form with `api_key`, `api_secret`, `from`, `to` (E.164
+ * digits without `+`) and `text`, plus `type=unicode` when the text needs more than the GSM alphabet. Vonage
+ * answers HTTP 200 whatever happened; `messages[0].status` says what. Read from GoTrue's own `GOTRUE_SMS_VONAGE_*`.
+ */
+import { endpoint, required, type Env } from '../config/env.js'
+import type { ProviderErrorKind } from '../errors.js'
+import { isGsm7 } from '../message/gsm7.js'
+import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { defineProvider, type SendResult, type SmsMessage } from './types.js'
+
+export interface VonageSettings {
+  apiKey: string
+  apiSecret: string
+  from: string
+  endpoint: string
+}
+
+/** `messages[0].status` values (CONTRACT.md 4). Status 3 depends on the parameter it names: see `kindOf`. */
+const KINDS: Record<string, ProviderErrorKind> = {
+  '1': 'retryable', // throttled
+  '5': 'retryable', // internal error
+  '6': 'recipient_invalid', // unroutable
+  '15': 'recipient_invalid', // barred, as CONTRACT.md 4 reads it
+  '2': 'configuration', // a parameter is missing
+  '4': 'configuration', // bad credentials
+  '9': 'configuration', // quota exceeded
+  '29': 'configuration', // a trial account's destination is not whitelisted
+}
+
+/** Vonage's `error-text` for status 3 names the parameter: "Invalid to param", "Invalid To Number". */
+const ABOUT_TO_NUMBER = /\bto\s+(?:param|number)\b/i
+
+const VENDOR = 'Vonage'
+
+export const vonage = defineProvider<VonageSettings>({
+  name: 'vonage',
+  parse: (env: Env): VonageSettings => ({
+    apiKey: required(env, 'GOTRUE_SMS_VONAGE_API_KEY', 'is required (the API key on the Vonage dashboard)'),
+    apiSecret: required(env, 'GOTRUE_SMS_VONAGE_API_SECRET', 'is required (the API secret on the Vonage dashboard)'),
+    from: required(env, 'GOTRUE_SMS_VONAGE_FROM', 'is required (a Vonage number or an alphanumeric sender id)'),
+    endpoint: endpoint(env, 'GOTRUE_SMS_VONAGE_ENDPOINT', 'https://rest.nexmo.com'),
+  }),
+  create(settings, { fetch, clock }) {
+    const url = `${settings.endpoint}/sms/json`
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' }
+    return {
+      name: 'vonage',
+      async send(message, { signal }) {
+        const body = new URLSearchParams({
+          api_key: settings.apiKey,
+          api_secret: settings.apiSecret,
+          from: settings.from,
+          to: message.to.e164,
+          text: message.text,
+        })
+        // Without it Vonage sends the text in the GSM alphabet and every other character arrives as `?`.
+        if (!isGsm7(message.text)) body.set('type', 'unicode')
+        const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body: body.toString(), signal }, message)
+        return resultOf(answer, message, clock.now())
+      },
+    }
+  },
+})
+
+const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendResult => {
+  const json = isRecord(answer.json) ? answer.json : {}
+  const first = Array.isArray(json.messages) && isRecord(json.messages[0]) ? json.messages[0] : undefined
+  const status = stringOf(first?.status)
+  const messageId = stringOf(first?.['message-id'])
+  if (answer.status >= 200 && answer.status < 300 && status === '0' && messageId !== undefined) return { messageId }
+  const detail = stringOf(first?.['error-text'])
+  throw refusal(VENDOR, answer, { kind: kindOf(answer.status, status, detail), code: status, detail }, message, now)
+}
+
+const kindOf = (httpStatus: number, status: string | undefined, errorText: string | undefined): ProviderErrorKind => {
+  // No status (or a success without its id) is an answer Vonage did not explain: read by its HTTP status.
+  if (status === undefined || status === '0') return kindOfStatus(httpStatus)
+  if (status === '3') return errorText !== undefined && ABOUT_TO_NUMBER.test(errorText) ? 'recipient_invalid' : 'configuration'
+  return KINDS[status] ?? 'configuration'
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest'
+import { twilio } from '../../src/providers/twilio.js'
+import { FAKE_TWILIO } from '../fakes/vendor-accounts.js'
+import { describeProviderContract, refusedVariable, sendWith } from './contract.js'
+import { callsFor, fakeUrl, script } from './fake.js'
+import { failure, smsMessage } from './support.js'
+
+const env = {
+  GOTRUE_SMS_TWILIO_ACCOUNT_SID: FAKE_TWILIO.accountSid,
+  GOTRUE_SMS_TWILIO_AUTH_TOKEN: FAKE_TWILIO.authToken,
+  GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: FAKE_TWILIO.from,
+  GOTRUE_SMS_TWILIO_ENDPOINT: fakeUrl('twilio'),
+}
+
+describeProviderContract({
+  vendor: 'twilio',
+  definition: twilio,
+  env,
+  endpointVariable: 'GOTRUE_SMS_TWILIO_ENDPOINT',
+  defaultEndpoint: 'https://api.twilio.com',
+  requiredVariables: ['GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'GOTRUE_SMS_TWILIO_AUTH_TOKEN', 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID'],
+  wrongCredentials: { env: { GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'not-the-token' }, code: '20003' },
+  expectRequest(call, message, result) {
+    expect(call.method).toBe('POST')
+    expect(call.path).toBe(`/2010-04-01/Accounts/${FAKE_TWILIO.accountSid}/Messages.json`)
+    expect(call.headers['content-type']).toBe('application/x-www-form-urlencoded')
+    expect(call.headers.authorization).toBe(`Basic ${btoa(`${FAKE_TWILIO.accountSid}:${FAKE_TWILIO.authToken}`)}`)
+    expect(call.params).toEqual({ To: `+${message.to.e164}`, From: FAKE_TWILIO.from, Body: message.text })
+    expect(result.messageId).toMatch(/^SM[0-9a-f]{32}$/)
+  },
+  expectUnicode(call, message) {
+    // Twilio picks the encoding itself; the text must arrive intact.
+    expect(call.params.Body).toBe(message.text)
+  },
+  requestId: /^RQ[0-9a-f]{32}$/,
+  errors: [
+    { what: 'an invalid To number', answer: { error: 21211 }, kind: 'recipient_invalid', code: '21211' },
+    { what: 'a number that is not a mobile', answer: { error: 21614 }, kind: 'recipient_invalid', code: '21614' },
+    { what: 'a recipient who opted out', answer: { error: 21610 }, kind: 'recipient_invalid', code: '21610' },
+    { what: 'too many concurrent requests', answer: { error: 20429 }, kind: 'retryable', code: '20429' },
+    { what: 'a region not enabled', answer: { error: 21408 }, kind: 'configuration', code: '21408' },
+    { what: 'a trial account and an unverified number', answer: { error: 21608 }, kind: 'configuration', code: '21608' },
+    { what: 'a From that cannot send there', answer: { error: 21606 }, kind: 'configuration', code: '21606' },
+    { what: 'a From that is not a Twilio number', answer: { error: 21659 }, kind: 'configuration', code: '21659' },
+    { what: 'an unknown 4xx code', answer: { error: 21617 }, kind: 'configuration', code: '21617' },
+    { what: 'an unknown code with HTTP 503', answer: { error: 20500, status: 503 }, kind: 'retryable', code: '20500' },
+  ],
+})
+
+describe('twilio provider, its own rules', () => {
+  it('sends a MG... sender as MessagingServiceSid rather than From', async () => {
+    const message = smsMessage()
+    await sendWith(twilio, { ...env, GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: FAKE_TWILIO.messagingServiceSid }, message)
+    const [call] = await callsFor('twilio', message.to.e164)
+    expect(call!.params).toEqual({
+      To: `+${message.to.e164}`,
+      MessagingServiceSid: FAKE_TWILIO.messagingServiceSid,
+      Body: message.text,
+    })
+  })
+
+  it('reads 429 with code 20429 as retryable with the Retry-After hint', async () => {
+    const message = smsMessage()
+    await script('twilio', message.to.e164, { error: 20429, headers: { 'retry-after': '1' } })
+    const error = await failure(sendWith(twilio, env, message))
+    expect(error).toMatchObject({ kind: 'retryable', providerCode: '20429', retryAfterMs: 1000 })
+  })
+
+  it("masks the number Twilio repeats in its error text", async () => {
+    const message = smsMessage()
+    await script('twilio', message.to.e164, { error: 21211 })
+    const error = await failure(sendWith(twilio, env, message))
+    expect(error.message).toMatch(/^Twilio answered HTTP 400, code 21211: The 'To' number \+\d{4}\*{4}\d{4} is not a valid phone number\.$/)
+  })
+
+  it('names GOTRUE_SMS_TWILIO_ACCOUNT_SID when it is not an Account SID', () => {
+    expect(refusedVariable(twilio, { ...env, GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'SK0123456789abcdef0123456789abcdef' })).toBe(
+      'GOTRUE_SMS_TWILIO_ACCOUNT_SID',
+    )
+  })
+})
