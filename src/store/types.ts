@@ -49,6 +49,17 @@ export type WaitResult = { status: 'done'; outcome: Outcome } | { status: 'free'
  */
 export const SENDING_MARK_TTL_MS = 10 * 60 * 1000
 
+/** Fixed-window counters shared by every replica. */
+export interface RateCounters {
+  /** Adds one hit to `key` in the window of `windowMs` containing now; resolves with the count in that window including this hit. */
+  hit(key: string, windowMs: number): Promise<number>
+}
+
+/** A window is a whole number of milliseconds, as Redis expiries and Durable Object alarms are. */
+export const checkWindow = (windowMs: number) => {
+  if (!Number.isInteger(windowMs) || windowMs < 1) throw new Error('windowMs must be a positive integer')
+}
+
 /** Raised by a store that cannot take another in-flight key without forgetting one. */
 export class StoreFullError extends Error {
   override readonly name = 'StoreFullError'
