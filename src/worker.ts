@@ -17,6 +17,7 @@ import { DurableObjectIdempotencyStore, type IdempotencyObject } from './store/d
 
 export { InboxObject } from './dev/durable-inbox.js'
 export { IdempotencyObject } from './store/durable-object.js'
+export { CounterObject } from './worker/counter-object.js'
 
 /** What `wrangler.toml` binds: settings as strings, and the two Durable Object namespaces. */
 export interface Bindings {
