@@ -12,7 +12,7 @@ describeStoreContract(
     // The objects run in the tests' isolate, so a faked Date is their clock too.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
     onTestFinished(() => void vi.useRealTimers())
-    return { store: new DurableObjectIdempotencyStore(env.IDEMPOTENCY), advance: (ms) => vi.advanceTimersByTime(ms) }
+    return { store: new DurableObjectIdempotencyStore(env.IDEMPOTENCY), advance: (ms) => void vi.advanceTimersByTime(ms) }
   },
 )
 
