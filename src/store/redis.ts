@@ -195,7 +195,7 @@ class RedisIdempotencyStore implements IdempotencyStore {
       const [status, outcome] = await abortable(command(this.client.smsHookPeek(this.#key(key), this.clock.now())), signal)
       if (status === 'done') return { status, outcome: JSON.parse(outcome!) as Outcome }
       if (status === 'free') return { status }
-      await abortable(new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs)), signal)
+      await pause(this.pollIntervalMs, signal)
     }
   }
 
@@ -229,6 +229,20 @@ const abortable = <T>(pending: Promise<T>, signal: AbortSignal): Promise<T> => {
     pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts, leaving no timer behind. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
 
 const positive = (value: number, name: string) => {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)

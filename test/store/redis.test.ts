@@ -217,7 +217,8 @@ describe('Redis unreachable from the start', () => {
     for (const operation of operations) {
       const { error, ms } = await timeRejection(operation)
       expect(isStateUnavailableError(error)).toBe(true)
-      expect(ms).toBeLessThan(200)
+      // Nothing waits for a connection: the margin is only for a loaded machine.
+      expect(ms).toBeLessThan(500)
     }
   })
 
@@ -226,7 +227,7 @@ describe('Redis unreachable from the start', () => {
     const started = performance.now()
     const results = await Promise.allSettled(Array.from({ length: 1000 }, () => state.store.claim(randomUUID(), 5000)))
     expect(results.every((r) => r.status === 'rejected' && isStateUnavailableError(r.reason))).toBe(true)
-    expect(performance.now() - started).toBeLessThan(500)
+    expect(performance.now() - started).toBeLessThan(1000)
   })
 })
 
@@ -260,10 +261,10 @@ describe.skipIf(!redis.dedicated)(
       admin.disconnect()
       const { error, ms } = await inFlight
       expect(isStateUnavailableError(error)).toBe(true)
-      expect(ms).toBeLessThan(300 + 200)
+      expect(ms).toBeLessThan(300 + 500)
       const after = await timeRejection(() => state.store.claim(randomUUID(), 5000))
       expect(isStateUnavailableError(after.error)).toBe(true)
-      expect(after.ms).toBeLessThan(300 + 200)
+      expect(after.ms).toBeLessThan(300 + 500)
       await expect(state.ping()).rejects.toSatisfy(isStateUnavailableError)
 
       await redisServer.start()
@@ -283,7 +284,7 @@ describe.skipIf(!redis.dedicated)(
         const claim = await timeRejection(() => state.store.claim(randomUUID(), 5000))
         expect(isStateUnavailableError(claim.error)).toBe(true)
         expect(claim.ms).toBeGreaterThanOrEqual(150)
-        expect(claim.ms).toBeLessThan(800)
+        expect(claim.ms).toBeLessThan(200 + 500)
         const ping = await timeRejection(() => state.ping())
         expect(isStateUnavailableError(ping.error)).toBe(true)
         await sleeping
@@ -308,7 +309,8 @@ describe.skipIf(!redis.dedicated)(
         controller.abort(new Error('deadline'))
         const { error, ms } = await timeRejection(() => waiting)
         expect((error as Error).message).toBe('deadline')
-        expect(ms).toBeLessThan(100)
+        // Well before the stalled poll's 2 s command timeout.
+        expect(ms).toBeLessThan(500)
         await sleeping
       } finally {
         admin.disconnect()
