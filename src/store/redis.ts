@@ -65,7 +65,7 @@ const PING_TIMEOUT_MS = 1000
  * operation fails at once with StateUnavailableError instead of being queued, and the client keeps reconnecting.
  *
  * @example
- * const state = createRedisState({ url: process.env.REDIS_URL })
+ * const state = createRedisState({ url: 'redis://redis:6379', onError: (e) => logger.warn(e.message) })
  * const app = createApp(config, { store: state.store, ... })
  */
 export const createRedisState = (options: RedisStateOptions): RedisState => {
