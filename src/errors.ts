@@ -111,3 +111,14 @@ export class StoreFullError extends Error {
 }
 
 export const isStoreFullError = (e: unknown): e is StoreFullError => e instanceof Error && e.name === 'StoreFullError'
+
+/**
+ * The shared state (Redis) did not answer: down, connection lost, or too slow. Raised per operation; the hook
+ * decides from the type alone whether to send without the store or to refuse (`SMS_HOOK_STATE_DOWN`).
+ */
+export class StateUnavailableError extends Error {
+  override readonly name = 'StateUnavailableError'
+}
+
+export const isStateUnavailableError = (e: unknown): e is StateUnavailableError =>
+  e instanceof Error && e.name === 'StateUnavailableError'

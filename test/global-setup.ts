@@ -10,6 +10,7 @@ import { startFakeTencent } from './fakes/tencent-server.js'
 import { startFakeTextlocal } from './fakes/textlocal-server.js'
 import { startFakeTwilio } from './fakes/twilio-server.js'
 import { startFakeVonage } from './fakes/vonage-server.js'
+import { findRedisServer, startRedisServer } from './support/redis.js'
 
 export type FakeVendorName = 'twilio' | 'vonage' | 'messagebird' | 'textlocal' | 'tencent'
 
@@ -21,6 +22,12 @@ declare module 'vitest' {
     networkFaults: NetworkFaults
     /** Base URL of each fake vendor endpoint (test/fakes/<vendor>-server.ts). */
     vendorUrls: Record<FakeVendorName, string>
+    /**
+     * The Redis the Redis suites use: a `redis-server` started here when one is on the PATH, else `REDIS_URL`.
+     * Without either, `url` is empty and `skipReason` says why the suites are skipped. `dedicated` tells whether
+     * the suites may also start their own servers (to kill or slow them).
+     */
+    redis: { url: string; skipReason: string; dedicated: boolean }
   }
 }
 
@@ -40,7 +47,15 @@ export default async function setup(project: TestProject) {
     'vendorUrls',
     Object.fromEntries(Object.entries(vendors).map(([name, fake]) => [name, fake.url])) as Record<FakeVendorName, string>,
   )
+  const binary = findRedisServer()
+  const redis = binary === undefined ? undefined : await startRedisServer({ binary })
+  const url = redis?.url ?? process.env.REDIS_URL ?? ''
+  project.provide('redis', {
+    url,
+    skipReason: url === '' ? 'no redis-server on the PATH and no REDIS_URL' : '',
+    dedicated: redis !== undefined,
+  })
   return async () => {
-    await Promise.all([aliyun.close(), faults.close(), ...Object.values(vendors).map((fake) => fake.close())])
+    await Promise.all([aliyun.close(), faults.close(), redis?.stop(), ...Object.values(vendors).map((fake) => fake.close())])
   }
 }

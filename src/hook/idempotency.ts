@@ -37,7 +37,9 @@ export type OnceResult = Outcome & { replayed: boolean }
  *   a failure with nothing sent is released, so a repeat may send;
  * - a repeat of a stored outcome gets it back without sending;
  * - a repeat arriving while the first is in flight waits for it, and answers from it, or sends itself if the
- *   first released the key, or gives up with `in_progress` when its own deadline passes first.
+ *   first released the key, or gives up with `in_progress` when its own deadline passes first;
+ * - the owner marks its claim as sending right before `send`; a repeat that finds the owner died after that
+ *   never sends: it records and answers `outcome_unknown` (504), which later repeats replay.
  */
 export const once = async (
   store: IdempotencyStore,
@@ -48,7 +50,18 @@ export const once = async (
   for (;;) {
     const claim = await store.claim(key, options.leaseMs)
     if (claim.status === 'done') return { ...claim.outcome, replayed: true }
-    if (claim.status === 'claimed') {
+    if (claim.status === 'abandoned') {
+      const outcome = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+      try {
+        await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
+      } catch (error) {
+        // Unrecorded, the mark stays: the next repeat is handed the key as abandoned again, and refused again.
+        options.onRecordError?.(error)
+      }
+      return { ...outcome, replayed: false }
+    }
+    // A claim whose lease is already lost by the time it is marked sends nothing: its caller waits like a repeat.
+    if (claim.status === 'claimed' && (await store.markSending(key, claim.token))) {
       let outcome: Outcome
       try {
         outcome = await send()

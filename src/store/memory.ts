@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { Outcome } from '../outcome.js'
 import { StoreFullError } from '../errors.js'
-import type { ClaimResult, IdempotencyStore, WaitResult } from './types.js'
+import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from './types.js'
 
 export interface MemoryStoreOptions {
   clock: Clock
@@ -9,7 +9,14 @@ export interface MemoryStoreOptions {
   maxKeys?: number
 }
 
-type InFlight = { state: 'in_flight'; token: string; leaseUntil: number; waiters: Set<() => void> | undefined }
+type InFlight = {
+  state: 'in_flight'
+  token: string
+  leaseUntil: number
+  /** Marked by `markSending`: once the lease lapses, the key is handed on as `abandoned`, never sent again. */
+  sending: boolean
+  waiters: Set<() => void> | undefined
+}
 type Done = { state: 'done'; key: string; outcome: Outcome; expiresAt: number }
 type Entry = InFlight | Done
 
@@ -49,25 +56,40 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const now = this.#clock.now()
     const entry = this.#live(key, now)
     if (entry?.state === 'done') return { status: 'done', outcome: entry.outcome }
-    if (entry?.state === 'in_flight') return { status: 'in_flight' }
+    if (entry?.state === 'in_flight') {
+      if (entry.leaseUntil > now) return { status: 'in_flight' }
+      // Its owner died after it may have sent: the key passes to this caller, still marked, without a resend.
+      const token = this.#token(now)
+      this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, sending: true, waiters: undefined })
+      wakeAll(entry)
+      return { status: 'abandoned', token }
+    }
     this.#sweep(now)
     this.#makeRoom(now)
-    const token = `${now.toString(36)}-${(this.#nextToken++).toString(36)}`
-    this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, waiters: undefined })
+    const token = this.#token(now)
+    this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, sending: false, waiters: undefined })
     return { status: 'claimed', token }
   }
 
+  async markSending(key: string, token: string): Promise<boolean> {
+    const entry = this.#owned(key, token)
+    if (!entry || entry.leaseUntil <= this.#clock.now()) return false
+    entry.sending = true
+    return true
+  }
+
   wait(key: string, signal: AbortSignal): Promise<WaitResult> {
-    const entry = this.#live(key, this.#clock.now())
+    const now = this.#clock.now()
+    const entry = this.#live(key, now)
     if (entry?.state === 'done') return Promise.resolve({ status: 'done', outcome: entry.outcome })
-    if (entry === undefined) return Promise.resolve({ status: 'free' })
+    if (entry === undefined || entry.leaseUntil <= now) return Promise.resolve({ status: 'free' })
     if (signal.aborted) return Promise.reject(signal.reason)
     return new Promise<WaitResult>((resolve, reject) => {
       const settle = () => {
         clearTimeout(leaseTimer)
         const now = this.#clock.now()
         const current = this.#live(key, now)
-        if (current === entry) {
+        if (current === entry && entry.leaseUntil > now) {
           // The lease timer fired a little before the lease's end by the clock (timers round to the
           // millisecond): the owner still holds the key, so keep waiting rather than report it free.
           leaseTimer = setTimeout(settle, Math.max(1, entry.leaseUntil - now))
@@ -108,16 +130,26 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return true
   }
 
+  #token(now: number) {
+    return `${now.toString(36)}-${(this.#nextToken++).toString(36)}`
+  }
+
   #owned(key: string, token: string) {
     const entry = this.#entries.get(key)
     return entry?.state === 'in_flight' && entry.token === token ? entry : undefined
   }
 
-  /** The entry for `key` unless it has expired (a lapsed lease or an outcome past its TTL). */
+  /**
+   * The entry for `key` unless it has expired: an outcome past its TTL, or a lapsed lease that was not marked
+   * sending. A lapsed claim that was marked stays (for SENDING_MARK_TTL_MS) to be handed on as `abandoned`.
+   */
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key)
     if (!entry) return undefined
-    const expired = entry.state === 'done' ? entry.expiresAt <= now : entry.leaseUntil <= now
+    const expired =
+      entry.state === 'done'
+        ? entry.expiresAt <= now
+        : entry.leaseUntil + (entry.sending ? SENDING_MARK_TTL_MS : 0) <= now
     if (!expired) return entry
     this.#entries.delete(key)
     if (entry.state === 'in_flight') wakeAll(entry)
@@ -136,7 +168,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #makeRoom(now: number) {
     while (this.#entries.size >= this.#maxKeys && this.#head < this.#done.length) this.#shift()
     if (this.#entries.size < this.#maxKeys) return
-    // Every key is in flight: only a claim whose owner died (lease lapsed) may go. Rare, so a scan is fine.
+    // Every key is in flight: only a claim whose owner died (lease lapsed) may go, a marked one too: like the
+    // oldest outcomes above, it is forgotten rather than refuse every new call. Rare, so a scan is fine.
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'in_flight' && entry.leaseUntil <= now) {
         this.#entries.delete(key)

@@ -17,6 +17,7 @@ import { buildProviders, definitionOf } from '../providers/registry.js'
 import { DurableObjectInbox, type InboxObject } from './inbox-object.js'
 import { DurableObjectIdempotencyStore, type IdempotencyObject } from './store-object.js'
 
+export { CounterObject } from './counter-object.js'
 export { InboxObject } from './inbox-object.js'
 export { IdempotencyObject } from './store-object.js'
 

@@ -1,14 +1,16 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Outcome } from '../outcome.js'
-import type { ClaimResult, IdempotencyStore, WaitResult } from '../store/types.js'
+import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from '../store/types.js'
 
 type Entry =
-  | { state: 'in_flight'; token: string; leaseUntil: number }
+  /** `sending`: marked before the provider call; such a claim outlives its lease to be handed on as `abandoned`. */
+  | { state: 'in_flight'; token: string; leaseUntil: number; sending?: boolean }
   | { state: 'done'; outcome: Outcome; expiresAt: number }
 
 const ENTRY = 'entry'
 
-const endOf = (entry: Entry) => (entry.state === 'done' ? entry.expiresAt : entry.leaseUntil)
+const endOf = (entry: Entry) =>
+  entry.state === 'done' ? entry.expiresAt : entry.leaseUntil + (entry.sending ? SENDING_MARK_TTL_MS : 0)
 
 /**
  * The state of ONE idempotency key on Workers, with the semantics of `MemoryIdempotencyStore`.
@@ -21,7 +23,8 @@ const endOf = (entry: Entry) => (entry.state === 'done' ? entry.expiresAt : entr
  * The entry lives in Durable Object storage, mirrored in memory: the runtime may evict an idle object or restart
  * it on a deploy, and a claim or an outcome must outlive the instance that recorded it. The constructor reloads
  * it before any call is served, and every change is written before the caller gets its answer. An alarm at
- * the entry's end (lease or TTL) deletes it, so storage holds nothing once a key is forgotten.
+ * the entry's end (its lease, or SENDING_MARK_TTL_MS past it for a claim marked sending, or its TTL) deletes
+ * it, so storage holds nothing once a key is forgotten.
  *
  * Waiters live in memory only: an object is not evicted while a `wait` call is open. If it is reset anyway (a
  * deploy), the waiting call fails and the hook answers 503 store_unavailable; the stored claim or outcome is
@@ -41,17 +44,27 @@ export class IdempotencyObject extends DurableObject<unknown> {
   async claim(leaseMs: number): Promise<ClaimResult> {
     const entry = this.#live()
     if (entry?.state === 'done') return { status: 'done', outcome: entry.outcome }
-    if (entry?.state === 'in_flight') return { status: 'in_flight' }
+    const now = Date.now()
+    if (entry?.state === 'in_flight' && entry.leaseUntil > now) return { status: 'in_flight' }
     const token = crypto.randomUUID()
-    await this.#save({ state: 'in_flight', token, leaseUntil: Date.now() + leaseMs })
-    return { status: 'claimed', token }
+    // A live entry in flight past its lease is one marked sending whose owner died: hand it on, still marked.
+    const sending = entry !== undefined
+    await this.#save({ state: 'in_flight', token, leaseUntil: now + leaseMs, sending })
+    return sending ? { status: 'abandoned', token } : { status: 'claimed', token }
+  }
+
+  async markSending(token: string): Promise<boolean> {
+    const entry = this.#entry
+    if (entry?.state !== 'in_flight' || entry.token !== token || entry.leaseUntil <= Date.now()) return false
+    await this.#save({ ...entry, sending: true })
+    return true
   }
 
   /** Settles when the key is no longer in flight; the caller's own deadline is applied on its side. */
   wait(): Promise<WaitResult> {
     const entry = this.#live()
     if (entry?.state === 'done') return Promise.resolve({ status: 'done', outcome: entry.outcome })
-    if (entry === undefined) return Promise.resolve({ status: 'free' })
+    if (entry === undefined || entry.leaseUntil <= Date.now()) return Promise.resolve({ status: 'free' })
     return new Promise<WaitResult>((resolve) => {
       const settle = () => {
         clearTimeout(leaseTimer)
@@ -146,6 +159,10 @@ export class DurableObjectIdempotencyStore implements IdempotencyStore {
     } finally {
       signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  markSending(key: string, token: string): Promise<boolean> {
+    return this.#object(key).markSending(token)
   }
 
   complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {

@@ -1,11 +1,15 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { systemClock } from '../../src/clock.js'
 import { ProviderError } from '../../src/errors.js'
+import { once } from '../../src/hook/idempotency.js'
+import { MESSAGES, refused, type Outcome } from '../../src/outcome.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
+import type { IdempotencyStore } from '../../src/store/types.js'
 import type { SendResult } from '../../src/providers/types.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { fixtures, fresh } from '../support/payloads.js'
 import { signedPost } from '../support/sign.js'
+import { claimToken } from '../store/contract.js'
 
 const deferred = <T>() => {
   let resolve!: (value: T) => void
@@ -99,6 +103,7 @@ describe('when the idempotency store fails', () => {
     return {
       claim: (key: string, leaseMs: number) =>
         failOn === 'claim' ? Promise.reject(new Error('store down')) : inner.claim(key, leaseMs),
+      markSending: inner.markSending.bind(inner),
       wait: inner.wait.bind(inner),
       complete: () => Promise.reject(new Error('store down')),
       release: inner.release.bind(inner),
@@ -121,5 +126,88 @@ describe('when the idempotency store fails', () => {
     expect(await response.text()).toBe('{}')
     expect(provider.calls).toHaveLength(1)
     expect(logs.some((l) => l.level === 'error' && l.msg === 'idempotency store failed to record an outcome')).toBe(true)
+  })
+})
+
+describe('once() when an owner died mid-send', () => {
+  const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
+  const outcomeUnknown = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+  const options = { leaseMs: 1000, waitSignal: () => AbortSignal.timeout(2000) }
+
+  const setup = () => {
+    let now = Date.now()
+    const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
+    const store = new MemoryIdempotencyStore({ clock })
+    const send = vi.fn(async () => delivered)
+    return { clock, store, send }
+  }
+
+  it('answers 504 outcome_unknown without sending when the dead owner had marked the key sending, and replays it', async () => {
+    const { clock, store, send } = setup()
+    expect(await store.markSending('k', await claimToken(store, 'k', 1000))).toBe(true)
+    clock.advance(1001)
+    expect(await once(store, 'k', options, send)).toEqual({ ...outcomeUnknown, replayed: false })
+    expect(await once(store, 'k', options, send)).toEqual({ ...outcomeUnknown, replayed: true })
+    expect(send).not.toHaveBeenCalled()
+  })
+
+  it('sends when the dead owner died before marking the key sending', async () => {
+    const { clock, store, send } = setup()
+    await claimToken(store, 'k', 1000)
+    clock.advance(1001)
+    expect(await once(store, 'k', options, send)).toEqual({ ...delivered, replayed: false })
+    expect(send).toHaveBeenCalledTimes(1)
+  })
+
+  it('marks the key sending before it calls the provider', async () => {
+    const { clock, store } = setup()
+    const send = vi.fn(async () => {
+      // Were this owner to die now, the key would be handed on without a resend.
+      clock.advance(1001)
+      expect((await store.claim('k', 1000)).status).toBe('abandoned')
+      return delivered
+    })
+    await once(store, 'k', options, send)
+    expect(send).toHaveBeenCalledTimes(1)
+  })
+
+  it('does not send once its lease is lost before the mark, and answers from the owner that took the key over', async () => {
+    const { clock, store, send } = setup()
+    const slowStore: IdempotencyStore = {
+      claim: async (key, leaseMs) => {
+        const claim = await store.claim(key, leaseMs)
+        // Stalled past its lease: another caller claims the key and delivers.
+        clock.advance(leaseMs + 1)
+        const other = await claimToken(store, key, leaseMs)
+        await store.markSending(key, other)
+        await store.complete(key, other, delivered, 60_000)
+        return claim
+      },
+      markSending: (key, token) => store.markSending(key, token),
+      wait: (key, signal) => store.wait(key, signal),
+      complete: (key, token, outcome, ttlMs) => store.complete(key, token, outcome, ttlMs),
+      release: (key, token) => store.release(key, token),
+    }
+    expect(await once(slowStore, 'k', options, send)).toEqual({ ...delivered, replayed: true })
+    expect(send).not.toHaveBeenCalled()
+  })
+
+  it('still answers 504 when recording it fails; the mark stays, so the next repeat is refused too', async () => {
+    const { clock, store, send } = setup()
+    expect(await store.markSending('k', await claimToken(store, 'k', 1000))).toBe(true)
+    clock.advance(1001)
+    const failing: IdempotencyStore = {
+      claim: (key, leaseMs) => store.claim(key, leaseMs),
+      markSending: (key, token) => store.markSending(key, token),
+      wait: (key, signal) => store.wait(key, signal),
+      complete: () => Promise.reject(new Error('store down')),
+      release: (key, token) => store.release(key, token),
+    }
+    const onRecordError = vi.fn()
+    expect(await once(failing, 'k', { ...options, onRecordError }, send)).toEqual({ ...outcomeUnknown, replayed: false })
+    expect(onRecordError).toHaveBeenCalledTimes(1)
+    clock.advance(1001)
+    expect(await once(store, 'k', options, send)).toEqual({ ...outcomeUnknown, replayed: false })
+    expect(send).not.toHaveBeenCalled()
   })
 })

@@ -1,11 +1,15 @@
 /**
- * What every idempotency store must do (src/store/types.ts), on real time with short leases so that it runs
- * against any store in any runtime: `memory.test.ts` runs it for the in-memory store, test/worker for the
- * Durable Object store. Each case uses fresh keys, as a shared store may outlive one test.
+ * What every idempotency store must do (src/store/types.ts): `memory.test.ts` runs it for the in-memory store,
+ * `redis.test.ts` for the Redis store, test/worker for the Durable Object store. Each case uses fresh keys, as a
+ * shared store may outlive one test.
+ *
+ * Most cases run on real time with short leases, so that they hold for any store in any runtime. The cases of a
+ * dead owner move time by hand instead (a manual clock the store was given, or fake timers), because they pass
+ * leases of seconds and a marked claim's memory of minutes.
  */
 import { describe, expect, it } from 'vitest'
 import type { Outcome } from '../../src/outcome.js'
-import type { IdempotencyStore } from '../../src/store/types.js'
+import { SENDING_MARK_TTL_MS, type IdempotencyStore } from '../../src/store/types.js'
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 const unknown: Outcome = { ok: false, status: 504, code: 'outcome_unknown', message: 'may be delayed', mayHaveSent: true }
@@ -21,7 +25,17 @@ export const claimToken = async (store: IdempotencyStore, key: string, leaseMs =
   return claim.token
 }
 
-export const describeStoreContract = (name: string, makeStore: () => IdempotencyStore) => {
+/** A store whose time the test moves: by the manual clock it was given, or by fake timers for the runtime's own. */
+export interface TimedStore {
+  store: IdempotencyStore
+  advance(ms: number): void | Promise<void>
+}
+
+export const describeStoreContract = (
+  name: string,
+  makeStore: () => IdempotencyStore,
+  makeTimedStore: () => TimedStore | Promise<TimedStore>,
+) => {
   describe(`${name}: the idempotency store contract`, () => {
     it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {
       const store = makeStore()
@@ -133,6 +147,83 @@ export const describeStoreContract = (name: string, makeStore: () => Idempotency
       expect(await store.wait(key, never())).toEqual({ status: 'free' })
       await store.complete(key, await claimToken(store, key), delivered, 60_000)
       expect(await store.wait(key, never())).toEqual({ status: 'done', outcome: delivered })
+    })
+
+    it('hands the key of an owner that died after marking it sending to one repeat, as abandoned', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      const dead = await claimToken(store, key, 1000)
+      expect(await store.markSending(key, dead)).toBe(true)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'in_flight' })
+      await advance(1001)
+      expect(await store.wait(key, never())).toEqual({ status: 'free' })
+      const repeat = await store.claim(key, 1000)
+      expect(repeat).toEqual({ status: 'abandoned', token: expect.any(String) })
+      expect(await store.claim(key, 1000)).toEqual({ status: 'in_flight' })
+      if (repeat.status !== 'abandoned') return
+      expect(await store.complete(key, repeat.token, unknown, 60_000)).toBe(true)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'done', outcome: unknown })
+      expect(await store.claim(key, 1000)).toEqual({ status: 'done', outcome: unknown })
+      expect(await store.complete(key, dead, delivered, 60_000)).toBe(false)
+    })
+
+    it('lets a repeat claim, and send, the key of an owner that died before marking it sending', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      await claimToken(store, key, 1000)
+      await advance(1001)
+      const fresh = await claimToken(store, key, 1000)
+      expect(await store.markSending(key, fresh)).toBe(true)
+      expect(await store.complete(key, fresh, delivered, 60_000)).toBe(true)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'done', outcome: delivered })
+    })
+
+    it('keeps the mark when the abandoned claimant dies too, so the next repeat is abandoned again', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      expect(await store.markSending(key, await claimToken(store, key, 1000))).toBe(true)
+      await advance(1001)
+      expect((await store.claim(key, 1000)).status).toBe('abandoned')
+      await advance(1001)
+      const next = await store.claim(key, 1000)
+      expect(next.status).toBe('abandoned')
+      if (next.status !== 'abandoned') return
+      expect(await store.complete(key, next.token, unknown, 60_000)).toBe(true)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'done', outcome: unknown })
+    })
+
+    it('refuses markSending with a wrong token, a lapsed lease, or a token whose key was claimed again', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      const token = await claimToken(store, key, 1000)
+      expect(await store.markSending(key, 'not-the-token')).toBe(false)
+      expect(await store.markSending(newKey(), token)).toBe(false)
+      await advance(1001)
+      expect(await store.markSending(key, token)).toBe(false)
+      // The failed mark left the lapsed claim unmarked: a repeat may send.
+      const fresh = await claimToken(store, key, 1000)
+      expect(await store.markSending(key, token)).toBe(false)
+      expect(await store.markSending(key, fresh)).toBe(true)
+    })
+
+    it('forgets the mark of a dead owner after SENDING_MARK_TTL_MS, like an outcome after its TTL', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      expect(await store.markSending(key, await claimToken(store, key, 1000))).toBe(true)
+      await advance(1000 + SENDING_MARK_TTL_MS - 1)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'abandoned', token: expect.any(String) })
+      await advance(1000 + SENDING_MARK_TTL_MS)
+      expect((await store.claim(key, 1000)).status).toBe('claimed')
+    })
+
+    it('lets an owner that was only slow, not dead, still record its outcome over its marked claim', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      const slow = await claimToken(store, key, 1000)
+      expect(await store.markSending(key, slow)).toBe(true)
+      await advance(1001)
+      expect(await store.complete(key, slow, delivered, 60_000)).toBe(true)
+      expect(await store.claim(key, 1000)).toEqual({ status: 'done', outcome: delivered })
     })
   })
 }

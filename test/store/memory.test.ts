@@ -5,7 +5,14 @@ import type { Outcome } from '../../src/outcome.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import { claimToken, describeStoreContract } from './contract.js'
 
-describeStoreContract('MemoryIdempotencyStore', () => new MemoryIdempotencyStore({ clock: systemClock }))
+describeStoreContract(
+  'MemoryIdempotencyStore',
+  () => new MemoryIdempotencyStore({ clock: systemClock }),
+  () => {
+    let now = Date.now()
+    return { store: new MemoryIdempotencyStore({ clock: { now: () => now } }), advance: (ms) => void (now += ms) }
+  },
+)
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 

@@ -1,11 +1,20 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import type { Outcome } from '../../src/outcome.js'
 import { DurableObjectIdempotencyStore } from '../../src/worker/store-object.js'
 import { claimToken, describeStoreContract } from '../store/contract.js'
 
-describeStoreContract('DurableObjectIdempotencyStore', () => new DurableObjectIdempotencyStore(env.IDEMPOTENCY))
+describeStoreContract(
+  'DurableObjectIdempotencyStore',
+  () => new DurableObjectIdempotencyStore(env.IDEMPOTENCY),
+  () => {
+    // The objects run in the tests' isolate, so a faked Date is their clock too.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
+    onTestFinished(() => void vi.useRealTimers())
+    return { store: new DurableObjectIdempotencyStore(env.IDEMPOTENCY), advance: (ms) => void vi.advanceTimersByTime(ms) }
+  },
+)
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

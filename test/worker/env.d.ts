@@ -1,4 +1,5 @@
 /** The bindings `wrangler.toml` gives the Worker, as the tests see them through `cloudflare:workers`. */
+import type { CounterObject } from '../../src/worker/counter-object.js'
 import type { InboxObject } from '../../src/worker/inbox-object.js'
 import type { IdempotencyObject } from '../../src/worker/store-object.js'
 
@@ -7,6 +8,7 @@ declare global {
     interface Env {
       IDEMPOTENCY: DurableObjectNamespace<IdempotencyObject>
       INBOX: DurableObjectNamespace<InboxObject>
+      COUNTERS: DurableObjectNamespace<CounterObject>
     }
     interface GlobalProps {
       mainModule: typeof import('../../src/worker/index.js')

@@ -1,4 +1,4 @@
-/** The Worker entry (src/worker.ts) in workerd: settings from bindings, answers, the Alibaba Cloud fetch transport. */
+/** The Worker entry (src/worker/index.ts) in workerd: settings from bindings, answers, the Alibaba Cloud fetch transport. */
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { MESSAGES } from '../../src/outcome.js'
