@@ -1,5 +1,7 @@
-import { ProviderError, type ProviderErrorKind } from '../../errors.js'
-import type { SendResult } from '../types.js'
+import { isProviderError, ProviderError, type ProviderErrorKind } from '../../errors.js'
+import { isRecord, noAnswer, stringOf } from '../http.js'
+import { scrubText } from '../scrub.js'
+import type { SendResult, SmsMessage } from '../types.js'
 import type { AliyunAnswer } from './transport.js'
 
 /** Per-number flow control: the user must wait; resending through Aliyun would only be refused again. */
@@ -20,35 +22,28 @@ const RECIPIENT_INVALID = new Set([
 /** Failures of Aliyun itself, after which nothing was sent. `Throttling*` codes join them by prefix. */
 const TRANSIENT = new Set(['isp.SYSTEM_ERROR', 'ServiceUnavailable', 'InternalError'])
 
-/** Network failures before a request could leave this machine: nothing was sent, so trying again is safe. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
-
 /**
  * The hook's reading of an Aliyun answer: the BizId when the message was accepted, else a `ProviderError` whose
- * kind decides the answer to GoTrue. `otp` is scrubbed from Aliyun's message, which goes to the logs.
+ * kind decides the answer to GoTrue. Aliyun's own message goes to the logs, scrubbed (it may quote the number).
  *
  * Unknown codes count as `configuration`: they are logged at error level with Aliyun's code and request id,
  * which is what an operator needs to fix whatever Aliyun refused.
  */
-export const resultOf = (answer: AliyunAnswer, otp: string): SendResult => {
+export const resultOf = (answer: AliyunAnswer, message: SmsMessage): SendResult => {
   if (answer.code === 'OK' && answer.status >= 200 && answer.status < 300) {
     return { messageId: answer.bizId ?? answer.requestId ?? '' }
   }
-  const described = answer.code ?? `HTTP ${answer.status}`
-  const message = (answer.message ?? 'no message').replaceAll(otp, '******').slice(0, 300)
-  throw new ProviderError(kindOf(answer), `Alibaba Cloud answered ${described}: ${message}`, {
-    providerCode: answer.code,
+  const { status, code } = answer
+  if (code === undefined) throw notAliyunJson(`HTTP ${status}`)
+  const text = scrubText(`Alibaba Cloud answered ${code}: ${answer.message ?? 'no message'}`, message)
+  throw new ProviderError(kindOf(status, code), text, {
+    providerCode: code,
     requestId: answer.requestId,
     retryAfterMs: answer.retryAfterMs,
   })
 }
 
-const kindOf = ({ status, code }: AliyunAnswer): ProviderErrorKind => {
-  if (code === undefined) {
-    // A 2xx Aliyun did not explain may still have sent the message.
-    if (status >= 200 && status < 300) return 'outcome_unknown'
-    return status >= 500 || status === 429 ? 'retryable' : 'configuration'
-  }
+const kindOf = (status: number, code: string): ProviderErrorKind => {
   if (code.startsWith('Throttling') || TRANSIENT.has(code)) return 'retryable'
   if (RATE_LIMITED.has(code)) return 'rate_limited'
   if (RECIPIENT_INVALID.has(code)) return 'recipient_invalid'
@@ -56,19 +51,24 @@ const kindOf = ({ status, code }: AliyunAnswer): ProviderErrorKind => {
 }
 
 /**
- * A call that got no answer. A connection refused or a name that did not resolve sent nothing; anything later
- * (a timeout, a reset) may have reached Aliyun, which does not deduplicate, so it is never retried.
+ * An answer without Alibaba Cloud's JSON (`Code`): an HTML page or an empty body, whatever its status. Something
+ * between the hook and Aliyun answered (a proxy, a gateway, a captive portal), and whether Aliyun got the request
+ * cannot be known, so the SMS may have gone: `outcome_unknown`, on both transports (the SDK cannot even tell the
+ * status of such an answer, only that its body is not JSON).
  */
-export const noAnswer = (error: unknown): ProviderError => {
-  const code = networkCode(error)
-  if (code !== undefined && NOT_SENT.has(code)) {
-    return new ProviderError('retryable', `could not connect to Alibaba Cloud (${code})`, { cause: error })
-  }
-  const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return new ProviderError('outcome_unknown', `no answer from Alibaba Cloud, the SMS may have been sent (${why})`, {
-    cause: error,
-  })
-}
+export const notAliyunJson = (what: string): ProviderError =>
+  new ProviderError(
+    'outcome_unknown',
+    `Alibaba Cloud's endpoint answered ${what} without Alibaba Cloud's JSON (a proxy's page?); the SMS may have been sent`,
+  )
+
+/**
+ * A call that failed: a `ProviderError` a transport already made, or a network failure read the way every
+ * provider reads one (`noAnswer`): nothing sent only when the request never left; its text scrubbed, since the
+ * SDK's messages end with the whole request URL, number and code included.
+ */
+export const failureOf = (error: unknown, message: SmsMessage): ProviderError =>
+  isProviderError(error) ? error : noAnswer('Alibaba Cloud', error, message)
 
 /** `x-acs-retry-after` as milliseconds, as the SDK reads it. */
 export const parseRetryAfter = (value: string | null | undefined): number | undefined => {
@@ -89,15 +89,3 @@ export const answerOf = (status: number, body: unknown, retryAfterMs?: number): 
     retryAfterMs,
   }
 }
-
-/** Node's network errors carry `code` on the error (http) or on its cause (fetch). */
-const networkCode = (error: unknown): string | undefined => {
-  for (let e: unknown = error, depth = 0; isRecord(e) && depth < 3; e = e.cause, depth++) {
-    if (typeof e.code === 'string') return e.code
-  }
-  return undefined
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
-
-const stringOf = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined)

@@ -1,4 +1,4 @@
-import { answerOf, noAnswer, parseRetryAfter } from './classify.js'
+import { answerOf, parseRetryAfter } from './classify.js'
 import { acs3Date, acs3Nonce, canonicalQuery, signAcs3 } from './sign.js'
 import { ACTIONS, rpcParams, type AliyunTransportFactory } from './transport.js'
 
@@ -19,18 +19,13 @@ export const createFetchTransport: AliyunTransportFactory = (config, { clock, fe
     )
     // fetch derives Host from the URL, the same `endpoint.host` that was signed.
     const { host: _host, ...rest } = headers
-    let response: Response
-    let text: string
-    try {
-      response = await fetch(`${endpoint.origin}/?${canonicalQuery(query)}`, {
-        method: 'POST',
-        headers: { ...rest, accept: 'application/json', 'user-agent': 'sms-hook' },
-        signal,
-      })
-      text = await response.text()
-    } catch (error) {
-      throw noAnswer(error)
-    }
+    // A failure here (no answer, or an answer cut short) is read by the provider, as for the SDK transport.
+    const response = await fetch(`${endpoint.origin}/?${canonicalQuery(query)}`, {
+      method: 'POST',
+      headers: { ...rest, accept: 'application/json', 'user-agent': 'sms-hook' },
+      signal,
+    })
+    const text = await response.text()
     let body: unknown
     try {
       body = JSON.parse(text)

@@ -3,10 +3,10 @@ import type { Logger } from '../../log.js'
 import { compileTemplate } from '../../message/template.js'
 import type { PhoneNumber } from '../../phone/e164.js'
 import { defineProvider, type Provider, type ProviderDeps, type SendOptions, type SendResult, type SmsMessage } from '../types.js'
-import { resultOf } from './classify.js'
+import { failureOf, resultOf } from './classify.js'
 import { parseAliyunConfig, TEST_SIGN_NAME, TEST_TEMPLATE_CODE, type AliyunConfig, type AliyunTestRoute } from './config.js'
 import { createFetchTransport } from './fetch-transport.js'
-import type { AliyunRequest, AliyunTransportFactory } from './transport.js'
+import type { AliyunAnswer, AliyunRequest, AliyunTransportFactory } from './transport.js'
 
 export type { AliyunConfig } from './config.js'
 export type { AliyunTransport, AliyunTransportFactory } from './transport.js'
@@ -41,8 +41,14 @@ export const createAliyunProvider = (
   return {
     name: 'aliyun',
     async send(message: SmsMessage, options: SendOptions): Promise<SendResult> {
-      const answer = await transport.call(requestFor(message), options)
-      return resultOf(answer, message.otp)
+      const request = requestFor(message)
+      let answer: AliyunAnswer
+      try {
+        answer = await transport.call(request, options)
+      } catch (error) {
+        throw failureOf(error, message)
+      }
+      return resultOf(answer, message)
     },
   }
 }

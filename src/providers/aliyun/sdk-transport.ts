@@ -6,7 +6,7 @@ import Dypnsapi, * as $Dypnsapi from '@alicloud/dypnsapi20170525'
 import Dysmsapi, * as $Dysmsapi from '@alicloud/dysmsapi20170525'
 import { $OpenApiUtil } from '@alicloud/openapi-core'
 import * as $dara from '@darabonba/typescript'
-import { answerOf, noAnswer } from './classify.js'
+import { answerOf, notAliyunJson } from './classify.js'
 import type { AliyunConfig } from './config.js'
 import type { AliyunAnswer, AliyunTransportFactory } from './transport.js'
 
@@ -37,7 +37,9 @@ export const createSdkTransport: AliyunTransportFactory = (config, { clock }) =>
       } catch (error) {
         const answer = sdkErrorAnswer(error)
         if (answer) return answer
-        throw noAnswer(error)
+        // The SDK parses every body as JSON before it looks at the status: a proxy's page fails right there.
+        if (error instanceof SyntaxError) throw notAliyunJson('a body that is not JSON')
+        throw error
       }
     },
   }
@@ -72,8 +74,8 @@ const bodyFields = (body: { code?: string; message?: string; requestId?: string 
 
 /**
  * The SDK throws `ClientError`, `ServerError` or `ThrottlingError` for HTTP 4xx/5xx, keeping Aliyun's JSON in
- * `data` and `x-acs-retry-after` in `retryAfter`: an answer after all. Anything else counts as no answer, including
- * a body that is not JSON (a proxy's error page), which the SDK fails to parse before it reports the status.
+ * `data` and `x-acs-retry-after` in `retryAfter`: an answer after all. A network failure is rethrown as it is,
+ * for the provider to read as every provider does.
  */
 const sdkErrorAnswer = (error: unknown): AliyunAnswer | undefined => {
   if (!(error instanceof Error) || !['ClientError', 'ServerError', 'ThrottlingError'].includes(error.name)) return undefined

@@ -52,8 +52,8 @@ export interface AliyunAnswer {
 
 /**
  * One way of reaching Alibaba Cloud. `call` resolves with every answer the gateway gave, errors included, so
- * that one classification (`classify.ts`) serves both transports; it rejects, with a `ProviderError`, only
- * when there was no answer.
+ * that one classification (`classify.ts`) serves both transports; it rejects only when there was no answer
+ * it could read, with the network's own error, which the provider reads as every provider does.
  */
 export interface AliyunTransport {
   readonly name: AliyunTransportName

@@ -2,12 +2,12 @@
  * What every Aliyun transport must do, checked against the fake Alibaba Cloud endpoint: the provider alone,
  * then end to end through `POST /send-sms`. `fetch.test.ts` and `sdk.test.ts` run it for each transport.
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { systemClock } from '../../../src/clock.js'
 import type { Env } from '../../../src/config/index.js'
 import { MemoryInbox } from '../../../src/dev/inbox.js'
 import { isProviderError, type ProviderError, type ProviderErrorKind } from '../../../src/errors.js'
-import { silentLogger } from '../../../src/log.js'
+import { maskPhone, silentLogger } from '../../../src/log.js'
 import { MESSAGES } from '../../../src/outcome.js'
 import { aliyunWith, type AliyunTransportFactory } from '../../../src/providers/aliyun/index.js'
 import type { SmsMessage } from '../../../src/providers/types.js'
@@ -15,6 +15,7 @@ import { FAKE_ALIYUN } from '../../fakes/aliyun-accounts.js'
 import { makeApp } from '../../support/app.js'
 import { signupPayload, smsMessage } from '../../support/payloads.js'
 import { signedPost } from '../../support/sign.js'
+import { onWorkerd } from '../support.js'
 import { aliyunEnv, callsFor, script, uniqueMainlandPhone, type FakeAnswer } from './fake.js'
 
 export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunTransportFactory) => {
@@ -190,14 +191,18 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       expect(error).toMatchObject({ kind: 'retryable', providerCode: 'Throttling.User', retryAfterMs: 250 })
     })
 
-    it('reads a proxy error page by its status where the transport can see it', async () => {
+    it.each([
+      ['a proxy\'s HTML 502 page', { status: 502, raw: '<html>502 Bad Gateway</html>' }],
+      ['an empty 503', { status: 503, raw: '' }],
+      ['an HTML 200 page', { status: 200, raw: '<html>Welcome</html>' }],
+      ['a 500 whose JSON is not Aliyun\'s', { status: 500, raw: '{"error":"upstream"}' }],
+    ] as const)('reads %s as outcome_unknown: something in between answered, Aliyun may have the request', async (_what, answer) => {
       const m = message()
-      await script(m.reference, { status: 502, raw: '<html>502 Bad Gateway</html>' })
+      await script(m.reference, answer)
       const error = await failure(send({}, m))
-      // The SDK fails to parse the body before it reports the status, so it cannot tell whether Aliyun got the
-      // request; the fetch transport sees the 502.
-      expect(error.kind).toBe(transport === 'sdk' ? 'outcome_unknown' : 'retryable')
+      expect(error.kind).toBe('outcome_unknown')
       expect(error.providerCode).toBeUndefined()
+      expect(error.message).toMatch(/without Alibaba Cloud's JSON/)
     })
 
     it('keeps the OTP out of the error message even when Aliyun repeats it', async () => {
@@ -293,6 +298,8 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       ],
       ['HTTP 503 on every attempt', Array(3).fill({ status: 503, code: 'ServiceUnavailable' }), 503, MESSAGES.unavailable, 3],
       ['a hang', [{ hang: true }], 504, MESSAGES.outcomeUnknown, 1],
+      ["a proxy's HTML 502 page", [{ status: 502, raw: '<html>502 Bad Gateway</html>' }], 504, MESSAGES.outcomeUnknown, 1],
+      ['an empty 503', [{ status: 503, raw: '' }], 504, MESSAGES.outcomeUnknown, 1],
     ]
     for (const legacy of [false, true]) {
       const form = legacy ? 'as HTTP N without metadata' : 'as 200 + error object with metadata'
@@ -343,6 +350,34 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       expect(await (await post(app, payload.body)).json()).toMatchObject({ error: { http_code: 504 } })
       expect(await (await post(app, payload.body)).json()).toMatchObject({ error: { http_code: 504 } })
       expect(await callsFor(payload.phone.slice(2))).toHaveLength(1)
+    })
+
+    describe('connection failures: the answer, and nothing of the request in any log line', () => {
+      const faults = inject('networkFaults')
+      // Node names a failure before the request left; workerd (fetch only) reports every one as a lost connection.
+      const notSent = onWorkerd ? 504 : 503
+      const cases: [string, string, number][] = [
+        ['a refused connection', faults.refused, notSent],
+        ['a TLS certificate nobody trusts (an intercepting proxy, a private CA)', faults.selfSignedTls, notSent],
+        ['a reset before any answer', faults.resetOnConnect, 504],
+        ['a reset after the request was sent ("socket hang up")', faults.resetAfterRequest, 504],
+        ['an answer cut in the middle', faults.cutAnswer, 504],
+      ]
+      for (const [what, endpoint, status] of cases) {
+        it(`answers ${what} with ${status} and logs no OTP, number or query string`, async () => {
+          const { app, logs } = appFor({ GOTRUE_SMS_ALIYUN_ENDPOINT: endpoint, SMS_HOOK_TIMEOUT_MS: '1500' })
+          const payload = signupPayload({ phone: uniqueMainlandPhone() })
+          const response = await post(app, payload.body)
+          expect(((await response.json()) as { error: { http_code: number } }).error.http_code).toBe(status)
+          const failures = logs.filter((l) => l.msg === 'provider failed')
+          expect(failures.length).toBeGreaterThan(0)
+          const logged = JSON.stringify(logs)
+          expect(logged).not.toContain(payload.otp)
+          expect(logged).not.toContain(payload.phone.slice(2))
+          expect(logged).not.toMatch(/PhoneNumbers?=|TemplateParam|AccessKeyId=|\?[A-Za-z]+=/)
+          expect(logged.replaceAll(maskPhone(payload.phone), '')).not.toMatch(/(?<![\w.-])\d{7,}(?![\w-])/)
+        })
+      }
     })
   })
 }
