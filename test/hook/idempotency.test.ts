@@ -82,17 +82,23 @@ describe('one OTP, one SMS', () => {
     expect(provider.calls).toHaveLength(1)
   })
 
-  it('answers a waiting repeat with an error when its own deadline passes first, and sends once', async () => {
+  it('answers a waiting repeat with 504 in progress when its own deadline passes first, while the first still delivers', async () => {
+    // Two replicas sharing one store: the first holds the call longer than the repeat may wait.
     const gate = deferred<SendResult>()
     const provider = new ScriptedProvider(() => gate.promise)
-    const { app } = makeApp({ provider, env: { SMS_HOOK_TIMEOUT_MS: '300' } })
+    const store = new MemoryIdempotencyStore({ clock: systemClock })
+    const patient = makeApp({ provider, store, env: { SMS_HOOK_TIMEOUT_MS: '4000' } })
+    const hasty = makeApp({ provider, store, env: { SMS_HOOK_TIMEOUT_MS: '200' } })
     const { body } = fresh()
-    const first = app.request('/send-sms', signedPost(body))
-    await new Promise((r) => setTimeout(r, 100))
-    const repeat = await app.request('/send-sms', signedPost(body))
-    expect(((await repeat.json()) as { error: { http_code: number } }).error.http_code).toBe(504)
+    const first = patient.app.request('/send-sms', signedPost(body))
+    while (provider.calls.length === 0) await new Promise((r) => setTimeout(r, 5))
+    const repeat = await hasty.app.request('/send-sms', signedPost(body))
+    expect(await repeat.json()).toEqual({ error: { http_code: 504, message: MESSAGES.inProgress } })
+    expect(hasty.logs.find((l) => l.msg === 'hook')).toMatchObject({ outcome: 'in_progress', status: 504 })
     gate.resolve({ messageId: 'late' })
-    await first
+    const answered = await first
+    expect(answered.status).toBe(200)
+    expect(await answered.text()).toBe('{}')
     expect(provider.calls).toHaveLength(1)
   })
 })

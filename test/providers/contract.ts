@@ -144,10 +144,8 @@ export const describeProviderContract = (contract: ProviderContract) => {
     it('reads a vendor that never answers as outcome_unknown once the signal aborts', async () => {
       const message = smsMessage()
       await script(vendor, message.to.e164, { hang: true })
-      const started = Date.now()
       const error = await failure(send(message, {}, 300))
       expect(error.kind).toBe('outcome_unknown')
-      expect(Date.now() - started).toBeLessThan(2000)
       expect(await calls(message)).toHaveLength(1)
     })
 

@@ -87,4 +87,18 @@ describe('MemoryIdempotencyStore', () => {
     await claimToken(store, 'b')
     await expect(store.claim('c', 1000)).rejects.toBeInstanceOf(StoreFullError)
   })
+
+  it('at the cap with every key in flight, forgets a claim whose owner died (lease lapsed) to make room', async () => {
+    const clock = manualClock()
+    const store = new MemoryIdempotencyStore({ clock, maxKeys: 2 })
+    await claimToken(store, 'dead', 500)
+    const alive = await claimToken(store, 'alive', 5000)
+    clock.advance(501)
+    expect((await store.claim('new', 1000)).status).toBe('claimed')
+    expect(store.size).toBe(2)
+    expect((await store.claim('alive', 1000)).status).toBe('in_flight')
+    // Now both are alive: nothing may go.
+    await expect(store.claim('another', 1000)).rejects.toBeInstanceOf(StoreFullError)
+    expect(await store.complete('alive', alive, delivered, 60_000)).toBe(true)
+  })
 })
