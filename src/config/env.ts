@@ -67,3 +67,12 @@ export const endpoint = (env: Env, name: string, fallback: string): string => {
   }
   return url.origin
 }
+
+/** A setting that holds JSON, parsed; `shape` says what it must look like, for the error a typo gets. */
+export const jsonSetting = (variable: string, value: string, shape: string): unknown => {
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw new ConfigError(variable, `is not valid JSON: ${shape}`)
+  }
+}
