@@ -17,8 +17,11 @@ export interface AppDeps {
   /** Shared across every instance that may see one hook call: memory (one process), Redis, Durable Object. */
   store: IdempotencyStore
   logger: Logger
-  /** The providers, built by the entry point (`buildProviders`); the first one sends. */
-  providers: readonly Provider[]
+  /**
+   * Every provider `config.routing` names, built by the entry point (`buildProviders`), keyed by name; the
+   * routes decide which of them sends to a number.
+   */
+  providers: Readonly<Record<string, Provider>>
   /** Who hears about each hook call besides the JSON log (metrics, tests). */
   observers?: readonly HookObserver[]
   /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
@@ -33,19 +36,17 @@ export interface AppDeps {
  * points build everything that depends on the runtime.
  *
  * @example
- * const app = createApp(config, { clock: systemClock, store, logger, providers: buildProviders([config.provider], deps) })
+ * const app = createApp(config, { clock: systemClock, store, logger, providers: buildProviders(config.routing.providers, deps) })
  * export default app // or serve({ fetch: app.fetch })
  */
 export const createApp = (config: Config, deps: AppDeps): Hono => {
   const { clock, logger, store, providers } = deps
-  const provider = providers[0]
-  if (provider === undefined) throw new Error('createApp needs at least one provider')
   const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config.hook, config.message, { clock, store, provider, observe, signer: deps.signer }))
-  const inbox = providers.find((p) => p.inbox !== undefined)?.inbox
+  app.post('/send-sms', sendSmsHandler(config.hook, config.message, config.routing, { clock, store, providers, observe, signer: deps.signer }))
+  const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
   }

@@ -38,6 +38,7 @@ export const MESSAGES = {
   invalidPayload: 'Invalid SMS hook payload',
   invalidPhone: 'Invalid phone number',
   recipientInvalid: 'This phone number cannot receive SMS',
+  noRoute: 'This phone number cannot receive SMS here',
   rateLimited: 'Too many SMS sent to this number. Please wait a few minutes before requesting a new code.',
   configuration: 'SMS sending is not configured correctly. Please contact support.',
   unavailable: 'SMS service is temporarily unavailable. Please try again shortly.',

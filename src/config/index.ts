@@ -5,9 +5,9 @@
 import { parseInboxConfig, type InboxConfig } from '../dev/routes.js'
 import { ConfigError } from '../errors.js'
 import { parseHookConfig, type HookConfig } from '../hook/config.js'
+import { parseRoutingConfig, type RoutingConfig } from '../hook/route.js'
 import { LOG_LEVELS, type LogLevel } from '../log.js'
 import { parseMessageConfig, type MessageConfig } from '../message/build.js'
-import { parseProviderConfig, type ProviderConfig } from '../providers/registry.js'
 import { parseStoreConfig, type StoreConfig } from '../store/config.js'
 import { oneOf, text, type Env } from './env.js'
 
@@ -21,7 +21,8 @@ export interface Config {
   hook: HookConfig
   message: MessageConfig
   store: StoreConfig
-  provider: ProviderConfig
+  /** Where each number goes (`SMS_HOOK_ROUTES`, else `GOTRUE_SMS_PROVIDER`), every provider used, and failover. */
+  routing: RoutingConfig
   inbox: InboxConfig
 }
 
@@ -52,7 +53,7 @@ export const parseConfig = (env: Env): Config => {
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     message: parseMessageConfig(env),
     store: parseStoreConfig(env),
-    provider: parseProviderConfig(env, mode),
+    routing: parseRoutingConfig(env, mode),
     inbox: parseInboxConfig(env),
   }
 }

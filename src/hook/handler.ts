@@ -8,12 +8,17 @@ import type { Provider } from '../providers/types.js'
 import type { IdempotencyStore } from '../store/types.js'
 import { answer } from './answer.js'
 import { readBody } from './body.js'
+import { createBreakers } from './breaker.js'
 import type { HookConfig } from './config.js'
-import { deliver } from './deliver.js'
+import { deliver, type Delivery } from './deliver.js'
 import type { CallContext, HookObserver } from './events.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { parsePayload } from './parse.js'
+import { createRouter, type RoutingConfig } from './route.js'
 import { createSignatureVerifier, type SignerFactory } from './verify.js'
+
+/** A number no rule of `SMS_HOOK_ROUTES` matches: no provider is called. */
+const NO_ROUTE = refused(400, 'no_route', MESSAGES.noRoute)
 
 /** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
 export const MAX_BODY_BYTES = 256 * 1024
@@ -21,18 +26,22 @@ export const MAX_BODY_BYTES = 256 * 1024
 export interface SendSmsDeps {
   clock: Clock
   store: IdempotencyStore
-  provider: Provider
+  /** Every provider the routes name, built, keyed by name. */
+  providers: Readonly<Record<string, Provider>>
   observe: HookObserver
   signer?: SignerFactory | undefined
 }
 
 /**
  * `POST /send-sms`, in the order of its steps, one module each: body -> verify -> parse -> normalise ->
- * idempotency claim -> deliver -> answer. What happens is reported to `observe` as events; the answer is
- * decided here.
+ * idempotency claim -> route -> deliver (with failover) -> answer. What happens is reported to `observe` as
+ * events; the answer is decided here.
  */
-export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: SendSmsDeps) => {
-  const { clock, store, provider, observe } = deps
+export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing: RoutingConfig, deps: SendSmsDeps) => {
+  const { clock, store, observe } = deps
+  const router = createRouter(routing.routes, deps.providers)
+  // Per process (or isolate): each replica learns on its own which provider is down.
+  const breakerOf = createBreakers(routing.breaker, clock, (provider, state) => observe({ type: 'breaker', provider, state }))
   const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
@@ -78,7 +87,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
-    let attempts = 0
+    let delivery: Delivery | undefined
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(
@@ -89,13 +98,18 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
           waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
           onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
         },
-        () =>
-          deliver(provider, sms, {
+        async () => {
+          const route = router.routeFor(to.e164)
+          if (route === undefined) return NO_ROUTE
+          delivery = await deliver(route, sms, {
             clock,
             deadline,
-            onAttempt: (attempt) => (attempts = attempt),
-            onFailure: (error, attempt) => observe({ type: 'attempt_failed', call, provider: provider.name, attempt, error }),
-          }),
+            failoverOnTimeout: routing.failoverOnTimeout,
+            breakerOf,
+            onFailure: (provider, error, attempt) => observe({ type: 'attempt_failed', call, provider, attempt, error }),
+          })
+          return delivery.outcome
+        },
       )
     } catch (error) {
       observe({ type: 'store_error', call, phase: 'claim', error })
@@ -103,12 +117,18 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     }
 
     const durationMs = clock.now() - started
+    const trail = {
+      attempts: delivery?.attempts ?? 0,
+      failedAttempts: delivery?.failedAttempts ?? [],
+      skipped: delivery?.skipped ?? [],
+      durationMs,
+    }
     if (outcome.replayed) {
       observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs })
     } else if (outcome.ok) {
-      observe({ type: 'delivered', call, outcome, provider: outcome.provider, attempts, durationMs })
+      observe({ type: 'delivered', call, outcome, provider: outcome.provider, ...trail })
     } else {
-      observe({ type: 'failed', call, outcome, provider: attempts > 0 ? provider.name : undefined, attempts, durationMs })
+      observe({ type: 'failed', call, outcome, provider: delivery?.provider, ...trail })
     }
     return answer(c, outcome, payload.hasMetadata)
   }

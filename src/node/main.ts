@@ -49,22 +49,28 @@ const main = async () => {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 
-  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
-  if (config.mode === 'production' && config.provider.name === 'console') {
+  const providers = config.routing.providers.map((provider) => provider.name)
+  logger.info('listening', {
+    url: node.url,
+    mode: config.mode,
+    provider: providers.join(','),
+    routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
+  })
+  if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(
       'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +
         (config.inbox.token ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only' : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
     )
   }
-  if (config.mode === 'development') printDevBanner(node.url, listen.host, config.provider.name, devSecret)
+  if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret)
 }
 
-const printDevBanner = (url: string, host: string, provider: string, devSecret: { secret: string; created: boolean } | undefined) => {
+const printDevBanner = (url: string, host: string, providers: string, devSecret: { secret: string; created: boolean } | undefined) => {
   const port = new URL(url).port
   const everywhere = host === '0.0.0.0' || host === '::'
   const secret = devSecret?.secret ?? '<your GOTRUE_HOOK_SEND_SMS_SECRETS>'
   console.log(`
-  sms-hook (development mode, ${provider} provider): ${url}
+  sms-hook (development mode, ${providers} provider${providers.includes(',') ? 's' : ''}): ${url}
   Listening on ${everywhere ? 'all interfaces' : host}${everywhere ? ' (GoTrue in Docker reaches it as host.docker.internal)' : ''}.
   Codes appear below and at ${url}/dev/inbox, which answers this machine and private networks only.
 ${devSecret ? `

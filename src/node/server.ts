@@ -36,9 +36,9 @@ export const startNodeServer = async (
   const providers =
     overrides.providers ??
     buildProviders(
-      [config.provider],
+      config.routing.providers,
       { clock, fetch: overrides.fetch ?? globalThis.fetch, logger },
-      await nodeProviderDefinitions([config.provider]),
+      await nodeProviderDefinitions(config.routing.providers),
     )
   const app = createApp(config, {
     clock,

@@ -53,10 +53,10 @@ const build = (bindings: Bindings): Handler => {
     const store = new DurableObjectIdempotencyStore(namespace(bindings, 'IDEMPOTENCY', 'IdempotencyObject'))
     const logger = createJsonLogger({ level: config.logLevel })
     // The console provider's inbox is shared by every isolate; a Worker that sends real SMS needs no binding.
-    const inbox = definitionOf(config.provider.name).usesInbox
+    const inbox = config.routing.providers.some((provider) => definitionOf(provider.name).usesInbox)
       ? new DurableObjectInbox(namespace(bindings, 'INBOX', 'InboxObject'))
       : undefined
-    const providers = buildProviders([config.provider], {
+    const providers = buildProviders(config.routing.providers, {
       clock: systemClock,
       // Bound: the runtime's fetch refuses to run with another `this`.
       fetch: fetch.bind(globalThis),

@@ -19,7 +19,7 @@ describe('configuration', () => {
     const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
     expect(config).toMatchObject({
       mode: 'development',
-      provider: { name: 'console' },
+      routing: { providers: [{ name: 'console' }], routes: [{ prefix: '*', providers: ['console'] }] },
       logLevel: 'info',
       hook: { timeoutMs: 4500 },
       message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
@@ -68,7 +68,7 @@ describe('configuration', () => {
 
   it('reads LOG_LEVEL and GOTRUE_SMS_PROVIDER in any case', () => {
     const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'WARN', GOTRUE_SMS_PROVIDER: 'Console' })
-    expect([config.logLevel, config.provider.name]).toEqual(['warn', 'console'])
+    expect([config.logLevel, config.routing.providers[0]?.name]).toEqual(['warn', 'console'])
   })
 
   it('refuses an unknown provider', () => {

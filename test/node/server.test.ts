@@ -14,7 +14,7 @@ afterEach(async () => {
 
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...env })
-  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
+  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: { [config.routing.providers[0]!.name]: provider } } : {}) })
   servers.push(server)
   return server
 }

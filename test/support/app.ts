@@ -3,6 +3,7 @@ import { createApp } from '../../src/app.js'
 import { systemClock, type Clock } from '../../src/clock.js'
 import { parseConfig, type Env } from '../../src/config/index.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
+import type { HookEvent, HookObserver } from '../../src/hook/events.js'
 import { createJsonLogger } from '../../src/log.js'
 import { buildProviders } from '../../src/providers/registry.js'
 import type { Provider, ProviderDefinition, SendOptions, SendResult, SmsMessage } from '../../src/providers/types.js'
@@ -30,10 +31,15 @@ export class ScriptedProvider implements Provider {
 
 export interface MakeAppOptions {
   env?: Env
+  /** The one provider of an app without `SMS_HOOK_ROUTES`, in place of `GOTRUE_SMS_PROVIDER`'s. */
   provider?: Provider
+  /** Providers by name in place of those the routes name; the others are built from `env`. */
+  providers?: Record<string, Provider>
   clock?: Clock
   store?: IdempotencyStore
   remoteAddress?: string
+  /** Observers besides the one that collects `events`. */
+  observers?: readonly HookObserver[]
   /** The provider definitions to build from (Node gives Alibaba Cloud its SDK transport); the shared list by default. */
   definitions?: readonly ProviderDefinition[]
 }
@@ -45,16 +51,24 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
-  const providers = options.provider
-    ? [options.provider]
-    : buildProviders([config.provider], { clock, fetch: globalThis.fetch, logger, inbox }, options.definitions)
+  const events: HookEvent[] = []
+  const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
+  const providers = {
+    ...buildProviders(
+      config.routing.providers.filter((provider) => !Object.hasOwn(given, provider.name)),
+      { clock, fetch: globalThis.fetch, logger, inbox },
+      options.definitions,
+    ),
+    ...given,
+  }
   const app = createApp(config, {
     clock,
     store,
     logger,
     providers,
+    observers: [(event) => events.push(event), ...(options.observers ?? [])],
     // A request made with app.request() comes from this machine unless the test says otherwise.
     remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
   })
-  return { app, config, logs, inbox, store }
+  return { app, config, logs, events, inbox, store }
 }
