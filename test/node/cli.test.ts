@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/log.js'
+import { parseServerConfig } from '../../src/node/config.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { OTHER_SECRET, SECRET } from '../support/sign.js'
 import { runTs } from './spawn.js'
@@ -8,7 +9,7 @@ import { runTs } from './spawn.js'
 let server: NodeServer
 beforeAll(async () => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1' })
-  server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger })
+  server = await startNodeServer(config, parseServerConfig({ PORT: '0', HOST: '127.0.0.1' }), { logger: silentLogger })
 })
 afterAll(() => server.close())
 

@@ -1,23 +1,38 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
-import { silentLogger } from '../../src/log.js'
+import { createJsonLogger } from '../../src/log.js'
+import { parseServerConfig } from '../../src/node/config.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
-import { ScriptedProvider } from '../support/app.js'
+import { ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
-  await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+  await Promise.allSettled(
+    servers.splice(0).map((s) => {
+      const closed = s.close()
+      s.server.closeAllConnections() // the raw clients some tests leave open
+      return closed
+    }),
+  )
 })
 
+/** A server on a free loopback port; `logs` holds what it logged, as parsed JSON lines. */
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1', ...env })
-  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
+  const settings = { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', ...env }
+  const config = parseConfig(settings)
+  const logs: LogLine[] = []
+  const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
+  const server = await startNodeServer(config, parseServerConfig(settings), { logger, ...(provider ? { providers: [provider] } : {}) })
   servers.push(server)
-  return server
+  return Object.assign(server, { logs })
 }
+
+const connections = (server: NodeServer) =>
+  new Promise<number>((resolve, reject) => server.server.getConnections((error, count) => (error ? reject(error) : resolve(count))))
 
 describe('a real listening Node server', () => {
   it('verifies, delivers and answers over TCP', async () => {
@@ -75,7 +90,63 @@ describe('a real listening Node server', () => {
     release()
     const response = await inFlight
     expect(response.status).toBe(200)
+    // Told that the connection ends with this answer, so no client reuses it; shutdown does not wait for it.
+    expect(response.headers.get('connection')).toBe('close')
     await closed
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow()
+  })
+})
+
+describe('slow and hostile clients', () => {
+  // GoTrue writes each request at once and gives up after 5 s: a request still arriving SMS_HOOK_TIMEOUT_MS + 1 s
+  // after it began is not GoTrue's. 300 ms keeps these tests short.
+  const env = { SMS_HOOK_TIMEOUT_MS: '300' }
+  const requestTimeoutMs = 1300
+
+  it('answers 408 and closes the connection when the body is still arriving after the timeout, calling no provider', async () => {
+    const provider = new ScriptedProvider()
+    const server = await start(env, provider)
+    const { head, body } = rawSignedPost(signupPayload().body)
+    const began = performance.now()
+    const client = await openRaw(server.url)
+    client.socket.write(head)
+    client.trickle(body, 50)
+    const received = await within(client.closed, 10_000, 'the connection was closed')
+    expect(statusOf(received)).toBe(408)
+    expect(performance.now() - began).toBeGreaterThanOrEqual(requestTimeoutMs - 50)
+    expect(provider.calls).toHaveLength(0)
+  })
+
+  it('answers 408 and closes the connection when the headers never end, and closes a silent connection', async () => {
+    const server = await start(env)
+    const trickling = await openRaw(server.url)
+    trickling.trickle(rawSignedPost(signupPayload().body).head.repeat(100), 50)
+    const silent = await openRaw(server.url)
+    const [fromTrickling, fromSilent] = await within(
+      Promise.all([trickling.closed, silent.closed]),
+      10_000,
+      'both connections were closed',
+    )
+    expect(statusOf(fromTrickling)).toBe(408)
+    expect(statusOf(fromSilent)).toBe(408)
+  })
+
+  it('refuses connections beyond SMS_HOOK_MAX_CONNECTIONS, and serves again once below it', async () => {
+    const server = await start({ SMS_HOOK_MAX_CONNECTIONS: '2' })
+    const held = [await openRaw(server.url), await openRaw(server.url)]
+    const extra = await openRaw(server.url)
+    expect(await within(extra.closed, 5000, 'the connection over the cap was closed')).toBe('')
+    expect(held.every((c) => !c.socket.destroyed)).toBe(true)
+
+    held[0]!.socket.destroy()
+    await vi.waitFor(async () => expect(await connections(server)).toBeLessThan(2), { timeout: 5000 })
+    const { body } = signupPayload()
+    expect((await fetch(`${server.url}/send-sms`, signedPost(body))).status).toBe(200)
+  })
+
+  it('keeps idle keep-alive connections 65 s, longer than the load balancers in front keep theirs', async () => {
+    const server = await start(env)
+    const response = await fetch(`${server.url}/healthz`)
+    expect(response.headers.get('keep-alive')).toBe('timeout=65')
   })
 })
