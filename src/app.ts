@@ -6,7 +6,7 @@ import { errorBody } from './errors.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
-import type { Logger } from './log.js'
+import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore } from './store/types.js'
@@ -23,7 +23,7 @@ export interface AppDeps {
   observers?: readonly HookObserver[]
   /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
   signer?: SignerFactory
-  /** The caller's address, where the runtime knows it (Node). */
+  /** The caller's address, where the runtime knows it (Node; Cloudflare's edge). */
   remoteAddress?: (c: Context) => string | undefined
 }
 
@@ -44,12 +44,13 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config.hook, config.message, { clock, store, provider, observe, signer: deps.signer }))
+  const hookDeps = { clock, store, provider, observe, signer: deps.signer, remoteAddress: deps.remoteAddress }
+  app.post('/send-sms', sendSmsHandler(config.hook, config.message, hookDeps))
   const inbox = providers.find((p) => p.inbox !== undefined)?.inbox
   if (inbox) app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
-    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: c.req.path })
+    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: clip(c.req.path) })
     return c.json(errorBody(500, MESSAGES.internal), 500)
   })
   return app

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
 import { isBodyTooLargeError, isSignatureError } from '../errors.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
+import { clip } from '../log.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import { normalisePhone } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
@@ -24,6 +25,8 @@ export interface SendSmsDeps {
   provider: Provider
   observe: HookObserver
   signer?: SignerFactory | undefined
+  /** The caller's address, where the runtime knows it, for the log lines of refused calls. */
+  remoteAddress?: ((c: Context) => string | undefined) | undefined
 }
 
 /**
@@ -33,6 +36,8 @@ export interface SendSmsDeps {
  */
 export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: SendSmsDeps) => {
   const { clock, store, provider, observe } = deps
+  // Before the signature holds, anyone may be calling: what they sent is cut short before it is logged.
+  const caller = (c: Context) => clip(deps.remoteAddress?.(c))
   const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
@@ -47,7 +52,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     } catch (error) {
       if (!isBodyTooLargeError(error)) throw error
       const refusal = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
-      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields: { limit: MAX_BODY_BYTES } })
+      const fields = { limit: MAX_BODY_BYTES, remote_address: caller(c) }
+      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields })
       return answer(c, refusal, false)
     }
 
@@ -57,7 +63,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     } catch (error) {
       if (!isSignatureError(error)) throw error
       const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
-      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields: { webhook_id: c.req.header('webhook-id') } })
+      const fields = { webhook_id: clip(c.req.header('webhook-id')), remote_address: caller(c) }
+      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields })
       return answer(c, refusal, false)
     }
 

@@ -5,7 +5,7 @@ import { parseServerConfig } from '../../src/node/config.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
-import { SECRET, signedPost } from '../support/sign.js'
+import { gotrueHeaders, SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
 
@@ -148,5 +148,20 @@ describe('slow and hostile clients', () => {
     const server = await start(env)
     const response = await fetch(`${server.url}/healthz`)
     expect(response.headers.get('keep-alive')).toBe('timeout=65')
+  })
+})
+
+describe('what unauthenticated clients can put in the log', () => {
+  it('cuts a 10 KB webhook-id to 64 characters and logs the caller\'s address with a rejected signature', async () => {
+    const server = await start()
+    const { body } = signupPayload()
+    const id = 'x'.repeat(10 * 1024)
+    const response = await fetch(`${server.url}/send-sms`, { method: 'POST', headers: { ...gotrueHeaders(body), 'webhook-id': id }, body })
+    expect(response.status).toBe(401)
+    const line = server.logs.find((l) => l.msg === 'hook signature rejected')
+    expect(line).toMatchObject({ level: 'warn', reason: 'no_matching_signature', remote_address: '127.0.0.1' })
+    expect(line?.webhook_id).toMatch(/^x{1,64}/)
+    expect(String(line?.webhook_id).length).toBeLessThanOrEqual(64)
+    expect(JSON.stringify(line).length).toBeLessThan(1024)
   })
 })
