@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes } from './dev/routes.js'
-import { errorBody } from './errors.js'
+import { errorBody, isRequestAbortedError } from './errors.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
@@ -50,6 +50,12 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   if (inbox) app.route('/dev', inboxRoutes({ inbox, mode: config.mode, remoteAddress: deps.remoteAddress }))
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
+    if (isRequestAbortedError(error)) {
+      // The client's doing (it left, or was cut off for sending too slowly): one line, and nobody reads the answer.
+      const fields = { path: clip(c.req.path), remote_address: clip(deps.remoteAddress?.(c)) }
+      logger.warn('request body incomplete: the connection closed', fields)
+      return c.json(errorBody(400, MESSAGES.invalidPayload), 400)
+    }
     logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: clip(c.req.path) })
     return c.json(errorBody(500, MESSAGES.internal), 500)
   })

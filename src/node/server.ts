@@ -110,6 +110,9 @@ export const startNodeServer = async (
     })
     // Set before the first connection, likewise.
     s.maxConnections = listen.maxConnections
+    // A closed socket no longer knows its peer unless it was asked before: ask as each connection arrives, so that
+    // the log line about a client that left mid-request still says who it was.
+    s.on('connection', (socket) => void socket.remoteAddress)
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo

@@ -115,6 +115,9 @@ describe('slow and hostile clients', () => {
     expect(statusOf(received)).toBe(408)
     expect(performance.now() - began).toBeGreaterThanOrEqual(requestTimeoutMs - 50)
     expect(provider.calls).toHaveLength(0)
+    // The hook was still reading the body when Node cut the connection: not an error of ours.
+    await vi.waitFor(() => expect(server.logs.map((l) => l.msg)).toContain('request body incomplete: the connection closed'))
+    expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
   })
 
   it('answers 408 and closes the connection when the headers never end, and closes a silent connection', async () => {
@@ -152,6 +155,28 @@ describe('slow and hostile clients', () => {
 })
 
 describe('what unauthenticated clients can put in the log', () => {
+  it('logs a client that goes away mid-body as one warn line, without a stack', async () => {
+    const server = await start()
+    const { head, body } = rawSignedPost(signupPayload().body)
+    const chunkedHead = head.replace(/content-length: \d+\r\n/, 'transfer-encoding: chunked\r\n')
+    for (const partial of [head + body.slice(0, 10), `${chunkedHead}a\r\n${body.slice(0, 10)}\r\n`]) {
+      const client = await openRaw(server.url)
+      client.socket.write(partial, () => client.socket.destroy())
+      await client.closed
+    }
+    await vi.waitFor(() => expect(server.logs.filter((l) => l.level === 'warn')).toHaveLength(2), { timeout: 5000 })
+    expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
+    for (const line of server.logs.filter((l) => l.level === 'warn')) {
+      expect(line).toEqual({
+        level: 'warn',
+        time: expect.any(String),
+        msg: 'request body incomplete: the connection closed',
+        path: '/send-sms',
+        remote_address: '127.0.0.1',
+      })
+    }
+  })
+
   it('cuts a 10 KB webhook-id to 64 characters and logs the caller\'s address with a rejected signature', async () => {
     const server = await start()
     const { body } = signupPayload()
