@@ -4,7 +4,7 @@ import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { parseServerConfig, type ServerConfig } from './config.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
-import { startNodeServer } from './server.js'
+import { REQUEST_GRACE_MS, startNodeServer } from './server.js'
 
 /**
  * The Node entry: the one place that reads `process.env`.
@@ -39,10 +39,12 @@ const main = async () => {
   const stop = (signal: string) => {
     if (stopping) process.exit(1) // a second Ctrl-C means "now"
     stopping = true
+    const closed = node.close() // no new connections from here on
     logger.info('shutting down: finishing in-flight hooks', { signal })
-    // In-flight hooks answer within SMS_HOOK_TIMEOUT_MS; past that something is stuck.
-    setTimeout(() => process.exit(1), config.hook.timeoutMs + 2000).unref()
-    node.close().then(
+    // close() ends every connection within the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s); past that, the
+    // server itself is stuck.
+    setTimeout(() => process.exit(1), config.hook.timeoutMs + REQUEST_GRACE_MS + 2000).unref()
+    closed.then(
       () => process.exit(0),
       () => process.exit(1),
     )

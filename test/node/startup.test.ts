@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { SECRET } from '../support/sign.js'
+import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
 import { listeningUrl, runTs, type Running } from './spawn.js'
 
 const main = (env: Record<string, string>, args: string[] = [], cwd?: string) =>
@@ -62,6 +63,24 @@ describe('Node entry start-up', () => {
     const warning = await run.waitFor(/"level":"warn"/)
     expect(warning).toContain('prints every OTP')
     run.child.kill('SIGTERM')
+    await expectCleanExit(run)
+  })
+})
+
+describe('Node entry shutdown', () => {
+  it('on SIGTERM closes idle connections and clients still sending, and exits 0', async () => {
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '300' })
+    const url = await listeningUrl(run)
+    // A fresh connection is busy from its first byte on; one answer on a later connection shows it was accepted.
+    const trickling = await openRaw(url)
+    trickling.trickle(rawSignedPost('{"sms":{}}').head, 100)
+    const idle = await openRaw(url)
+    idle.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    await vi.waitFor(() => expect(statusOf(idle.received())).toBe(200), { timeout: 5000 })
+
+    run.child.kill('SIGTERM')
+    await within(idle.closed, 5000, 'the idle keep-alive connection was closed')
+    expect(statusOf(await within(trickling.closed, 10_000, 'the connection still sending was closed'))).toBeUndefined()
     await expectCleanExit(run)
   })
 })
