@@ -4,7 +4,7 @@ import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { parseServerConfig, type ServerConfig } from './config.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
-import { REQUEST_GRACE_MS, startNodeServer } from './server.js'
+import { REQUEST_GRACE_MS, startNodeServer, type NodeServer } from './server.js'
 
 /**
  * The Node entry: the one place that reads `process.env`.
@@ -34,7 +34,15 @@ const main = async () => {
   }
 
   const logger = createJsonLogger({ level: config.logLevel })
-  const node = await startNodeServer(config, listen, { logger })
+  let node: NodeServer
+  try {
+    node = await startNodeServer(config, listen, { logger })
+  } catch (error) {
+    const reason = listenFailure(error, listen)
+    if (reason === undefined) throw error
+    console.error(`sms-hook: cannot listen: ${reason}`)
+    process.exit(1)
+  }
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) process.exit(1) // a second Ctrl-C means "now"
@@ -57,6 +65,27 @@ const main = async () => {
     logger.warn('the console provider prints every OTP to this log and sends no SMS: use it for testing only')
   }
   if (devSecret) printDevBanner(node.url, devSecret.secret, devSecret.created)
+}
+
+/** Why listening failed, naming the setting to change; undefined for an error that is not about the address. */
+const listenFailure = (error: unknown, { host, port }: ServerConfig): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code
+  switch (code) {
+    case 'EADDRINUSE':
+      return `PORT: ${port} is already in use on ${host} (${code})`
+    case 'EACCES':
+      return `PORT: ${port} needs privileges this process does not have (${code})`
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+      return `HOST: ${host} is not an address of this machine (${code})`
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'ENODATA':
+      return `HOST: "${host}" cannot be resolved (${code})`
+    default:
+      return undefined
+  }
 }
 
 const printDevBanner = (url: string, secret: string, created: boolean) => {

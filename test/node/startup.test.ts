@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
@@ -55,6 +56,40 @@ describe('Node entry start-up', () => {
     expect(second.stdout()).toContain(`GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}`)
     second.child.kill('SIGINT')
     await expectCleanExit(second)
+  })
+
+  it('takes LOG_LEVEL in any case, and names it when it is wrong', async () => {
+    const debug = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'DEBUG' })
+    await listeningUrl(debug)
+    debug.child.kill('SIGTERM')
+    await expectCleanExit(debug)
+
+    const loud = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'loud' })
+    expect(await loud.exited).toBe(1)
+    expect(loud.stderr()).toBe('sms-hook: invalid configuration: LOG_LEVEL: must be one of debug, info, warn, error, got "loud"\n')
+  })
+
+  it.each([
+    ['not-a-host', /^sms-hook: cannot listen: HOST: "not-a-host" cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)$/],
+    ['192.0.2.1', /^sms-hook: cannot listen: HOST: 192\.0\.2\.1 is not an address of this machine \(EADDRNOTAVAIL\)$/],
+    ['http://0.0.0.0', /^sms-hook: invalid configuration: HOST: must be an IP address or a host name/],
+  ])('stops with one line naming HOST when HOST=%s', async (host, line) => {
+    const run = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, HOST: host })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(line)])
+  })
+
+  it('stops with one line naming PORT when the port is in use', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      const run = main({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: String(port) })
+      expect(await run.exited).toBe(1)
+      expect(run.stderr()).toBe(`sms-hook: cannot listen: PORT: ${port} is already in use on 127.0.0.1 (EADDRINUSE)\n`)
+    } finally {
+      holder.close()
+    }
   })
 
   it('warns at start-up when production uses the console provider', async () => {
