@@ -56,6 +56,15 @@ describe('sms-hook CLI', () => {
     expect(stdout).toContain('Invalid webhook signature')
   })
 
+  it.each(['--help', '-h', 'help', 'send-test --help', 'send-test --url http://localhost -h', 'secret --help'])(
+    '"sms-hook %s" prints the usage and exits 0',
+    async (args) => {
+      const { code, stdout, stderr } = await cli(...args.split(' '))
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+      expect(stdout).toMatch(/^Usage:\n {2}sms-hook secret\n[\s\S]* {2}sms-hook send-test --url URL/)
+    },
+  )
+
   it('exits 2 with usage on missing options', async () => {
     const { code, stderr } = await cli('send-test', '--url', server.url)
     expect(code).toBe(2)
