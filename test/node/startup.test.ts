@@ -2,13 +2,22 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SECRET } from '../support/sign.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
 import { listeningUrl, runTs, type Running } from './spawn.js'
 
-const main = (env: Record<string, string>, args: string[] = [], cwd?: string) =>
-  runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+const started: Running[] = []
+afterEach(() => {
+  // A test that fails before it stops its server would leave the server running.
+  for (const run of started.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL')
+})
+
+const main = (env: Record<string, string>, args: string[] = [], cwd?: string) => {
+  const run = runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+  started.push(run)
+  return run
+}
 
 /** Exit code 0 after a signal means our handler ran and shut down cleanly; the rest is there to debug a failure. */
 const expectCleanExit = async (run: Running) => {
