@@ -2,11 +2,11 @@ import { Hono, type Context } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'
-import { errorBody } from './errors.js'
+import { errorBody, isRequestAbortedError } from './errors.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
-import type { Logger } from './log.js'
+import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore } from './store/types.js'
@@ -26,7 +26,7 @@ export interface AppDeps {
   observers?: readonly HookObserver[]
   /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
   signer?: SignerFactory
-  /** The caller's address, where the runtime knows it (Node). */
+  /** The caller's address, where the runtime knows it (Node; Cloudflare's edge). */
   remoteAddress?: (c: Context) => string | undefined
 }
 
@@ -45,14 +45,20 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config.hook, config.message, config.routing, { clock, store, providers, observe, signer: deps.signer }))
+  app.post('/send-sms', sendSmsHandler(config.hook, config.message, config.routing, { clock, store, providers, observe, signer: deps.signer, remoteAddress: deps.remoteAddress }))
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
-    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: c.req.path })
+    if (isRequestAbortedError(error)) {
+      // The client's doing (it left, or was cut off for sending too slowly): one line, and nobody reads the answer.
+      const fields = { path: clip(c.req.path), remote_address: clip(deps.remoteAddress?.(c)) }
+      logger.warn('request body incomplete: the connection closed', fields)
+      return c.json(errorBody(400, MESSAGES.invalidPayload), 400)
+    }
+    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: clip(c.req.path) })
     return c.json(errorBody(500, MESSAGES.internal), 500)
   })
   return app

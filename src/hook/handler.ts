@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
 import { isBodyTooLargeError, isSignatureError } from '../errors.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
+import { clip } from '../log.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import { normalisePhone } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
@@ -30,6 +31,8 @@ export interface SendSmsDeps {
   providers: Readonly<Record<string, Provider>>
   observe: HookObserver
   signer?: SignerFactory | undefined
+  /** The caller's address, where the runtime knows it, for the log lines of refused calls. */
+  remoteAddress?: ((c: Context) => string | undefined) | undefined
 }
 
 /**
@@ -42,6 +45,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   const router = createRouter(routing.routes, deps.providers)
   // Per process (or isolate): each replica learns on its own which provider is down.
   const breakerOf = createBreakers(routing.breaker, clock, (provider, state) => observe({ type: 'breaker', provider, state }))
+  // Before the signature holds, anyone may be calling: what they sent is cut short before it is logged.
+  const caller = (c: Context) => clip(deps.remoteAddress?.(c))
   const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
@@ -56,7 +61,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     } catch (error) {
       if (!isBodyTooLargeError(error)) throw error
       const refusal = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
-      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields: { limit: MAX_BODY_BYTES } })
+      const fields = { limit: MAX_BODY_BYTES, remote_address: caller(c) }
+      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields })
       return answer(c, refusal, false)
     }
 
@@ -66,7 +72,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     } catch (error) {
       if (!isSignatureError(error)) throw error
       const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
-      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields: { webhook_id: c.req.header('webhook-id') } })
+      const fields = { webhook_id: clip(c.req.header('webhook-id')), remote_address: caller(c) }
+      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields })
       return answer(c, refusal, false)
     }
 

@@ -1,5 +1,6 @@
-import { serve, type ServerType } from '@hono/node-server'
+import { serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
@@ -12,12 +13,34 @@ import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
 
 export interface NodeServer {
-  server: ServerType
+  server: Server
   /** `http://host:port` as actually bound (port 0 picks a free one). */
   url: string
-  /** Stops accepting connections, lets in-flight hooks finish, then resolves. */
+  /**
+   * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed. Idle
+   * keep-alive connections close at once, busy ones after their response; any still open after the request
+   * timeout (SMS_HOOK_TIMEOUT_MS + 1 s: a client still sending, or a stuck one) are closed then.
+   */
   close(): Promise<void>
 }
+
+/**
+ * GoTrue writes each request at once and gives up 5 s after it began: a request whose headers and body are still
+ * arriving this long after SMS_HOOK_TIMEOUT_MS is a slow or hostile client, answered 408 by Node and closed.
+ */
+export const REQUEST_GRACE_MS = 1000
+
+/** How often Node looks for requests past their timeout (30 s by default, which would let them run 30 s over). */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 250
+
+/**
+ * How long an idle keep-alive connection stays open. Longer than the idle timeout of the proxies and load
+ * balancers that may sit in front of the hook (60 s for AWS ALB and nginx): if the hook closed first, a proxy
+ * could send GoTrue's next call on a connection that is being closed and answer 502 for it. Go's client, GoTrue
+ * itself, keeps idle connections 90 s but notices a close before reusing one. Idle connections count towards
+ * SMS_HOOK_MAX_CONNECTIONS, and shutdown closes them at once.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000
 
 /** What a test may replace; `fetch` is what providers call vendors with. */
 export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
@@ -49,8 +72,47 @@ export const startNodeServer = async (
     logger,
     providers,
   })
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s))
+  const requestTimeout = config.hook.timeoutMs + REQUEST_GRACE_MS
+
+  // Responses being worked on, so that shutdown can end their connections with them. Node's close() drops the
+  // connections idle at that moment, but a keep-alive connection that becomes idle later would stay open for
+  // KEEP_ALIVE_TIMEOUT_MS and hold the process.
+  const responses = new Set<ServerResponse>()
+  let closing = false
+  const endWithResponse = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close')
+  }
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: listen.port,
+        hostname: listen.host,
+        serverOptions: {
+          requestTimeout,
+          headersTimeout: requestTimeout,
+          connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        },
+      },
+      () => resolve(s),
+    ) as Server // node:http, as no other createServer is passed
+    // Before the first request: serve() only starts listening. Ahead of the app's listener, which may answer at once.
+    s.prependListener('request', (_req, res: ServerResponse) => {
+      if (closing) endWithResponse(res)
+      responses.add(res)
+      res.once('close', () => {
+        responses.delete(res)
+        // A response whose headers were already out when shutdown began leaves an idle connection behind.
+        if (closing) s.closeIdleConnections()
+      })
+    })
+    // Set before the first connection, likewise.
+    s.maxConnections = listen.maxConnections
+    // A closed socket no longer knows its peer unless it was asked before: ask as each connection arrives, so that
+    // the log line about a client that left mid-request still says who it was.
+    s.on('connection', (socket) => void socket.remoteAddress)
     s.once('error', reject)
   })
   const { port } = server.address() as AddressInfo
@@ -60,8 +122,17 @@ export const startNodeServer = async (
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        // Since Node 19, close() also drops idle keep-alive connections; busy ones end after their response.
-        server.close((error) => (error ? reject(error) : resolve()))
+        closing = true
+        for (const res of responses) endWithResponse(res)
+        // Past the request timeout, an honest request has arrived and its hook has answered: what is left is a
+        // client still sending or something stuck. Node stops enforcing request timeouts once closing.
+        const rest = setTimeout(() => server.closeAllConnections(), requestTimeout)
+        rest.unref()
+        server.close((error) => {
+          clearTimeout(rest)
+          if (error) reject(error)
+          else resolve()
+        })
       }),
   }
 }

@@ -1,3 +1,4 @@
+import { parseServerConfig } from '../../src/node/config.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/log.js'
@@ -17,7 +18,7 @@ describe('providers on Node', () => {
   it('gives Alibaba Cloud the official SDK when a route names it, even as the second provider', async () => {
     const { GOTRUE_SMS_ALIYUN_TRANSPORT: _fetch, ...env } = vendorEnv()
     const config = parseConfig({ ...env, GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', SMS_HOOK_ROUTES: '86=tencent,aliyun' })
-    const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger })
+    const server = await startNodeServer(config, parseServerConfig({ PORT: '0', HOST: '127.0.0.1' }), { logger: silentLogger })
     servers.push(server)
     const phone = uniqueMainlandPhone()
     await script('tencent', phone, { error: 'InternalError' })
