@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono/tiny'
+import type { Context } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'

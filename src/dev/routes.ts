@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono/tiny'
+import type { Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import type { Mode } from '../config/index.js'
 import { text, type Env } from '../config/env.js'
