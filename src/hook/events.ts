@@ -4,7 +4,9 @@
  */
 import { isDeadlineError, isProviderError } from '../errors.js'
 import { maskPhone, type Logger, type LogFields } from '../log.js'
+import type { GuardRule } from '../guard/index.js'
 import type { Delivered, Refused } from '../outcome.js'
+import type { StateDownPolicy } from '../store/config.js'
 
 /** Who and what a claimed call is about, for every event after the payload was read. */
 export interface CallContext {
@@ -20,12 +22,25 @@ export type HookEvent =
   | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise'; refusal: Refused; reason: string; fields?: LogFields }
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
   | { type: 'replayed'; call: CallContext; outcome: Delivered | Refused; provider: string | undefined; durationMs: number }
-  /** One provider attempt failed; more may follow. */
-  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown }
-  | { type: 'delivered'; call: CallContext; outcome: Delivered; provider: string; attempts: number; durationMs: number }
+  /** One provider attempt failed, after `providerMs`; more may follow. */
+  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown; providerMs: number }
+  /** `providerMs`: how long the provider took on the attempt that sent; `durationMs`: the whole call. */
+  | { type: 'delivered'; call: CallContext; outcome: Delivered; provider: string; attempts: number; durationMs: number; providerMs: number }
   | { type: 'failed'; call: CallContext; outcome: Refused; provider: string | undefined; attempts: number; durationMs: number }
-  /** The idempotency store failed: before sending (`claim`) or while recording what happened (`record`). */
-  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'record'; error: unknown }
+  /** The SMS-pumping guard refused the call before any provider was called; a `failed` event follows. */
+  | { type: 'guard_refused'; call: CallContext; rule: GuardRule; refusal: Refused }
+  /**
+   * The shared state did not answer (StateUnavailableError) at the idempotency claim or the guard's counters, and
+   * `SMS_HOOK_STATE_DOWN` decided: `send` goes on without de-duplication (or without the limits), `refuse` answers 503.
+   */
+  | { type: 'state_down'; call: CallContext; step: 'idempotency' | 'guard'; policy: StateDownPolicy; error: unknown }
+  /**
+   * The shared state failed otherwise than by not answering: the idempotency store before sending (`claim`) or
+   * while recording what happened (`record`), or the guard's counters (`guard`).
+   */
+  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'guard' | 'record'; error: unknown }
+  /** A provider's circuit breaker changed state (emitted by the provider routing). */
+  | { type: 'breaker'; provider: string; state: 'opened' | 'half_open' | 'closed' }
 
 export type HookObserver = (event: HookEvent) => void
 
@@ -53,8 +68,16 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'attempt_failed':
         logAttemptFailure(logger, event.error, { ...callFields(event.call, event.provider), attempt: event.attempt })
         return
+      case 'guard_refused':
+        if (logger.enabled('warn')) {
+          logger.warn('sms-pumping guard refused the call', { ...callFields(event.call, undefined), rule: event.rule, status: event.refusal.status })
+        }
+        return
+      case 'state_down':
+        logger.warn(STATE_DOWN_MESSAGES[event.policy][event.step], { ...callFields(event.call, undefined), error: describeError(event.error) })
+        return
       case 'store_error':
-        logger.error(event.phase === 'claim' ? 'idempotency store failed' : 'idempotency store failed to record an outcome', {
+        logger.error(STORE_ERROR_MESSAGES[event.phase], {
           ...callFields(event.call, undefined),
           error: describeError(event.error),
         })
@@ -81,6 +104,23 @@ const REFUSED_MESSAGES = {
   verify: 'hook signature rejected',
   parse: 'hook payload refused',
   normalise: 'hook payload refused',
+} as const
+
+const STORE_ERROR_MESSAGES = {
+  claim: 'idempotency store failed',
+  guard: "the guard's counters failed",
+  record: 'idempotency store failed to record an outcome',
+} as const
+
+const STATE_DOWN_MESSAGES = {
+  send: {
+    idempotency: 'shared state unavailable: sending without de-duplication',
+    guard: 'shared state unavailable: sending without the velocity limits',
+  },
+  refuse: {
+    idempotency: 'shared state unavailable: refusing the call',
+    guard: 'shared state unavailable: refusing the call',
+  },
 } as const
 
 const callFields = (call: CallContext, provider: string | undefined): LogFields => ({

@@ -1,10 +1,12 @@
 import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
-import { isBodyTooLargeError, isSignatureError } from '../errors.js'
+import { isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
+import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
-import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import { normalisePhone } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
+import type { StateDownPolicy } from '../store/config.js'
 import type { IdempotencyStore } from '../store/types.js'
 import { answer } from './answer.js'
 import { readBody } from './body.js'
@@ -21,6 +23,10 @@ export const MAX_BODY_BYTES = 256 * 1024
 export interface SendSmsDeps {
   clock: Clock
   store: IdempotencyStore
+  /** The SMS-pumping guard, over counters shared like `store`. */
+  guard: Guard
+  /** What wins while the shared state (store, guard counters) does not answer (`SMS_HOOK_STATE_DOWN`). */
+  stateDown: StateDownPolicy
   provider: Provider
   observe: HookObserver
   signer?: SignerFactory | undefined
@@ -28,11 +34,15 @@ export interface SendSmsDeps {
 
 /**
  * `POST /send-sms`, in the order of its steps, one module each: body -> verify -> parse -> normalise ->
- * idempotency claim -> deliver -> answer. What happens is reported to `observe` as events; the answer is
- * decided here.
+ * idempotency claim -> guard -> deliver -> answer. What happens is reported to `observe` as events; the answer
+ * is decided here.
+ *
+ * Every call to the shared state is bounded by the hook's deadline. When the state does not answer
+ * (StateUnavailableError), `stateDown` decides: `send` delivers without de-duplication, the guard letting the
+ * call through if its counters are down too; `refuse` answers 503 without sending.
  */
 export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: SendSmsDeps) => {
-  const { clock, store, provider, observe } = deps
+  const { clock, store, guard, stateDown, provider, observe } = deps
   const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
@@ -78,38 +88,114 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
+    const timer = deadlineTimer(deadline, clock)
+    const bounded = boundedStore(store, timer)
     let attempts = 0
+    let attemptStarted = 0
+    let providerMs = 0
+
+    const send = async () => {
+      const outcome = await deliver(provider, sms, {
+        clock,
+        deadline,
+        onAttempt: (attempt) => {
+          attempts = attempt
+          attemptStarted = clock.now()
+        },
+        onFailure: (error, attempt) =>
+          observe({ type: 'attempt_failed', call, provider: provider.name, attempt, error, providerMs: clock.now() - attemptStarted }),
+      })
+      providerMs = clock.now() - attemptStarted
+      return outcome
+    }
+
+    const check = async (): Promise<Refused | undefined> => {
+      try {
+        const verdict = await timer.bound(guard({ to, ip: payload.ip }))
+        if (verdict.ok) return undefined
+        observe({ type: 'guard_refused', call, rule: verdict.rule, refusal: verdict.refusal })
+        return verdict.refusal
+      } catch (error) {
+        if (!isStateUnavailableError(error)) {
+          observe({ type: 'store_error', call, phase: 'guard', error })
+          return refused(503, 'store_unavailable', MESSAGES.unavailable)
+        }
+        observe({ type: 'state_down', call, step: 'guard', policy: stateDown, error })
+        return stateDown === 'send' ? undefined : refused(503, 'state_unavailable', MESSAGES.unavailable)
+      }
+    }
+
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(
-        store,
+        bounded,
         key,
         {
           leaseMs,
           waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
           onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
+          check,
+          answerBy: timer.reached,
         },
-        () =>
-          deliver(provider, sms, {
-            clock,
-            deadline,
-            onAttempt: (attempt) => (attempts = attempt),
-            onFailure: (error, attempt) => observe({ type: 'attempt_failed', call, provider: provider.name, attempt, error }),
-          }),
+        send,
       )
     } catch (error) {
-      observe({ type: 'store_error', call, phase: 'claim', error })
-      outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+      if (isStateUnavailableError(error)) {
+        observe({ type: 'state_down', call, step: 'idempotency', policy: stateDown, error })
+        outcome = stateDown === 'send' ? ((await check()) ?? (await send())) : refused(503, 'state_unavailable', MESSAGES.unavailable)
+      } else {
+        observe({ type: 'store_error', call, phase: 'claim', error })
+        outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+      }
+    } finally {
+      timer.clear()
     }
 
     const durationMs = clock.now() - started
     if (outcome.replayed) {
       observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs })
     } else if (outcome.ok) {
-      observe({ type: 'delivered', call, outcome, provider: outcome.provider, attempts, durationMs })
+      observe({ type: 'delivered', call, outcome, provider: outcome.provider, attempts, durationMs, providerMs })
     } else {
       observe({ type: 'failed', call, outcome, provider: attempts > 0 ? provider.name : undefined, attempts, durationMs })
     }
     return answer(c, outcome, payload.hasMetadata)
   }
 }
+
+/** The hook's deadline as one timer per call, cleared once the call is answered. */
+interface DeadlineTimer {
+  /** Settles as `operation` does, or rejects with StateUnavailableError at the deadline; the operation goes on. */
+  bound<T>(operation: Promise<T>): Promise<T>
+  /** Resolves at the deadline. */
+  reached: Promise<void>
+  clear(): void
+}
+
+const deadlineTimer = (deadline: number, clock: Clock): DeadlineTimer => {
+  let timer!: ReturnType<typeof setTimeout>
+  const reached = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - clock.now()))
+  })
+  return {
+    // A rejection made per operation, so none is left unobserved when the deadline passes with nothing pending.
+    bound: (operation) =>
+      Promise.race([
+        operation,
+        reached.then(() => {
+          throw new StateUnavailableError('shared state: no answer before the hook deadline')
+        }),
+      ]),
+    reached,
+    clear: () => clearTimeout(timer),
+  }
+}
+
+/** The store as one call uses it: claims and marks bounded by the deadline (waits and records have their own). */
+const boundedStore = (store: IdempotencyStore, timer: DeadlineTimer): IdempotencyStore => ({
+  claim: (key, leaseMs) => timer.bound(store.claim(key, leaseMs)),
+  markSending: (key, token) => timer.bound(store.markSending(key, token)),
+  wait: (key, signal) => store.wait(key, signal),
+  complete: (key, token, outcome, ttlMs) => store.complete(key, token, outcome, ttlMs),
+  release: (key, token) => store.release(key, token),
+})

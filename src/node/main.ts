@@ -49,7 +49,12 @@ const main = async () => {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 
-  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
+  logger.info('listening', {
+    url: node.url,
+    mode: config.mode,
+    provider: config.provider.name,
+    state: config.state.redis ? 'redis' : 'memory',
+  })
   if (config.mode === 'production' && config.provider.name === 'console') {
     logger.warn(
       'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +

@@ -6,16 +6,16 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config/index.js'
 import { createJsonLogger } from '../log.js'
 import { buildProviders } from '../providers/registry.js'
-import { MemoryIdempotencyStore } from '../store/memory.js'
 import type { ServerConfig } from './config.js'
 import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
+import { createNodeState } from './state.js'
 
 export interface NodeServer {
   server: ServerType
   /** `http://host:port` as actually bound (port 0 picks a free one). */
   url: string
-  /** Stops accepting connections, lets in-flight hooks finish, then resolves. */
+  /** Stops accepting connections, lets in-flight hooks finish, closes the shared state, then resolves. */
   close(): Promise<void>
 }
 
@@ -23,8 +23,8 @@ export interface NodeServer {
 export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
 
 /**
- * Serves the app on Node with the dependencies a single process has: system clock, global fetch, an in-memory
- * idempotency store, a JSON logger on stdout, and the providers as Node defines them. Tests pass `overrides`.
+ * Serves the app on Node with the dependencies of a process: system clock, global fetch, the shared state (Redis
+ * with REDIS_URL, memory otherwise), a JSON logger on stdout, and the providers as Node defines them. Tests pass `overrides`.
  */
 export const startNodeServer = async (
   config: Config,
@@ -40,9 +40,12 @@ export const startNodeServer = async (
       { clock, fetch: overrides.fetch ?? globalThis.fetch, logger },
       await nodeProviderDefinitions([config.provider]),
     )
+  const state = createNodeState(config.state, { clock, logger })
   const app = createApp(config, {
     clock,
-    store: new MemoryIdempotencyStore({ clock, maxKeys: config.store.idempotencyMaxKeys }),
+    store: state.store,
+    counters: state.counters,
+    ready: state.ready,
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
     ...overrides,
@@ -52,16 +55,24 @@ export const startNodeServer = async (
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: listen.port, hostname: listen.host }, () => resolve(s))
     s.once('error', reject)
+  }).catch(async (error: unknown) => {
+    await state.close()
+    throw error
   })
   const { port } = server.address() as AddressInfo
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
   return {
     server,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // Since Node 19, close() also drops idle keep-alive connections; busy ones end after their response.
-        server.close((error) => (error ? reject(error) : resolve()))
-      }),
+    close: async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          // Since Node 19, close() also drops idle keep-alive connections; busy ones end after their response.
+          server.close((error) => (error ? reject(error) : resolve()))
+        })
+      } finally {
+        await state.close()
+      }
+    },
   }
 }

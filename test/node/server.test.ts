@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/log.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
@@ -6,6 +6,7 @@ import { ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { freePort } from '../support/redis.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
@@ -84,5 +85,33 @@ describe('a real listening Node server', () => {
     expect(response.status).toBe(200)
     await closed
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow()
+  })
+})
+
+describe('readiness', () => {
+  it('is ready at once with the in-memory state', async () => {
+    const { url } = await start()
+    const response = await fetch(`${url}/readyz`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ready' })
+  })
+
+  it.skipIf(inject('redis').url === '')('is ready once Redis answers, and shares its keys there', async () => {
+    const { url } = await start({ REDIS_URL: inject('redis').url, SMS_HOOK_REDIS_PREFIX: `sms-hook-test:${crypto.randomUUID()}:` })
+    await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 5000 }).toBe(200)
+    const { body } = signupPayload()
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+  })
+
+  it('says not ready within about a second when Redis is unreachable, while the hook and /healthz still answer', async () => {
+    const { url } = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+    const started = performance.now()
+    const response = await fetch(`${url}/readyz`)
+    expect(performance.now() - started).toBeLessThan(1500)
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ status: 'not_ready', reason: expect.stringMatching(/^shared state: redis: /) })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    expect(await (await fetch(`${url}/send-sms`, signedPost(signupPayload().body))).text()).toBe('{}')
   })
 })
