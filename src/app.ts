@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type Handler } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'
@@ -24,6 +24,8 @@ export interface AppDeps {
    * given (memory on one process, Durable Objects).
    */
   ready?: () => Promise<void>
+  /** Serves `GET /metrics` when given (Node, unless the metrics have a port of their own). */
+  metrics?: Handler
   logger: Logger
   /** The providers, built by the entry point (`buildProviders`); the first one sends. */
   providers: readonly Provider[]
@@ -37,7 +39,7 @@ export interface AppDeps {
 
 /**
  * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz` (alive), `GET /readyz` (the
- * shared state answers), and, when a provider keeps an
+ * shared state answers), `GET /metrics` when the entry point serves metrics here, and, when a provider keeps an
  * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
  * points build everything that depends on the runtime.
  *
@@ -54,6 +56,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', readyz(deps.ready))
+  if (deps.metrics) app.get('/metrics', deps.metrics)
   app.post(
     '/send-sms',
     sendSmsHandler(config.hook, config.message, {

@@ -54,6 +54,7 @@ const main = async () => {
     mode: config.mode,
     provider: config.provider.name,
     state: config.state.redis ? 'redis' : 'memory',
+    metrics: node.metricsUrl ?? `${node.url}/metrics`,
   })
   if (config.mode === 'production' && config.provider.name === 'console') {
     logger.warn(

@@ -1,12 +1,15 @@
 import { serve, type ServerType } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import { Hono, type Handler } from 'hono'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/index.js'
+import { errorBody } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { buildProviders } from '../providers/registry.js'
 import type { ServerConfig } from './config.js'
+import { createMetrics } from './metrics.js'
 import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
 import { createNodeState } from './state.js'
@@ -15,6 +18,8 @@ export interface NodeServer {
   server: ServerType
   /** `http://host:port` as actually bound (port 0 picks a free one). */
   url: string
+  /** Where `GET /metrics` is served when SMS_HOOK_METRICS_PORT gives it a port of its own. */
+  metricsUrl: string | undefined
   /** Stops accepting connections, lets in-flight hooks finish, closes the shared state, then resolves. */
   close(): Promise<void>
 }
@@ -24,7 +29,8 @@ export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
 
 /**
  * Serves the app on Node with the dependencies of a process: system clock, global fetch, the shared state (Redis
- * with REDIS_URL, memory otherwise), a JSON logger on stdout, and the providers as Node defines them. Tests pass `overrides`.
+ * with REDIS_URL, memory otherwise), a JSON logger on stdout, Prometheus metrics, and the providers as Node
+ * defines them. Tests pass `overrides`.
  */
 export const startNodeServer = async (
   config: Config,
@@ -41,6 +47,8 @@ export const startNodeServer = async (
       await nodeProviderDefinitions([config.provider]),
     )
   const state = createNodeState(config.state, { clock, logger })
+  const metrics = createMetrics({ token: listen.metrics.token })
+  const ownMetricsPort = listen.metrics.port !== undefined
   const app = createApp(config, {
     clock,
     store: state.store,
@@ -49,6 +57,8 @@ export const startNodeServer = async (
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
     ...overrides,
+    observers: [metrics.observe, ...(overrides.observers ?? [])],
+    metrics: ownMetricsPort ? undefined : metrics.handler,
     logger,
     providers,
   })
@@ -61,18 +71,38 @@ export const startNodeServer = async (
   })
   const { port } = server.address() as AddressInfo
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
+  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const closeServer = (server: ServerType) =>
+    new Promise<void>((resolve, reject) => {
+      // Since Node 19, close() also drops idle keep-alive connections; busy ones end after their response.
+      server.close((error) => (error ? reject(error) : resolve()))
+    })
+  const metricsServer = ownMetricsPort
+    ? await serveMetrics(metrics.handler, listen.host, listen.metrics.port!).catch(async (error: unknown) => {
+        await Promise.allSettled([closeServer(server), state.close()])
+        throw error
+      })
+    : undefined
   return {
     server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: urlOf(port),
+    metricsUrl: metricsServer && urlOf((metricsServer.address() as AddressInfo).port),
     close: async () => {
       try {
-        await new Promise<void>((resolve, reject) => {
-          // Since Node 19, close() also drops idle keep-alive connections; busy ones end after their response.
-          server.close((error) => (error ? reject(error) : resolve()))
-        })
+        await Promise.all([closeServer(server), ...(metricsServer ? [closeServer(metricsServer)] : [])])
       } finally {
         await state.close()
       }
     },
   }
+}
+
+/** `GET /metrics` alone on a port of its own (SMS_HOOK_METRICS_PORT), which a firewall can keep internal. */
+const serveMetrics = (handler: Handler, hostname: string, port: number) => {
+  const app = new Hono().get('/metrics', handler)
+  app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
+  return new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s))
+    s.once('error', reject)
+  })
 }

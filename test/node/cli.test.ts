@@ -8,7 +8,7 @@ import { runTs } from './spawn.js'
 let server: NodeServer
 beforeAll(async () => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
-  server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger })
+  server = await startNodeServer(config, { port: 0, host: '127.0.0.1', metrics: { port: undefined, token: undefined } }, { logger: silentLogger })
 })
 afterAll(() => server.close())
 

@@ -15,7 +15,7 @@ afterEach(async () => {
 
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...env })
-  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
+  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1', metrics: { port: undefined, token: undefined } }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
   servers.push(server)
   return server
 }
@@ -102,6 +102,8 @@ describe('readiness', () => {
     const { body } = signupPayload()
     expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
     expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    expect(metrics).toContain('sms_hook_hooks_total{outcome="replayed"} 1')
   })
 
   it('says not ready within about a second when Redis is unreachable, while the hook and /healthz still answer', async () => {

@@ -51,7 +51,7 @@ describe('Node entry start-up', () => {
     const redisUrl = `redis://127.0.0.1:${await freePort()}`
     const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: redisUrl })
     const url = await listeningUrl(run)
-    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis' })
+    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis', metrics: `${url}/metrics` })
     expect((await fetch(`${url}/readyz`)).status).toBe(503)
     expect((await fetch(`${url}/healthz`)).status).toBe(200)
     await run.waitFor(/shared state \(Redis\) connection error/)
