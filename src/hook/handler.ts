@@ -17,6 +17,10 @@ import { idempotencyKey, once } from './idempotency.js'
 import { parsePayload } from './parse.js'
 import { createSignatureVerifier, type SignerFactory } from './verify.js'
 
+/** Nothing sent: the shared state failed (`store_unavailable`), or did not answer under SMS_HOOK_STATE_DOWN=refuse. */
+const STORE_UNAVAILABLE = refused(503, 'store_unavailable', MESSAGES.unavailable)
+const STATE_UNAVAILABLE = refused(503, 'state_unavailable', MESSAGES.unavailable)
+
 /** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
 export const MAX_BODY_BYTES = 256 * 1024
 
@@ -118,10 +122,10 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
       } catch (error) {
         if (!isStateUnavailableError(error)) {
           observe({ type: 'store_error', call, phase: 'guard', error })
-          return refused(503, 'store_unavailable', MESSAGES.unavailable)
+          return STORE_UNAVAILABLE
         }
         observe({ type: 'state_down', call, step: 'guard', policy: stateDown, error })
-        return stateDown === 'send' ? undefined : refused(503, 'state_unavailable', MESSAGES.unavailable)
+        return stateDown === 'send' ? undefined : STATE_UNAVAILABLE
       }
     }
 
@@ -142,10 +146,10 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     } catch (error) {
       if (isStateUnavailableError(error)) {
         observe({ type: 'state_down', call, step: 'idempotency', policy: stateDown, error })
-        outcome = stateDown === 'send' ? ((await check()) ?? (await send())) : refused(503, 'state_unavailable', MESSAGES.unavailable)
+        outcome = stateDown === 'send' ? ((await check()) ?? (await send())) : STATE_UNAVAILABLE
       } else {
         observe({ type: 'store_error', call, phase: 'claim', error })
-        outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+        outcome = STORE_UNAVAILABLE
       }
     } finally {
       timer.clear()
