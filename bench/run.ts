@@ -3,7 +3,8 @@
  * run, alternating, so machine noise hits both. Targets 127.0.0.1 only and stops by itself.
  *
  * Both servers run as their own processes and get identical client work: every request is a GoTrue-shaped body
- * with a unique metadata.uuid (no idempotent replays), signed as GoTrue signs it.
+ * with a unique metadata.uuid (no idempotent replays), signed as GoTrue signs it. Each goes to a random number
+ * from a random address, so the SMS-pumping guard counts every call at its default limits and refuses none.
  */
 import autocannon from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -65,9 +66,14 @@ const startServer = async (name: string, entry: string, env: Record<string, stri
   throw new Error(`${name} did not start within 15 s`)
 }
 
-/** A new GoTrue request per call: fresh uuid, fresh OTP, current timestamp, GoTrue's signature header. */
+const random = (n: number) => Math.floor(Math.random() * n)
+
+/** A new GoTrue request per call: fresh uuid, OTP, number and address, current timestamp, GoTrue's signature header. */
 const gotrueRequest = (request: autocannon.Request): autocannon.Request => {
-  const body = TEMPLATE.replace(FIXTURE_UUID, randomUUID()).replace('482913', String(100000 + Math.floor(Math.random() * 900000)))
+  const body = TEMPLATE.replace(FIXTURE_UUID, randomUUID())
+    .replace('482913', String(100000 + random(900000)))
+    .replaceAll('8613800138000', `86138${String(random(1e8)).padStart(8, '0')}`)
+    .replace('203.0.113.7', `10.${random(256)}.${random(256)}.${random(256)}`)
   const id = randomUUID()
   const timestamp = Math.floor(Date.now() / 1000)
   const signature = createHmac('sha256', KEY).update(`${id}.${timestamp}.${body}`).digest('base64')

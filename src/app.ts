@@ -1,22 +1,32 @@
 import { Hono } from 'hono/tiny'
-import type { Context } from 'hono'
+import type { Context, Handler } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'
 import { errorBody, isRequestAbortedError } from './errors.js'
+import { createGuard } from './guard/index.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
 import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
-import type { IdempotencyStore } from './store/types.js'
+import type { IdempotencyStore, RateCounters } from './store/types.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
   clock: Clock
   /** Shared across every instance that may see one hook call: memory (one process), Redis, Durable Object. */
   store: IdempotencyStore
+  /** The SMS-pumping guard's counters, shared like `store`. */
+  counters: RateCounters
+  /**
+   * Resolves when the shared state answers, rejects with the reason otherwise (`/readyz`); always ready when not
+   * given (memory on one process, Durable Objects).
+   */
+  ready?: () => Promise<void>
+  /** Serves `GET /metrics` when given (Node, unless the metrics have a port of their own). */
+  metrics?: Handler
   logger: Logger
   /**
    * Every provider `config.routing` names, built by the entry point (`buildProviders`), keyed by name; the
@@ -32,12 +42,13 @@ export interface AppDeps {
 }
 
 /**
- * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz`, and, when a provider keeps an
+ * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz` (alive), `GET /readyz` (the
+ * shared state answers), `GET /metrics` when the entry point serves metrics here, and, when a provider keeps an
  * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
  * points build everything that depends on the runtime.
  *
  * @example
- * const app = createApp(config, { clock: systemClock, store, logger, providers: buildProviders(config.routing.providers, deps) })
+ * const app = createApp(config, { clock: systemClock, store, counters, logger, providers: buildProviders(config.routing.providers, deps) })
  * export default app // or serve({ fetch: app.fetch })
  */
 export const createApp = (config: Config, deps: AppDeps): Hono => {
@@ -46,7 +57,21 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config.hook, config.message, config.routing, { clock, store, providers, observe, signer: deps.signer, remoteAddress: deps.remoteAddress }))
+  app.get('/readyz', readyz(deps.ready))
+  if (deps.metrics) app.get('/metrics', deps.metrics)
+  app.post(
+    '/send-sms',
+    sendSmsHandler(config.hook, config.message, config.routing, {
+      clock,
+      store,
+      guard: createGuard(config.guard, deps.counters),
+      stateDown: config.state.stateDown,
+      providers,
+      observe,
+      signer: deps.signer,
+      remoteAddress: deps.remoteAddress,
+    }),
+  )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
@@ -64,3 +89,17 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   })
   return app
 }
+
+/**
+ * `GET /readyz`: 200 once the configuration was read (an app exists only then) and the shared state answers;
+ * 503 with the reason otherwise, so a load balancer sends GoTrue's calls to replicas that can de-duplicate them.
+ */
+const readyz = (ready: (() => Promise<void>) | undefined) =>
+  async function readyz(c: Context) {
+    try {
+      await ready?.()
+      return c.json({ status: 'ready' })
+    } catch (error) {
+      return c.json({ status: 'not_ready', reason: `shared state: ${error instanceof Error ? error.message : String(error)}` }, 503)
+    }
+  }

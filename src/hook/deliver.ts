@@ -18,8 +18,11 @@ export interface DeliverOptions {
   failoverOnTimeout: boolean
   /** Each provider's circuit breaker (`createBreakers`). */
   breakerOf: (provider: Provider) => CircuitBreaker
-  /** Called with every failed attempt, for the hook's events; `attempt` counts attempts on every provider. */
-  onFailure?: (provider: string, error: unknown, attempt: number) => void
+  /**
+   * Called with every failed attempt, for the hook's events; `attempt` counts attempts on every provider, and
+   * `providerMs` is how long the provider took on it.
+   */
+  onFailure?: (provider: string, error: unknown, attempt: number, providerMs: number) => void
 }
 
 /** How a delivery went: the answer, and the attempts that led to it. */
@@ -33,6 +36,8 @@ export interface Delivery {
   failedAttempts: FailedAttempt[]
   /** Providers of the route passed over because their breaker was open. */
   skipped: string[]
+  /** How long the provider took on the last attempt. */
+  providerMs: number
 }
 
 /**
@@ -55,7 +60,7 @@ export interface Delivery {
  */
 export const deliver = async (route: readonly Provider[], message: SmsMessage, options: DeliverOptions): Promise<Delivery> => {
   const { clock, deadline, breakerOf } = options
-  const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [] }
+  const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [], providerMs: 0 }
   let answer: { outcome: Outcome; provider: string } | undefined
   let mayHaveSent = false
   for (const [index, provider] of route.entries()) {
@@ -112,15 +117,18 @@ const runOn = async (
   const { clock, deadline } = options
   for (let attempt = 1; ; attempt++) {
     trail.attempts++
+    const attemptStarted = clock.now()
     let error: unknown
     try {
       const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
+      trail.providerMs = clock.now() - attemptStarted
       return { outcome: { ok: true, provider: provider.name, messageId: result.messageId }, verdict: 'up', failOver: false }
     } catch (e) {
       error = e
     }
+    trail.providerMs = clock.now() - attemptStarted
     trail.failedAttempts.push(failedAttempt(provider.name, error))
-    options.onFailure?.(provider.name, error, trail.attempts)
+    options.onFailure?.(provider.name, error, trail.attempts, trail.providerMs)
     // The deadline passed: nothing can start any more, and the provider may have sent the SMS.
     if (isDeadlineError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: false }
     // A provider that threw something untyped (a bug, a parse error after its HTTP call) may have sent it too.

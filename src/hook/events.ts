@@ -4,8 +4,10 @@
  */
 import { isDeadlineError, isProviderError, type ProviderErrorKind } from '../errors.js'
 import { maskPhone, type Logger, type LogFields } from '../log.js'
+import type { GuardRule } from '../guard/index.js'
 import type { Delivered, Refused } from '../outcome.js'
 import type { BreakerTransition } from './breaker.js'
+import type { StateDownPolicy } from '../store/config.js'
 
 /** Who and what a claimed call is about, for every event after the payload was read. */
 export interface CallContext {
@@ -42,7 +44,7 @@ export type HookEvent =
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
   | { type: 'replayed'; call: CallContext; outcome: Delivered | Refused; provider: string | undefined; durationMs: number }
   /** One provider attempt failed; more may follow. `attempt` counts the call's attempts on every provider, from 1. */
-  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown }
+  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown; providerMs: number }
   /**
    * Sent by `provider` after `attempts` attempts in all; `failedAttempts` are the ones before it, on this
    * provider or on those it failed over from; `skipped` the providers of the route passed over as their breaker was open.
@@ -56,6 +58,8 @@ export type HookEvent =
       failedAttempts: readonly FailedAttempt[]
       skipped: readonly string[]
       durationMs: number
+      /** How long the provider took on the attempt that sent. */
+      providerMs: number
     }
   /** Not sent. `provider` is the last one tried, whose answer this is; undefined when none was (no route). */
   | {
@@ -68,8 +72,18 @@ export type HookEvent =
       skipped: readonly string[]
       durationMs: number
     }
-  /** The idempotency store failed: before sending (`claim`) or while recording what happened (`record`). */
-  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'record'; error: unknown }
+  /** The SMS-pumping guard refused the call before any provider was called; a `failed` event follows. */
+  | { type: 'guard_refused'; call: CallContext; rule: GuardRule; refusal: Refused }
+  /**
+   * The shared state did not answer (StateUnavailableError) at the idempotency claim or the guard's counters, and
+   * `SMS_HOOK_STATE_DOWN` decided: `send` goes on without de-duplication (or without the limits), `refuse` answers 503.
+   */
+  | { type: 'state_down'; call: CallContext; step: 'idempotency' | 'guard'; policy: StateDownPolicy; error: unknown }
+  /**
+   * The shared state failed otherwise than by not answering: the idempotency store before sending (`claim`) or
+   * while recording what happened (`record`), or the guard's counters (`guard`).
+   */
+  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'guard' | 'record'; error: unknown }
   /** A provider's circuit breaker changed state (breaker.ts); not tied to one call. */
   | { type: 'breaker'; provider: string; state: BreakerTransition }
 
@@ -100,8 +114,16 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'attempt_failed':
         logAttemptFailure(logger, event.error, { ...callFields(event.call, event.provider), attempt: event.attempt })
         return
+      case 'guard_refused':
+        if (logger.enabled('warn')) {
+          logger.warn('sms-pumping guard refused the call', { ...callFields(event.call, undefined), rule: event.rule, status: event.refusal.status })
+        }
+        return
+      case 'state_down':
+        logger.warn(STATE_DOWN_MESSAGES[event.policy][event.step], { ...callFields(event.call, undefined), error: describeError(event.error) })
+        return
       case 'store_error':
-        logger.error(event.phase === 'claim' ? 'idempotency store failed' : 'idempotency store failed to record an outcome', {
+        logger.error(STORE_ERROR_MESSAGES[event.phase], {
           ...callFields(event.call, undefined),
           error: describeError(event.error),
         })
@@ -156,6 +178,23 @@ const REFUSED_MESSAGES = {
   verify: 'hook signature rejected',
   parse: 'hook payload refused',
   normalise: 'hook payload refused',
+} as const
+
+const STORE_ERROR_MESSAGES = {
+  claim: 'idempotency store failed',
+  guard: "the guard's counters failed",
+  record: 'idempotency store failed to record an outcome',
+} as const
+
+const STATE_DOWN_MESSAGES = {
+  send: {
+    idempotency: 'shared state unavailable: sending without de-duplication',
+    guard: 'shared state unavailable: sending without the velocity limits',
+  },
+  refuse: {
+    idempotency: 'shared state unavailable: refusing the call',
+    guard: 'shared state unavailable: refusing the call',
+  },
 } as const
 
 const callFields = (call: CallContext, provider: string | undefined): LogFields => ({

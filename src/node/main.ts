@@ -65,6 +65,8 @@ const main = async () => {
     mode: config.mode,
     provider: providers.join(','),
     routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
+    state: config.state.redis ? 'redis' : 'memory',
+    metrics: node.metricsUrl ?? `${node.url}/metrics`,
   })
   if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(

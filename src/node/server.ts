@@ -1,25 +1,32 @@
-import { serve } from '@hono/node-server'
+import { serve, type ServerType } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
+import type { Handler } from 'hono'
+import { Hono } from 'hono/tiny'
 import type { Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/index.js'
+import { errorBody } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { buildProviders } from '../providers/registry.js'
-import { MemoryIdempotencyStore } from '../store/memory.js'
 import type { ServerConfig } from './config.js'
+import { createMetrics } from './metrics.js'
 import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
+import { createNodeState } from './state.js'
 
 export interface NodeServer {
   server: Server
   /** `http://host:port` as actually bound (port 0 picks a free one). */
   url: string
+  /** Where `GET /metrics` is served when SMS_HOOK_METRICS_PORT gives it a port of its own. */
+  metricsUrl: string | undefined
   /**
-   * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed. Idle
-   * keep-alive connections close at once, busy ones after their response; any still open after the request
-   * timeout (SMS_HOOK_TIMEOUT_MS + 1 s: a client still sending, or a stuck one) are closed then.
+   * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed and
+   * the shared state too. Idle keep-alive connections close at once, busy ones after their response; any still
+   * open after the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s: a client still sending, or a stuck one) are
+   * closed then.
    */
   close(): Promise<void>
 }
@@ -46,8 +53,9 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000
 export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
 
 /**
- * Serves the app on Node with the dependencies a single process has: system clock, global fetch, an in-memory
- * idempotency store, a JSON logger on stdout, and the providers as Node defines them. Tests pass `overrides`.
+ * Serves the app on Node with the dependencies of a process: system clock, global fetch, the shared state (Redis
+ * with REDIS_URL, memory otherwise), a JSON logger on stdout, Prometheus metrics, and the providers as Node
+ * defines them. Tests pass `overrides`.
  */
 export const startNodeServer = async (
   config: Config,
@@ -63,12 +71,19 @@ export const startNodeServer = async (
       { clock, fetch: overrides.fetch ?? globalThis.fetch, logger },
       await nodeProviderDefinitions(config.routing.providers),
     )
+  const state = createNodeState(config.state, { clock, logger })
+  const metrics = createMetrics({ token: listen.metrics.token })
+  const ownMetricsPort = listen.metrics.port !== undefined
   const app = createApp(config, {
     clock,
-    store: new MemoryIdempotencyStore({ clock, maxKeys: config.store.idempotencyMaxKeys }),
+    store: state.store,
+    counters: state.counters,
+    ready: state.ready,
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
     ...overrides,
+    observers: [metrics.observe, ...(overrides.observers ?? [])],
+    metrics: ownMetricsPort ? undefined : metrics.handler,
     logger,
     providers,
   })
@@ -114,25 +129,57 @@ export const startNodeServer = async (
     // the log line about a client that left mid-request still says who it was.
     s.on('connection', (socket) => void socket.remoteAddress)
     s.once('error', reject)
+  }).catch(async (error: unknown) => {
+    await state.close()
+    throw error
   })
   const { port } = server.address() as AddressInfo
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
+  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const closeMain = () =>
+    new Promise<void>((resolve, reject) => {
+      closing = true
+      for (const res of responses) endWithResponse(res)
+      // Past the request timeout, an honest request has arrived and its hook has answered: what is left is a
+      // client still sending or something stuck. Node stops enforcing request timeouts once closing.
+      const rest = setTimeout(() => server.closeAllConnections(), requestTimeout)
+      rest.unref()
+      server.close((error) => {
+        clearTimeout(rest)
+        if (error) reject(error)
+        else resolve()
+      })
+    })
+  const metricsServer = ownMetricsPort
+    ? await serveMetrics(metrics.handler, listen.host, listen.metrics.port!).catch(async (error: unknown) => {
+        await Promise.allSettled([closeMain(), state.close()])
+        throw error
+      })
+    : undefined
   return {
     server,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closing = true
-        for (const res of responses) endWithResponse(res)
-        // Past the request timeout, an honest request has arrived and its hook has answered: what is left is a
-        // client still sending or something stuck. Node stops enforcing request timeouts once closing.
-        const rest = setTimeout(() => server.closeAllConnections(), requestTimeout)
-        rest.unref()
-        server.close((error) => {
-          clearTimeout(rest)
-          if (error) reject(error)
-          else resolve()
-        })
-      }),
+    url: urlOf(port),
+    metricsUrl: metricsServer && urlOf((metricsServer.address() as AddressInfo).port),
+    close: async () => {
+      try {
+        await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])
+      } finally {
+        await state.close()
+      }
+    },
   }
 }
+
+/** `GET /metrics` alone on a port of its own (SMS_HOOK_METRICS_PORT), which a firewall can keep internal. */
+const serveMetrics = (handler: Handler, hostname: string, port: number) => {
+  const app = new Hono().get('/metrics', handler)
+  app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
+  return new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port, hostname }, () => resolve(s))
+    s.once('error', reject)
+  })
+}
+
+/** A scrape is short: Node's close() ends the idle connections and lets a scrape in progress finish. */
+const closeMetrics = (server: ServerType) =>
+  new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())))

@@ -24,7 +24,7 @@ describe('configuration', () => {
       hook: { timeoutMs: 4500 },
       message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
     })
-    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: 1024 })
+    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: 1024, metrics: { port: undefined, token: undefined } })
     expect(config.hook.secrets).toHaveLength(1)
     expect(config.hook.secrets[0]).toHaveLength(32)
   })

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_CONNECTIONS, parseServerConfig } from '../../src/node/confi
 
 describe('parseServerConfig', () => {
   it('listens on 0.0.0.0:8080 and holds up to 1024 connections by default', () => {
-    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: DEFAULT_MAX_CONNECTIONS })
+    expect(parseServerConfig({})).toMatchObject({ port: 8080, host: '0.0.0.0', maxConnections: DEFAULT_MAX_CONNECTIONS })
     expect(DEFAULT_MAX_CONNECTIONS).toBe(1024)
   })
 

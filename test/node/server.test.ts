@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
@@ -8,6 +8,7 @@ import { signupPayload } from '../support/payloads.js'
 import { gotrueHeaders, SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
+import { freePort } from '../support/redis.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
@@ -196,5 +197,36 @@ describe('what unauthenticated clients can put in the log', () => {
     expect(line?.webhook_id).toMatch(/^x{1,64}/)
     expect(String(line?.webhook_id).length).toBeLessThanOrEqual(64)
     expect(JSON.stringify(line).length).toBeLessThan(1024)
+  })
+})
+
+describe('readiness', () => {
+  it('is ready at once with the in-memory state', async () => {
+    const { url } = await start()
+    const response = await fetch(`${url}/readyz`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ready' })
+  })
+
+  it.skipIf(inject('redis').url === '')('is ready once Redis answers, and shares its keys there', async () => {
+    const { url } = await start({ REDIS_URL: inject('redis').url, SMS_HOOK_REDIS_PREFIX: `sms-hook-test:${crypto.randomUUID()}:` })
+    await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 5000 }).toBe(200)
+    const { body } = signupPayload()
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    expect(metrics).toContain('sms_hook_hooks_total{outcome="replayed"} 1')
+  })
+
+  it('says not ready within about a second when Redis is unreachable, while the hook and /healthz still answer', async () => {
+    const { url } = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+    const started = performance.now()
+    const response = await fetch(`${url}/readyz`)
+    // About a second (the readiness probe's own bound); generous here for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ status: 'not_ready', reason: expect.stringMatching(/^shared state: redis: /) })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    expect(await (await fetch(`${url}/send-sms`, signedPost(signupPayload().body))).text()).toBe('{}')
   })
 })

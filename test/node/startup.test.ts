@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SECRET } from '../support/sign.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
+import { freePort } from '../support/redis.js'
 import { listeningUrl, runTs, type Running } from './spawn.js'
 
 const started: Running[] = []
@@ -42,6 +43,31 @@ describe('Node entry start-up', () => {
     const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '6000' })
     expect(await run.exited).toBe(1)
     expect(run.stderr()).toContain('SMS_HOOK_TIMEOUT_MS: must be between 100 and 4800')
+  })
+
+  it('refuses a guard limit that is no count per window, naming it', async () => {
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_LIMIT_PER_IP: '30 an hour' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('invalid configuration: SMS_HOOK_LIMIT_PER_IP: must be a count per window such as 5/1h')
+  })
+
+  it('refuses a REDIS_URL that is no redis:// URL, without echoing it', async () => {
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'http://:secret@cache:6379' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('invalid configuration: REDIS_URL: must start with redis:// or rediss://')
+    expect(run.stderr()).not.toContain('secret')
+  })
+
+  it('starts with Redis unreachable: not ready, the hook answering, and a clean exit on SIGTERM', async () => {
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: redisUrl })
+    const url = await listeningUrl(run)
+    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis', metrics: `${url}/metrics` })
+    expect((await fetch(`${url}/readyz`)).status).toBe(503)
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    await run.waitFor(/shared state \(Redis\) connection error/)
+    run.child.kill('SIGTERM')
+    await expectCleanExit(run)
   })
 
   it('development mode: makes a secret once, keeps it for restarts, prints the GoTrue settings', async () => {
