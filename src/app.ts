@@ -39,6 +39,8 @@ export interface AppDeps {
   signer?: SignerFactory
   /** The caller's address, where the runtime knows it (Node; Cloudflare's edge). */
   remoteAddress?: (c: Context) => string | undefined
+  /** When the request arrived, where the runtime records it (Node): each hook's deadline counts from then. */
+  arrivedAt?: (c: Context) => number | undefined
 }
 
 /**
@@ -70,6 +72,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       observe,
       signer: deps.signer,
       remoteAddress: deps.remoteAddress,
+      arrivedAt: deps.arrivedAt,
     }),
   )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox

@@ -47,6 +47,7 @@ export const MESSAGES = {
   rateLimited: 'Too many SMS sent to this number. Please wait a few minutes before requesting a new code.',
   configuration: 'SMS sending is not configured correctly. Please contact support.',
   unavailable: 'SMS service is temporarily unavailable. Please try again shortly.',
+  busy: 'SMS service is busy. Please try again in a moment.',
   outcomeUnknown: 'The SMS may be delayed. Please wait a minute before requesting a new code.',
   inProgress: 'Your code is still being sent. Please wait a minute before requesting a new code.',
   countryNotAllowed: 'SMS codes cannot be sent to phone numbers of this country.',

@@ -5,9 +5,17 @@ import { ConfigError } from '../errors.js'
 export interface HookConfig {
   /** Decoded HMAC keys of `GOTRUE_HOOK_SEND_SMS_SECRETS`, in the order given. */
   secrets: Uint8Array[]
-  /** Time within which every hook call is answered (GoTrue gives up after 5 s). */
+  /** Time within which every hook call is answered, counted from its arrival (GoTrue gives up after 5 s). */
   timeoutMs: number
+  /** `SMS_HOOK_MAX_IN_FLIGHT`: hooks past their claim at once; more are answered 503 busy at once. */
+  maxInFlight: number
 }
+
+/**
+ * Enough for a burst of sign-ins waiting on a slow vendor (each holds a socket and a timer, little memory), and
+ * few enough that one process still answers every one of them within GoTrue's 5 s instead of late.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 512
 
 export const DEFAULT_TIMEOUT_MS = 4500
 /** GoTrue's budget is 5 s for every attempt together; 200 ms stay for the network and GoTrue itself. */
@@ -26,6 +34,7 @@ export const parseHookConfig = (env: Env): HookConfig => {
   return {
     secrets: parseSecrets(secrets),
     timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
+    maxInFlight: integer(env, 'SMS_HOOK_MAX_IN_FLIGHT', { fallback: DEFAULT_MAX_IN_FLIGHT, min: 1, max: 100_000 }),
   }
 }
 

@@ -39,8 +39,11 @@ export interface FailedAttempt {
  * - `breaker`: a provider's circuit breaker `opened`, went `half_open` (one probe may try it) or `closed`.
  */
 export type HookEvent =
-  /** Refused before any idempotency claim: too large, unsigned or tampered, unreadable, a number no SMS reaches. */
-  | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise'; refusal: Refused; reason: string; fields?: LogFields }
+  /**
+   * Refused before any idempotency claim: too large, unsigned or tampered, unreadable, a number no SMS reaches,
+   * or shed as the process is too busy to answer in time (`shed`: 503 busy).
+   */
+  | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise' | 'shed'; refusal: Refused; reason: string; fields?: LogFields }
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
   | { type: 'replayed'; call: CallContext; outcome: Delivered | Refused; provider: string | undefined; durationMs: number }
   /** One provider attempt failed; more may follow. `attempt` counts the call's attempts on every provider, from 1. */
@@ -178,6 +181,7 @@ const REFUSED_MESSAGES = {
   verify: 'hook signature rejected',
   parse: 'hook payload refused',
   normalise: 'hook payload refused',
+  shed: 'hook shed: too busy to answer in time',
 } as const
 
 const STORE_ERROR_MESSAGES = {

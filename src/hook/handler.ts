@@ -5,7 +5,7 @@ import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
 import { clip } from '../log.js'
 import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
-import { normalisePhone } from '../phone/e164.js'
+import { normalisePhone, type PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
 import type { StateDownPolicy } from '../store/config.js'
 import type { IdempotencyStore } from '../store/types.js'
@@ -16,7 +16,7 @@ import type { HookConfig } from './config.js'
 import { deliver, type Delivery } from './deliver.js'
 import type { CallContext, HookObserver } from './events.js'
 import { idempotencyKey, once } from './idempotency.js'
-import { parsePayload } from './parse.js'
+import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
 import { createSignatureVerifier, type SignerFactory } from './verify.js'
 
@@ -25,6 +25,15 @@ const NO_ROUTE = refused(400, 'no_route', MESSAGES.noRoute)
 /** Nothing sent: the shared state failed (`store_unavailable`), or did not answer under SMS_HOOK_STATE_DOWN=refuse. */
 const STORE_UNAVAILABLE = refused(503, 'store_unavailable', MESSAGES.unavailable)
 const STATE_UNAVAILABLE = refused(503, 'state_unavailable', MESSAGES.unavailable)
+/** Shed at once, nothing claimed or sent: answering late would be worse, GoTrue gives up after 5 s anyway. */
+const BUSY = refused(503, 'busy', MESSAGES.busy)
+
+/**
+ * A call that reaches its claim with less than this left of its budget (or half the budget, when that is
+ * smaller) has waited too long to be served (the event loop is behind): it could only end as a timeout, so it
+ * is shed rather than answered late.
+ */
+export const MIN_BUDGET_AT_CLAIM_MS = 1000
 
 /** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
 export const MAX_BODY_BYTES = 256 * 1024
@@ -42,6 +51,11 @@ export interface SendSmsDeps {
   signer?: SignerFactory | undefined
   /** The caller's address, where the runtime knows it, for the log lines of refused calls. */
   remoteAddress?: ((c: Context) => string | undefined) | undefined
+  /**
+   * When the request arrived, by `clock`, where the runtime records it (Node, as the server reads it): the
+   * deadline counts from then, not from when a busy event loop got round to the handler.
+   */
+  arrivedAt?: ((c: Context) => number | undefined) | undefined
 }
 
 /**
@@ -64,9 +78,11 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
   const leaseMs = hook.timeoutMs + 1000
+  let inFlight = 0
+  const minBudgetAtClaim = Math.min(MIN_BUDGET_AT_CLAIM_MS, hook.timeoutMs / 2)
 
   return async function sendSms(c: Context): Promise<Response> {
-    const started = clock.now()
+    const started = deps.arrivedAt?.(c) ?? clock.now()
     const deadline = started + hook.timeoutMs
     let body: Uint8Array<ArrayBuffer>
     try {
@@ -104,6 +120,27 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       return answer(c, refusal, payload.hasMetadata)
     }
 
+    const late = deadline - clock.now() < minBudgetAtClaim
+    if (late || inFlight >= hook.maxInFlight) {
+      observe({ type: 'refused', step: 'shed', refusal: BUSY, reason: late ? 'arrived too long ago' : 'too many hooks in flight' })
+      return answer(c, BUSY, payload.hasMetadata)
+    }
+    inFlight++
+    try {
+      return await claimAndSend(c, payload, to, body, started, deadline)
+    } finally {
+      inFlight--
+    }
+  }
+
+  async function claimAndSend(
+    c: Context,
+    payload: HookPayload,
+    to: PhoneNumber,
+    body: Uint8Array<ArrayBuffer>,
+    started: number,
+    deadline: number,
+  ): Promise<Response> {
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)

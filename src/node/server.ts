@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Handler } from 'hono'
 import { Hono } from 'hono/tiny'
-import type { Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
@@ -72,6 +72,9 @@ export const startNodeServer = async (
       await nodeProviderDefinitions(config.routing.providers),
     )
   const state = createNodeState(config.state, { clock, logger })
+  // When each request arrived, stamped as Node reads it, before the app's turn: under load the handler may run
+  // much later, and GoTrue's 5 s started with the request, not with the handler.
+  const arrivals = new WeakMap<IncomingMessage, number>()
   const metrics = createMetrics({ token: listen.metrics.token })
   const ownMetricsPort = listen.metrics.port !== undefined
   const app = createApp(config, {
@@ -81,6 +84,7 @@ export const startNodeServer = async (
     ready: state.ready,
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
+    arrivedAt: (c) => arrivals.get((c.env as { incoming: IncomingMessage }).incoming),
     ...overrides,
     observers: [metrics.observe, ...(overrides.observers ?? [])],
     metrics: ownMetricsPort ? undefined : metrics.handler,
@@ -114,7 +118,8 @@ export const startNodeServer = async (
       () => resolve(s),
     ) as Server // node:http, as no other createServer is passed
     // Before the first request: serve() only starts listening. Ahead of the app's listener, which may answer at once.
-    s.prependListener('request', (_req, res: ServerResponse) => {
+    s.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      arrivals.set(req, clock.now())
       if (closing) endWithResponse(res)
       responses.add(res)
       res.once('close', () => {

@@ -43,6 +43,8 @@ export interface MakeAppOptions {
   /** `/readyz`'s check of the shared state. */
   ready?: () => Promise<void>
   remoteAddress?: string
+  /** When each request arrived, as the Node server records it; the handler's own start by default. */
+  arrivedAt?: () => number
   /** Observers besides the one that collects `events`. */
   observers?: readonly HookObserver[]
   /** The provider definitions to build from (Node gives Alibaba Cloud its SDK transport); the shared list by default. */
@@ -83,6 +85,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     observers: [(event) => events.push(event), ...(options.observers ?? [])],
     // A request made with app.request() comes from this machine unless the test says otherwise.
     remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
+    ...(options.arrivedAt ? { arrivedAt: options.arrivedAt } : {}),
   })
   return { app, config, logs, events, inbox, store, counters }
 }
