@@ -17,7 +17,31 @@ type InFlight = {
   sending: boolean
   waiters: Set<() => void> | undefined
 }
-type Done = { state: 'done'; key: string; outcome: Outcome; expiresAt: number }
+/**
+ * A completed key, as small as it can be, since 100,000 of them are kept: a delivery keeps its provider and
+ * message id rather than an outcome object (made again only for a replay), and the expiry is counted from the
+ * store's own epoch, a small integer that V8 keeps inside the object instead of a boxed number beside it.
+ */
+class Done {
+  constructor(
+    readonly key: string,
+    /** Milliseconds after the store's epoch. */
+    readonly until: number,
+    /** The provider that delivered; undefined for a refusal. */
+    readonly provider: string | undefined,
+    /** The message id of a delivery, or the refusal itself. */
+    readonly detail: string | Outcome,
+  ) {}
+
+  get state(): 'done' {
+    return 'done'
+  }
+
+  get outcome(): Outcome {
+    return this.provider === undefined ? (this.detail as Outcome) : { ok: true, provider: this.provider, messageId: this.detail as string }
+  }
+}
+
 type Entry = InFlight | Done
 
 /** Expired keys forgotten per claim at most, so a burst of expiries never stalls one request. */
@@ -38,6 +62,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #done: Done[] = []
   #head = 0
   readonly #clock: Clock
+  /** Expiries are kept relative to this, so that they stay small integers. */
+  readonly #epoch: number
   readonly #maxKeys: number
   #nextToken = 0
 
@@ -45,6 +71,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const maxKeys = options.maxKeys ?? 100_000
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new Error('maxKeys must be a positive integer')
     this.#clock = options.clock
+    this.#epoch = options.clock.now()
     this.#maxKeys = maxKeys
   }
 
@@ -115,7 +142,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const entry = this.#owned(key, token)
     if (!entry) return false
-    const done: Done = { state: 'done', key, outcome, expiresAt: this.#clock.now() + ttlMs }
+    const until = this.#clock.now() + ttlMs - this.#epoch
+    const done = outcome.ok ? new Done(key, until, outcome.provider, outcome.messageId) : new Done(key, until, undefined, outcome)
     this.#entries.set(key, done)
     this.#done.push(done)
     wakeAll(entry)
@@ -148,7 +176,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (!entry) return undefined
     const expired =
       entry.state === 'done'
-        ? entry.expiresAt <= now
+        ? entry.until + this.#epoch <= now
         : entry.leaseUntil + (entry.sending ? SENDING_MARK_TTL_MS : 0) <= now
     if (!expired) return entry
     this.#entries.delete(key)
@@ -160,7 +188,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #sweep(now: number) {
     for (let i = 0; i < SWEEP_PER_CLAIM; i++) {
       const oldest = this.#done[this.#head]
-      if (oldest === undefined || oldest.expiresAt > now) break
+      if (oldest === undefined || oldest.until + this.#epoch > now) break
       this.#shift()
     }
   }
