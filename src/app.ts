@@ -68,6 +68,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       store,
       guard: createGuard(config.guard, deps.counters),
       stateDown: config.state.stateDown,
+      localState: deps.store.local === true && deps.counters.local === true,
       providers,
       observe,
       signer: deps.signer,

@@ -45,6 +45,8 @@ export interface SendSmsDeps {
   guard: Guard
   /** What wins while the shared state (store, guard counters) does not answer (`SMS_HOOK_STATE_DOWN`). */
   stateDown: StateDownPolicy
+  /** The store and the guard's counters live in this process: nothing to bound by the deadline. */
+  localState?: boolean
   /** Every provider the routes name, built, keyed by name. */
   providers: Readonly<Record<string, Provider>>
   observe: HookObserver
@@ -144,7 +146,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
-    const timer = deadlineTimer(deadline, clock)
+    const timer = deps.localState ? UNBOUNDED : deadlineTimer(deadline, clock)
     let delivery: Delivery | undefined
 
     const send = async (): Promise<Outcome> => {
@@ -180,14 +182,14 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(
-        boundedStore(store, timer),
+        timer === UNBOUNDED ? store : boundedStore(store, timer),
         key,
         {
           leaseMs,
           waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
           onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
           check,
-          answerBy: timer.reached,
+          ...(timer === UNBOUNDED ? {} : { answerBy: timer.reached }),
         },
         send,
       )
@@ -248,6 +250,13 @@ const deadlineTimer = (deadline: number, clock: Clock): DeadlineTimer => {
     reached,
     clear: () => clearTimeout(timer),
   }
+}
+
+/** State in this process's memory answers at once: no timer, no race. */
+const UNBOUNDED: DeadlineTimer = {
+  bound: (operation) => operation,
+  reached: new Promise<void>(() => {}),
+  clear: () => {},
 }
 
 /** The store as one call uses it: claims and marks bounded by the deadline (waits and records have their own). */

@@ -22,6 +22,7 @@ const SWEEP_PER_HIT = 64
  * flood of distinct keys the guard errs on the side of sending.
  */
 export class MemoryRateCounters implements RateCounters {
+  readonly local = true
   readonly #windows = new Map<string, Window>()
   readonly #clock: Clock
   readonly #maxKeys: number

@@ -57,6 +57,7 @@ const SWEEP_PER_CLAIM = 64
  * which made each claim at the cap cost tens of microseconds.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly local = true
   readonly #entries = new Map<string, Entry>()
   /** Completed entries, oldest first, from `#head` on; an entry no longer in `#entries` is skipped. */
   #done: Done[] = []

@@ -13,6 +13,11 @@ import type { Outcome } from '../outcome.js'
  * Implementations: in-memory (one Node process), Redis, Durable Object. All keep the same semantics.
  */
 export interface IdempotencyStore {
+  /**
+   * True for a store in this process's memory, whose operations settle at once and cannot fail for want of an
+   * answer: the hook then spends no timer bounding them by its deadline.
+   */
+  readonly local?: boolean
   claim(key: string, leaseMs: number): Promise<ClaimResult>
   /**
    * Records that the owner is about to call the provider. Returns false when the lease was lost (lapsed, or
@@ -51,6 +56,8 @@ export const SENDING_MARK_TTL_MS = 10 * 60 * 1000
 
 /** Fixed-window counters shared by every replica. */
 export interface RateCounters {
+  /** As `IdempotencyStore.local`. */
+  readonly local?: boolean
   /** Adds one hit to `key` in the window of `windowMs` containing now; resolves with the count in that window including this hit. */
   hit(key: string, windowMs: number): Promise<number>
 }
