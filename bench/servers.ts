@@ -31,6 +31,14 @@ export const killAll = () => {
   tempDirs.clear()
 }
 
+/** The children running now, to tell later which ones a part of the benchmark started. */
+export const runningChildren = (): ReadonlySet<ChildProcess> => new Set(children)
+
+/** Stops (SIGTERM, then SIGKILL) every child started since `before`, e.g. when a part ends or fails. */
+export const stopStartedSince = async (before: ReadonlySet<ChildProcess>) => {
+  await Promise.all([...children].filter((c) => !before.has(c)).map(stopChild))
+}
+
 let cleanupInstalled = false
 /** Installs the handlers that end every child on exit, on an uncaught error and on SIGINT/SIGTERM/SIGHUP. */
 export const installCleanup = () => {
