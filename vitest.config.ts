@@ -16,8 +16,10 @@ const NODE_ONLY = [
   'test/providers/aliyun/refused-connection.test.ts',
   // The official Tencent Cloud SDK, the oracle for our TC3 signer, needs Node's crypto and http.
   'test/providers/tencent/sign-oracle.test.ts',
-  // ioredis needs Node's net and tls, and the suite starts redis-server processes.
+  // ioredis needs Node's net and tls, and the suites start redis-server processes.
   'test/store/redis.test.ts',
+  'test/hook/state-down.test.ts',
+  'test/guard/redis.test.ts',
 ]
 
 export default defineConfig({

@@ -1,5 +1,7 @@
 // `npm start`: production unless NODE_ENV says otherwise, building first when the build is missing or older
-// than the sources. Runs the server in this very process, so SIGTERM reaches it without a wrapper.
+// than the sources. Runs the server in this very process, so SIGTERM reaches it without a wrapper: npm passes a
+// signal on to its own child only, which is the shell running the script line, and package.json's `exec` makes
+// that shell become this process.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -21,6 +23,7 @@ const built = (() => {
 })()
 
 if (built < newest('src')) {
+  console.error('sms-hook: building (tsc)...')
   const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   })

@@ -1,58 +1,105 @@
-import { Hono, type Context } from 'hono'
+import { Hono } from 'hono/tiny'
+import type { Context, Handler } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'
-import { errorBody } from './errors.js'
+import { errorBody, isRequestAbortedError } from './errors.js'
+import { createGuard } from './guard/index.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
 import type { SignerFactory } from './hook/verify.js'
-import type { Logger } from './log.js'
+import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
-import type { IdempotencyStore } from './store/types.js'
+import type { IdempotencyStore, RateCounters } from './store/types.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
   clock: Clock
   /** Shared across every instance that may see one hook call: memory (one process), Redis, Durable Object. */
   store: IdempotencyStore
+  /** The SMS-pumping guard's counters, shared like `store`. */
+  counters: RateCounters
+  /**
+   * Resolves when the shared state answers, rejects with the reason otherwise (`/readyz`); always ready when not
+   * given (memory on one process, Durable Objects).
+   */
+  ready?: () => Promise<void>
+  /** Serves `GET /metrics` when given (Node, unless the metrics have a port of their own). */
+  metrics?: Handler
   logger: Logger
-  /** The providers, built by the entry point (`buildProviders`); the first one sends. */
-  providers: readonly Provider[]
+  /**
+   * Every provider `config.routing` names, built by the entry point (`buildProviders`), keyed by name; the
+   * routes decide which of them sends to a number.
+   */
+  providers: Readonly<Record<string, Provider>>
   /** Who hears about each hook call besides the JSON log (metrics, tests). */
   observers?: readonly HookObserver[]
   /** Computes webhook signatures; the `standardwebhooks` library's when not given. Node passes its native HMAC. */
   signer?: SignerFactory
-  /** The caller's address, where the runtime knows it (Node). */
+  /** The caller's address, where the runtime knows it (Node; Cloudflare's edge). */
   remoteAddress?: (c: Context) => string | undefined
 }
 
 /**
- * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz`, and, when a provider keeps an
+ * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz` (alive), `GET /readyz` (the
+ * shared state answers), `GET /metrics` when the entry point serves metrics here, and, when a provider keeps an
  * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
  * points build everything that depends on the runtime.
  *
  * @example
- * const app = createApp(config, { clock: systemClock, store, logger, providers: buildProviders([config.provider], deps) })
+ * const app = createApp(config, { clock: systemClock, store, counters, logger, providers: buildProviders(config.routing.providers, deps) })
  * export default app // or serve({ fetch: app.fetch })
  */
 export const createApp = (config: Config, deps: AppDeps): Hono => {
   const { clock, logger, store, providers } = deps
-  const provider = providers[0]
-  if (provider === undefined) throw new Error('createApp needs at least one provider')
   const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.post('/send-sms', sendSmsHandler(config.hook, config.message, { clock, store, provider, observe, signer: deps.signer }))
-  const inbox = providers.find((p) => p.inbox !== undefined)?.inbox
+  app.get('/readyz', readyz(deps.ready))
+  if (deps.metrics) app.get('/metrics', deps.metrics)
+  app.post(
+    '/send-sms',
+    sendSmsHandler(config.hook, config.message, config.routing, {
+      clock,
+      store,
+      guard: createGuard(config.guard, deps.counters),
+      stateDown: config.state.stateDown,
+      providers,
+      observe,
+      signer: deps.signer,
+      remoteAddress: deps.remoteAddress,
+    }),
+  )
+  const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {
-    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: c.req.path })
+    if (isRequestAbortedError(error)) {
+      // The client's doing (it left, or was cut off for sending too slowly): one line, and nobody reads the answer.
+      const fields = { path: clip(c.req.path), remote_address: clip(deps.remoteAddress?.(c)) }
+      logger.warn('request body incomplete: the connection closed', fields)
+      return c.json(errorBody(400, MESSAGES.invalidPayload), 400)
+    }
+    logger.error('unhandled error', { error: `${error.name}: ${error.message}`, path: clip(c.req.path) })
     return c.json(errorBody(500, MESSAGES.internal), 500)
   })
   return app
 }
+
+/**
+ * `GET /readyz`: 200 once the configuration was read (an app exists only then) and the shared state answers;
+ * 503 with the reason otherwise, so a load balancer sends GoTrue's calls to replicas that can de-duplicate them.
+ */
+const readyz = (ready: (() => Promise<void>) | undefined) =>
+  async function readyz(c: Context) {
+    try {
+      await ready?.()
+      return c.json({ status: 'ready' })
+    } catch (error) {
+      return c.json({ status: 'not_ready', reason: `shared state: ${error instanceof Error ? error.message : String(error)}` }, 503)
+    }
+  }

@@ -97,8 +97,15 @@ const sendTest = async (args: string[]): Promise<number> => {
 
 class UsageError extends Error {}
 
+const HELP = ['--help', '-h']
+
 const run = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv
+  // The usage covers every command, so `sms-hook send-test --help` shows it too.
+  if (rest.some((arg) => HELP.includes(arg))) {
+    console.log(USAGE)
+    return 0
+  }
   try {
     switch (command) {
       case 'secret':

@@ -86,6 +86,17 @@ export class BodyTooLargeError extends Error {
 export const isBodyTooLargeError = (e: unknown): e is BodyTooLargeError =>
   e instanceof Error && e.name === 'BodyTooLargeError'
 
+/**
+ * The connection closed before the request body had arrived: the client went away, or the server cut it off for
+ * sending too slowly. The client's doing, not ours; nobody reads the answer.
+ */
+export class RequestAbortedError extends Error {
+  override readonly name = 'RequestAbortedError'
+}
+
+export const isRequestAbortedError = (e: unknown): e is RequestAbortedError =>
+  e instanceof Error && e.name === 'RequestAbortedError'
+
 export type SignatureFailure =
   | 'missing_headers'
   | 'invalid_timestamp'

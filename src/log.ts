@@ -50,6 +50,13 @@ export const createJsonLogger = (options: JsonLoggerOptions): Logger => {
 /** A logger that drops everything (benchmarks, tests that do not look at logs). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false }
 
+/** The longest value from an unauthenticated request that goes into a log line, so no client can fill the log. */
+export const MAX_LOGGED_CHARS = 64
+
+/** `value` cut to MAX_LOGGED_CHARS characters, the last one an ellipsis when something was cut. */
+export const clip = (value: string | undefined): string | undefined =>
+  value === undefined || value.length <= MAX_LOGGED_CHARS ? value : `${value.slice(0, MAX_LOGGED_CHARS - 1)}…`
+
 /**
  * Masks a phone number for logs: enough to tell numbers apart in an incident, not enough to contact anyone.
  * `8613800138000` -> `86138****8000`.

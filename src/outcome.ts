@@ -22,6 +22,11 @@ export interface Refused {
   message: string
   /** True when the SMS may have left (timeout after sending): such an outcome is never released for a resend. */
   mayHaveSent: boolean
+  /**
+   * Kept for replays although nothing was sent: the SMS-pumping guard's refusals, so that GoTrue's retry of a
+   * refused call is refused alike without being counted again. Other failures with nothing sent are released.
+   */
+  final?: boolean
 }
 
 export const refused = (
@@ -38,10 +43,14 @@ export const MESSAGES = {
   invalidPayload: 'Invalid SMS hook payload',
   invalidPhone: 'Invalid phone number',
   recipientInvalid: 'This phone number cannot receive SMS',
+  noRoute: 'This phone number cannot receive SMS here',
   rateLimited: 'Too many SMS sent to this number. Please wait a few minutes before requesting a new code.',
   configuration: 'SMS sending is not configured correctly. Please contact support.',
   unavailable: 'SMS service is temporarily unavailable. Please try again shortly.',
   outcomeUnknown: 'The SMS may be delayed. Please wait a minute before requesting a new code.',
   inProgress: 'Your code is still being sent. Please wait a minute before requesting a new code.',
+  countryNotAllowed: 'SMS codes cannot be sent to phone numbers of this country.',
+  numberBlocked: 'SMS codes cannot be sent to this phone number.',
+  tooManyRequests: 'Too many codes were requested. Please wait a while before requesting a new one.',
   internal: 'Internal error',
 } as const

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maskPhone } from '../src/log.js'
+import { clip, maskPhone } from '../src/log.js'
 import { makeApp, ScriptedProvider } from './support/app.js'
 import { fresh } from './support/payloads.js'
 import { SECRET, signedPost } from './support/sign.js'
@@ -9,6 +9,13 @@ describe('logs', () => {
     expect(maskPhone('8613800138000')).toBe('86138****8000')
     expect(maskPhone('+14155550123')).toBe('141****0123')
     expect(maskPhone('1234567')).toBe('****67')
+  })
+
+  it('cuts what clients control to 64 characters, saying so with an ellipsis', () => {
+    expect(clip(undefined)).toBeUndefined()
+    expect(clip('a'.repeat(64))).toBe('a'.repeat(64))
+    expect(clip('a'.repeat(65))).toBe(`${'a'.repeat(63)}…`)
+    expect(clip('b'.repeat(10_000))).toHaveLength(64)
   })
 
   it('writes one JSON line per hook with key, masked phone, provider, outcome and duration, never the OTP', async () => {

@@ -40,6 +40,27 @@ export const boolean = (env: Env, name: string, fallback = false): boolean => {
   throw new ConfigError(name, `must be true or false, got "${value}"`)
 }
 
+/** Milliseconds per unit of a duration setting. */
+const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000 } as const
+
+/**
+ * A duration written with its unit, `500ms`, `30s` or `2m`, in milliseconds. A bare number is refused: whether
+ * `30` means seconds or milliseconds is exactly the mistake a unit prevents.
+ */
+export const duration = (
+  env: Env,
+  name: string,
+  { fallback, min, max }: { fallback: number; min: number; max: number },
+): number => {
+  const value = text(env, name)
+  if (value === undefined) return fallback
+  const match = /^(\d+)\s*(ms|s|m)$/i.exec(value)
+  if (!match) throw new ConfigError(name, `must be a duration such as 500ms, 30s or 2m, got "${value}"`)
+  const ms = Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase() as keyof typeof DURATION_UNITS]
+  if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min}ms and ${max / 1000}s, got "${value}"`)
+  return ms
+}
+
 /** One of `allowed`, compared without regard to case (`LOG_LEVEL=INFO` and `GOTRUE_SMS_PROVIDER=Aliyun` work). */
 export const oneOf = <T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T => {
   const value = text(env, name)
@@ -66,4 +87,13 @@ export const endpoint = (env: Env, name: string, fallback: string): string => {
     throw new ConfigError(name, `must be http(s)://host[:port] with no path, got "${value}"`)
   }
   return url.origin
+}
+
+/** A setting that holds JSON, parsed; `shape` says what it must look like, for the error a typo gets. */
+export const jsonSetting = (variable: string, value: string, shape: string): unknown => {
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw new ConfigError(variable, `is not valid JSON: ${shape}`)
+  }
 }

@@ -4,11 +4,12 @@
  */
 import { parseInboxConfig, type InboxConfig } from '../dev/routes.js'
 import { ConfigError } from '../errors.js'
+import { parseGuardConfig, type GuardConfig } from '../guard/config.js'
 import { parseHookConfig, type HookConfig } from '../hook/config.js'
+import { parseRoutingConfig, type RoutingConfig } from '../hook/route.js'
 import { LOG_LEVELS, type LogLevel } from '../log.js'
 import { parseMessageConfig, type MessageConfig } from '../message/build.js'
-import { parseProviderConfig, type ProviderConfig } from '../providers/registry.js'
-import { parseStoreConfig, type StoreConfig } from '../store/config.js'
+import { parseStateConfig, type StateConfig } from '../store/config.js'
 import { oneOf, text, type Env } from './env.js'
 
 export type { Env } from './env.js'
@@ -20,8 +21,10 @@ export interface Config {
   logLevel: LogLevel
   hook: HookConfig
   message: MessageConfig
-  store: StoreConfig
-  provider: ProviderConfig
+  state: StateConfig
+  guard: GuardConfig
+  /** Where each number goes (`SMS_HOOK_ROUTES`, else `GOTRUE_SMS_PROVIDER`), every provider used, and failover. */
+  routing: RoutingConfig
   inbox: InboxConfig
 }
 
@@ -51,8 +54,9 @@ export const parseConfig = (env: Env): Config => {
     hook: parseHookConfig(env),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     message: parseMessageConfig(env),
-    store: parseStoreConfig(env),
-    provider: parseProviderConfig(env, mode),
+    state: parseStateConfig(env),
+    guard: parseGuardConfig(env),
+    routing: parseRoutingConfig(env, mode),
     inbox: parseInboxConfig(env),
   }
 }

@@ -1,5 +1,5 @@
-import { Hono, type Context } from 'hono'
-import { getCookie, setCookie } from 'hono/cookie'
+import { Hono } from 'hono/tiny'
+import type { Context } from 'hono'
 import type { Mode } from '../config/index.js'
 import { text, type Env } from '../config/env.js'
 import { constantTimeEqual } from '../digest.js'
@@ -55,7 +55,7 @@ export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesO
   const carriesToken = (c: Context): boolean => {
     if (token === undefined) return false
     const header = c.req.header('authorization')
-    const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : getCookie(c, COOKIE)
+    const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookie(c.req.header('cookie'), COOKIE)
     return offered !== undefined && constantTimeEqual(offered, token)
   }
 
@@ -64,12 +64,9 @@ export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesO
       const offered = c.req.query('token')
       if (offered !== undefined && constantTimeEqual(offered, token)) {
         // The page polls with this cookie; the token leaves the address bar (and the history) at once.
-        setCookie(c, COOKIE, token, {
-          httpOnly: true,
-          sameSite: 'Strict',
-          path: '/dev',
-          secure: new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
-        })
+        const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https'
+        // The token has no character a cookie value must not carry (parseInboxConfig refuses them).
+        c.header('set-cookie', `${COOKIE}=${token}; Path=/dev; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`)
         return c.redirect(c.req.path, 303)
       }
     }
@@ -108,6 +105,15 @@ export const isPrivateAddress = (address: string | undefined): boolean => {
   }
   const v6 = address.toLowerCase()
   return v6 === '::1' || /^f[cd][0-9a-f]{2}:/.test(v6) || /^fe[89ab][0-9a-f]:/.test(v6)
+}
+
+/** One cookie's value from a `Cookie` header (RFC 6265: `name=value` pairs joined by `; `). */
+const cookie = (header: string | undefined, name: string): string | undefined => {
+  for (const pair of header?.split(';') ?? []) {
+    const at = pair.indexOf('=')
+    if (at > 0 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim()
+  }
+  return undefined
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)

@@ -1,8 +1,9 @@
 import type { Context } from 'hono'
-import { BodyTooLargeError } from '../errors.js'
+import { BodyTooLargeError, isBodyTooLargeError, RequestAbortedError } from '../errors.js'
 
 /**
- * Reads the raw body, refusing more than `maxBytes`.
+ * Reads the raw body, refusing more than `maxBytes`; a connection that closes before the body is complete
+ * raises `RequestAbortedError`.
  *
  * Not Hono's bodyLimit middleware: it touches `c.req.raw.body`, which on @hono/node-server turns every request
  * into a web ReadableStream and costs the hook most of its throughput. GoTrue always sends a Content-Length
@@ -11,6 +12,26 @@ import { BodyTooLargeError } from '../errors.js'
  * and counted.
  */
 export const readBody = async (c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> => {
+  try {
+    return await read(c, maxBytes)
+  } catch (error) {
+    if (!isBodyTooLargeError(error) && connectionClosed(c, error)) {
+      throw new RequestAbortedError('the connection closed before the request body arrived', { cause: error })
+    }
+    throw error
+  }
+}
+
+/**
+ * Whether a failed read means the connection closed under it. Node's HTTP server fails the request stream with
+ * `Error: aborted` (code ECONNRESET) when the socket closes mid-body, whether the client left or the server cut
+ * it off (request timeout); @hono/node-server passes that error on from `arrayBuffer()` and from the stream
+ * alike, and aborts the request's signal. Other runtimes abort the signal.
+ */
+const connectionClosed = (c: Context, error: unknown) =>
+  (error as { code?: unknown } | null)?.code === 'ECONNRESET' || c.req.raw.signal.aborted
+
+const read = async (c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> => {
   const declared = c.req.header('content-length')
   if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
     if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) throw new BodyTooLargeError()

@@ -2,54 +2,165 @@ import type { Clock } from '../clock.js'
 import { DeadlineError, isDeadlineError, isProviderError, type ProviderError } from '../errors.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
+import type { BreakerPass, BreakerVerdict, CircuitBreaker } from './breaker.js'
+import type { FailedAttempt } from './events.js'
 
-/** Attempts per provider for `retryable` failures (nothing was sent). */
+/** Attempts per provider for `retryable` failures (nothing was sent), when no other provider is left to try. */
 const MAX_ATTEMPTS = 3
 /** Do not start an attempt with less time than this left: it could only end as a timeout. */
 const MIN_ATTEMPT_MS = 500
 
 export interface DeliverOptions {
   clock: Clock
-  /** Epoch ms by `clock`: the answer to GoTrue must be ready by then. */
+  /** Epoch ms by `clock`: the answer to GoTrue must be ready by then, whatever number of providers is tried. */
   deadline: number
-  /** Called as each attempt starts, for the hook's events. */
-  onAttempt?: (attempt: number) => void
-  /** Called with every failed attempt, for the hook's events. */
-  onFailure?: (error: unknown, attempt: number) => void
+  /** `SMS_HOOK_FAILOVER_ON_TIMEOUT`: fail over after a provider's own `outcome_unknown` answer too. */
+  failoverOnTimeout: boolean
+  /** Each provider's circuit breaker (`createBreakers`). */
+  breakerOf: (provider: Provider) => CircuitBreaker
+  /**
+   * Called with every failed attempt, for the hook's events; `attempt` counts attempts on every provider, and
+   * `providerMs` is how long the provider took on it.
+   */
+  onFailure?: (provider: string, error: unknown, attempt: number, providerMs: number) => void
+}
+
+/** How a delivery went: the answer, and the attempts that led to it. */
+export interface Delivery {
+  outcome: Outcome
+  /** The provider whose answer `outcome` is: the last one tried. */
+  provider: string
+  /** Attempts on every provider together. */
+  attempts: number
+  /** Every failed attempt, in order. */
+  failedAttempts: FailedAttempt[]
+  /** Providers of the route passed over because their breaker was open. */
+  skipped: string[]
+  /** How long the provider took on the last attempt. */
+  providerMs: number
 }
 
 /**
- * Sends `message` through `provider` and always settles by the deadline, whatever the provider does.
+ * Sends `message` through the providers of `route`, in order, and always settles by the deadline, whatever
+ * the providers do. The answer is the last provider's.
  *
- * Retryable failures are retried here, inside GoTrue's 5 s, with a short backoff (or the provider's retry hint),
- * because GoTrue's own retries share that budget and are never invited. A provider still busy at the deadline
- * may have delivered: that is `outcome_unknown`, never retried.
+ * - `retryable` (nothing was sent) and `configuration` (this vendor's account, sign name or template; another
+ *   vendor is configured apart) move on to the next provider at once. Only the last provider available retries
+ *   a `retryable` failure itself, with a short backoff (or the provider's retry hint), because GoTrue's own
+ *   retries share the same 5 s and are never invited.
+ * - `recipient_invalid` and `rate_limited` are answers about the number: another vendor would not help and
+ *   would cost money, so they are answered as they are.
+ * - `outcome_unknown` (the SMS may have gone) is answered as it is, unless `failoverOnTimeout`. A provider still
+ *   busy at the deadline ends the call either way: no time is left.
+ * - No attempt but the first starts with less than `MIN_ATTEMPT_MS` left.
+ * - A provider whose breaker is open is skipped; when every provider of the route is, the last is tried anyway.
+ *
+ * Once an attempt may have sent the SMS, the answer keeps `mayHaveSent`, whatever the later providers said,
+ * so that GoTrue's retries are answered from it and never send again.
  */
-export const deliver = async (provider: Provider, message: SmsMessage, options: DeliverOptions): Promise<Outcome> => {
-  const { clock, deadline } = options
-  for (let attempt = 1; ; attempt++) {
-    let error: unknown
-    options.onAttempt?.(attempt)
-    try {
-      const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
-      return { ok: true, provider: provider.name, messageId: result.messageId }
-    } catch (e) {
-      error = e
-      options.onFailure?.(e, attempt)
-    }
-    // A provider still busy at the deadline, or one that threw something untyped (a bug, a parse error after
-    // its HTTP call), may have sent the SMS: never released for a resend.
-    if (isDeadlineError(error) || !isProviderError(error)) return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
-    if (error.kind === 'retryable' && attempt < MAX_ATTEMPTS) {
-      const pause = backoff(error, attempt)
-      if (deadline - clock.now() - pause >= MIN_ATTEMPT_MS) {
-        await sleep(pause)
+export const deliver = async (route: readonly Provider[], message: SmsMessage, options: DeliverOptions): Promise<Delivery> => {
+  const { clock, deadline, breakerOf } = options
+  const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [], providerMs: 0 }
+  let answer: { outcome: Outcome; provider: string } | undefined
+  let mayHaveSent = false
+  for (const [index, provider] of route.entries()) {
+    if (answer !== undefined && deadline - clock.now() < MIN_ATTEMPT_MS) break
+    const breaker = breakerOf(provider)
+    let pass: BreakerPass | undefined = breaker.enter()
+    if (pass === undefined) {
+      if (index < route.length - 1 || answer !== undefined) {
+        trail.skipped.push(provider.name)
         continue
       }
+      // Every provider of the route is open: trying the last beats refusing outright.
+      pass = 'forced'
     }
-    return outcomeOf(error)
+    const othersLeft = () => route.slice(index + 1).some((next) => breakerOf(next).available)
+    let verdict: BreakerVerdict = 'down'
+    let run: Run
+    try {
+      run = await runOn(provider, message, options, trail, othersLeft)
+      verdict = run.verdict
+    } finally {
+      // Even when something threw, a probe must come back, or the provider would never be tried again.
+      breaker.record(pass, verdict)
+    }
+    answer = { outcome: run.outcome, provider: provider.name }
+    if (run.outcome.ok || !run.failOver) break
+    mayHaveSent ||= run.outcome.mayHaveSent
+  }
+  if (answer === undefined) throw new Error('deliver needs a route with at least one provider')
+  const { outcome } = answer
+  return {
+    ...trail,
+    provider: answer.provider,
+    outcome: !outcome.ok && mayHaveSent && !outcome.mayHaveSent ? { ...outcome, mayHaveSent: true } : outcome,
   }
 }
+
+type Trail = Omit<Delivery, 'outcome' | 'provider'>
+
+/** How a hook's run on one provider ended: its answer, what it says of the vendor, and whether to try the next. */
+interface Run {
+  outcome: Outcome
+  verdict: BreakerVerdict
+  failOver: boolean
+}
+
+const runOn = async (
+  provider: Provider,
+  message: SmsMessage,
+  options: DeliverOptions,
+  trail: Trail,
+  othersLeft: () => boolean,
+): Promise<Run> => {
+  const { clock, deadline } = options
+  for (let attempt = 1; ; attempt++) {
+    trail.attempts++
+    const attemptStarted = clock.now()
+    let error: unknown
+    try {
+      const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
+      trail.providerMs = clock.now() - attemptStarted
+      return { outcome: { ok: true, provider: provider.name, messageId: result.messageId }, verdict: 'up', failOver: false }
+    } catch (e) {
+      error = e
+    }
+    trail.providerMs = clock.now() - attemptStarted
+    trail.failedAttempts.push(failedAttempt(provider.name, error))
+    options.onFailure?.(provider.name, error, trail.attempts, trail.providerMs)
+    // The deadline passed: nothing can start any more, and the provider may have sent the SMS.
+    if (isDeadlineError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: false }
+    // A provider that threw something untyped (a bug, a parse error after its HTTP call) may have sent it too.
+    if (!isProviderError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: options.failoverOnTimeout }
+    const outcome = outcomeOf(error)
+    switch (error.kind) {
+      case 'recipient_invalid':
+      case 'rate_limited':
+        return { outcome, verdict: 'up', failOver: false }
+      case 'outcome_unknown':
+        return { outcome, verdict: 'down', failOver: options.failoverOnTimeout }
+      case 'configuration':
+        return { outcome, verdict: 'down', failOver: true }
+      case 'retryable':
+        if (attempt < MAX_ATTEMPTS && !othersLeft()) {
+          const pause = backoff(error, attempt)
+          if (deadline - clock.now() - pause >= MIN_ATTEMPT_MS) {
+            await sleep(pause)
+            continue
+          }
+        }
+        return { outcome, verdict: 'down', failOver: true }
+    }
+  }
+}
+
+const OUTCOME_UNKNOWN = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+
+const failedAttempt = (provider: string, error: unknown): FailedAttempt =>
+  isProviderError(error)
+    ? { provider, kind: error.kind, code: error.providerCode }
+    : { provider, kind: 'outcome_unknown', code: undefined }
 
 /** The answer for a provider's typed failure. */
 export const outcomeOf = (error: ProviderError): Outcome => {

@@ -2,9 +2,12 @@
  * What the hook reports about each call, as typed events: the handler decides the order of steps, observers
  * decide what to do with what happened (the JSON log here; metrics elsewhere). An observer must not throw.
  */
-import { isDeadlineError, isProviderError } from '../errors.js'
+import { isDeadlineError, isProviderError, type ProviderErrorKind } from '../errors.js'
 import { maskPhone, type Logger, type LogFields } from '../log.js'
+import type { GuardRule } from '../guard/index.js'
 import type { Delivered, Refused } from '../outcome.js'
+import type { BreakerTransition } from './breaker.js'
+import type { StateDownPolicy } from '../store/config.js'
 
 /** Who and what a claimed call is about, for every event after the payload was read. */
 export interface CallContext {
@@ -15,17 +18,74 @@ export interface CallContext {
   smsType: string
 }
 
+/**
+ * A provider attempt that failed, as the `delivered` and `failed` events list them. A deadline that passed
+ * during the attempt, or an error that is not a `ProviderError`, is `outcome_unknown` without a code.
+ */
+export interface FailedAttempt {
+  provider: string
+  kind: ProviderErrorKind
+  /** The vendor's own error code, when it gave one. */
+  code: string | undefined
+}
+
+/**
+ * Event names (`type`) are stable: metrics and alerts key on them.
+ * - `refused`: refused before any idempotency claim.
+ * - `replayed`: a repeat answered from a stored outcome.
+ * - `attempt_failed`: one provider attempt failed.
+ * - `delivered` / `failed`: the outcome of a call that went through routing (`failed` also when no route matched).
+ * - `store_error`: the idempotency store failed.
+ * - `breaker`: a provider's circuit breaker `opened`, went `half_open` (one probe may try it) or `closed`.
+ */
 export type HookEvent =
   /** Refused before any idempotency claim: too large, unsigned or tampered, unreadable, a number no SMS reaches. */
   | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise'; refusal: Refused; reason: string; fields?: LogFields }
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
   | { type: 'replayed'; call: CallContext; outcome: Delivered | Refused; provider: string | undefined; durationMs: number }
-  /** One provider attempt failed; more may follow. */
-  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown }
-  | { type: 'delivered'; call: CallContext; outcome: Delivered; provider: string; attempts: number; durationMs: number }
-  | { type: 'failed'; call: CallContext; outcome: Refused; provider: string | undefined; attempts: number; durationMs: number }
-  /** The idempotency store failed: before sending (`claim`) or while recording what happened (`record`). */
-  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'record'; error: unknown }
+  /** One provider attempt failed; more may follow. `attempt` counts the call's attempts on every provider, from 1. */
+  | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown; providerMs: number }
+  /**
+   * Sent by `provider` after `attempts` attempts in all; `failedAttempts` are the ones before it, on this
+   * provider or on those it failed over from; `skipped` the providers of the route passed over as their breaker was open.
+   */
+  | {
+      type: 'delivered'
+      call: CallContext
+      outcome: Delivered
+      provider: string
+      attempts: number
+      failedAttempts: readonly FailedAttempt[]
+      skipped: readonly string[]
+      durationMs: number
+      /** How long the provider took on the attempt that sent. */
+      providerMs: number
+    }
+  /** Not sent. `provider` is the last one tried, whose answer this is; undefined when none was (no route). */
+  | {
+      type: 'failed'
+      call: CallContext
+      outcome: Refused
+      provider: string | undefined
+      attempts: number
+      failedAttempts: readonly FailedAttempt[]
+      skipped: readonly string[]
+      durationMs: number
+    }
+  /** The SMS-pumping guard refused the call before any provider was called; a `failed` event follows. */
+  | { type: 'guard_refused'; call: CallContext; rule: GuardRule; refusal: Refused }
+  /**
+   * The shared state did not answer (StateUnavailableError) at the idempotency claim or the guard's counters, and
+   * `SMS_HOOK_STATE_DOWN` decided: `send` goes on without de-duplication (or without the limits), `refuse` answers 503.
+   */
+  | { type: 'state_down'; call: CallContext; step: 'idempotency' | 'guard'; policy: StateDownPolicy; error: unknown }
+  /**
+   * The shared state failed otherwise than by not answering: the idempotency store before sending (`claim`) or
+   * while recording what happened (`record`), or the guard's counters (`guard`).
+   */
+  | { type: 'store_error'; call: CallContext; phase: 'claim' | 'guard' | 'record'; error: unknown }
+  /** A provider's circuit breaker changed state (breaker.ts); not tied to one call. */
+  | { type: 'breaker'; provider: string; state: BreakerTransition }
 
 export type HookObserver = (event: HookEvent) => void
 
@@ -39,7 +99,8 @@ export const observeAll = (observers: readonly HookObserver[]): HookObserver => 
 
 /**
  * The JSON log of hook calls: one `hook` line per call with the masked number (never the OTP or the body),
- * a line per failed provider attempt, and errors of the store. Fields are built only for lines that are
+ * the provider whose answer it is and the providers it failed over from (`failed_over`), a line per failed
+ * provider attempt, errors of the store, and the breakers' transitions. Fields are built only for lines that are
  * written: at LOG_LEVEL=warn a delivered OTP builds none.
  */
 export const logObserver = (logger: Logger): HookObserver =>
@@ -53,34 +114,87 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'attempt_failed':
         logAttemptFailure(logger, event.error, { ...callFields(event.call, event.provider), attempt: event.attempt })
         return
+      case 'guard_refused':
+        if (logger.enabled('warn')) {
+          logger.warn('sms-pumping guard refused the call', { ...callFields(event.call, undefined), rule: event.rule, status: event.refusal.status })
+        }
+        return
+      case 'state_down':
+        logger.warn(STATE_DOWN_MESSAGES[event.policy][event.step], { ...callFields(event.call, undefined), error: describeError(event.error) })
+        return
       case 'store_error':
-        logger.error(event.phase === 'claim' ? 'idempotency store failed' : 'idempotency store failed to record an outcome', {
+        logger.error(STORE_ERROR_MESSAGES[event.phase], {
           ...callFields(event.call, undefined),
           error: describeError(event.error),
         })
         return
+      case 'breaker':
+        if (event.state === 'opened') {
+          logger.warn('provider keeps failing: skipped until its breaker cools down', { provider: event.provider, breaker: event.state })
+        } else if (logger.enabled('info')) {
+          const msg = event.state === 'half_open' ? 'letting one hook probe a skipped provider' : 'provider answers again'
+          logger.info(msg, { provider: event.provider, breaker: event.state })
+        }
+        return
       case 'replayed':
+        logCall(logger, event)
+        return
       case 'delivered':
-      case 'failed': {
-        const { outcome } = event
-        const level = outcome.ok ? 'info' : outcome.status === 500 ? 'error' : 'warn'
-        if (!logger.enabled(level)) return
-        logger[level]('hook', {
-          ...callFields(event.call, event.provider),
-          outcome: outcome.ok ? (event.type === 'replayed' ? 'replayed' : 'sent') : outcome.code,
-          status: outcome.ok ? 200 : outcome.status,
-          attempts: event.type === 'replayed' ? 0 : event.attempts,
-          duration_ms: event.durationMs,
-        })
-      }
+      case 'failed':
+        logCall(logger, event, () => ({
+          ...failoverFields(event.provider, event.failedAttempts),
+          ...(event.skipped.length > 0 ? { skipped: event.skipped } : {}),
+        }))
     }
   }
+
+/** The `hook` line: info when sent, error when our configuration failed, warn otherwise. */
+const logCall = (
+  logger: Logger,
+  event: Extract<HookEvent, { type: 'replayed' | 'delivered' | 'failed' }>,
+  extra?: () => LogFields,
+) => {
+  const { outcome } = event
+  const level = outcome.ok ? 'info' : outcome.status === 500 ? 'error' : 'warn'
+  if (!logger.enabled(level)) return
+  logger[level]('hook', {
+    ...callFields(event.call, event.provider),
+    outcome: outcome.ok ? (event.type === 'replayed' ? 'replayed' : 'sent') : outcome.code,
+    status: outcome.ok ? 200 : outcome.status,
+    attempts: event.type === 'replayed' ? 0 : event.attempts,
+    ...extra?.(),
+    duration_ms: event.durationMs,
+  })
+}
+
+/** `failed_over`: the failed attempts on providers other than the one whose answer this is; absent without failover. */
+const failoverFields = (provider: string | undefined, failedAttempts: readonly FailedAttempt[]): LogFields => {
+  const failedOver = failedAttempts.filter((attempt) => attempt.provider !== provider)
+  return failedOver.length > 0 ? { failed_over: failedOver } : {}
+}
 
 const REFUSED_MESSAGES = {
   body: 'hook body too large',
   verify: 'hook signature rejected',
   parse: 'hook payload refused',
   normalise: 'hook payload refused',
+} as const
+
+const STORE_ERROR_MESSAGES = {
+  claim: 'idempotency store failed',
+  guard: "the guard's counters failed",
+  record: 'idempotency store failed to record an outcome',
+} as const
+
+const STATE_DOWN_MESSAGES = {
+  send: {
+    idempotency: 'shared state unavailable: sending without de-duplication',
+    guard: 'shared state unavailable: sending without the velocity limits',
+  },
+  refuse: {
+    idempotency: 'shared state unavailable: refusing the call',
+    guard: 'shared state unavailable: refusing the call',
+  },
 } as const
 
 const callFields = (call: CallContext, provider: string | undefined): LogFields => ({

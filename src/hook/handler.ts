@@ -1,19 +1,30 @@
 import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
-import { isBodyTooLargeError, isSignatureError } from '../errors.js'
+import { isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
+import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
-import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import { clip } from '../log.js'
+import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import { normalisePhone } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
+import type { StateDownPolicy } from '../store/config.js'
 import type { IdempotencyStore } from '../store/types.js'
 import { answer } from './answer.js'
 import { readBody } from './body.js'
+import { createBreakers } from './breaker.js'
 import type { HookConfig } from './config.js'
-import { deliver } from './deliver.js'
+import { deliver, type Delivery } from './deliver.js'
 import type { CallContext, HookObserver } from './events.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { parsePayload } from './parse.js'
+import { createRouter, type RoutingConfig } from './route.js'
 import { createSignatureVerifier, type SignerFactory } from './verify.js'
+
+/** A number no rule of `SMS_HOOK_ROUTES` matches: no provider is called. */
+const NO_ROUTE = refused(400, 'no_route', MESSAGES.noRoute)
+/** Nothing sent: the shared state failed (`store_unavailable`), or did not answer under SMS_HOOK_STATE_DOWN=refuse. */
+const STORE_UNAVAILABLE = refused(503, 'store_unavailable', MESSAGES.unavailable)
+const STATE_UNAVAILABLE = refused(503, 'state_unavailable', MESSAGES.unavailable)
 
 /** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
 export const MAX_BODY_BYTES = 256 * 1024
@@ -21,18 +32,34 @@ export const MAX_BODY_BYTES = 256 * 1024
 export interface SendSmsDeps {
   clock: Clock
   store: IdempotencyStore
-  provider: Provider
+  /** The SMS-pumping guard, over counters shared like `store`. */
+  guard: Guard
+  /** What wins while the shared state (store, guard counters) does not answer (`SMS_HOOK_STATE_DOWN`). */
+  stateDown: StateDownPolicy
+  /** Every provider the routes name, built, keyed by name. */
+  providers: Readonly<Record<string, Provider>>
   observe: HookObserver
   signer?: SignerFactory | undefined
+  /** The caller's address, where the runtime knows it, for the log lines of refused calls. */
+  remoteAddress?: ((c: Context) => string | undefined) | undefined
 }
 
 /**
  * `POST /send-sms`, in the order of its steps, one module each: body -> verify -> parse -> normalise ->
- * idempotency claim -> deliver -> answer. What happens is reported to `observe` as events; the answer is
- * decided here.
+ * idempotency claim -> guard -> route -> deliver (with failover) -> answer. What happens is reported to
+ * `observe` as events; the answer is decided here.
+ *
+ * Every call to the shared state is bounded by the hook's deadline. When the state does not answer
+ * (StateUnavailableError), `stateDown` decides: `send` delivers without de-duplication, the guard letting the
+ * call through if its counters are down too; `refuse` answers 503 without sending.
  */
-export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: SendSmsDeps) => {
-  const { clock, store, provider, observe } = deps
+export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing: RoutingConfig, deps: SendSmsDeps) => {
+  const { clock, store, guard, stateDown, observe } = deps
+  const router = createRouter(routing.routes, deps.providers)
+  // Per process (or isolate): each replica learns on its own which provider is down.
+  const breakerOf = createBreakers(routing.breaker, clock, (provider, state) => observe({ type: 'breaker', provider, state }))
+  // Before the signature holds, anyone may be calling: what they sent is cut short before it is logged.
+  const caller = (c: Context) => clip(deps.remoteAddress?.(c))
   const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
@@ -47,7 +74,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     } catch (error) {
       if (!isBodyTooLargeError(error)) throw error
       const refusal = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
-      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields: { limit: MAX_BODY_BYTES } })
+      const fields = { limit: MAX_BODY_BYTES, remote_address: caller(c) }
+      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields })
       return answer(c, refusal, false)
     }
 
@@ -57,7 +85,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     } catch (error) {
       if (!isSignatureError(error)) throw error
       const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
-      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields: { webhook_id: c.req.header('webhook-id') } })
+      const fields = { webhook_id: clip(c.req.header('webhook-id')), remote_address: caller(c) }
+      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields })
       return answer(c, refusal, false)
     }
 
@@ -78,38 +107,117 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, deps: S
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
-    let attempts = 0
+    const timer = deadlineTimer(deadline, clock)
+    let delivery: Delivery | undefined
+
+    const send = async (): Promise<Outcome> => {
+      const route = router.routeFor(to.e164)
+      if (route === undefined) return NO_ROUTE
+      delivery = await deliver(route, sms, {
+        clock,
+        deadline,
+        failoverOnTimeout: routing.failoverOnTimeout,
+        breakerOf,
+        onFailure: (provider, error, attempt, providerMs) =>
+          observe({ type: 'attempt_failed', call, provider, attempt, error, providerMs }),
+      })
+      return delivery.outcome
+    }
+
+    const check = async (): Promise<Refused | undefined> => {
+      try {
+        const verdict = await timer.bound(guard({ to, ip: payload.ip }))
+        if (verdict.ok) return undefined
+        observe({ type: 'guard_refused', call, rule: verdict.rule, refusal: verdict.refusal })
+        return verdict.refusal
+      } catch (error) {
+        if (!isStateUnavailableError(error)) {
+          observe({ type: 'store_error', call, phase: 'guard', error })
+          return STORE_UNAVAILABLE
+        }
+        observe({ type: 'state_down', call, step: 'guard', policy: stateDown, error })
+        return stateDown === 'send' ? undefined : STATE_UNAVAILABLE
+      }
+    }
+
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(
-        store,
+        boundedStore(store, timer),
         key,
         {
           leaseMs,
           waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
           onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
+          check,
+          answerBy: timer.reached,
         },
-        () =>
-          deliver(provider, sms, {
-            clock,
-            deadline,
-            onAttempt: (attempt) => (attempts = attempt),
-            onFailure: (error, attempt) => observe({ type: 'attempt_failed', call, provider: provider.name, attempt, error }),
-          }),
+        send,
       )
     } catch (error) {
-      observe({ type: 'store_error', call, phase: 'claim', error })
-      outcome = refused(503, 'store_unavailable', MESSAGES.unavailable)
+      if (isStateUnavailableError(error)) {
+        observe({ type: 'state_down', call, step: 'idempotency', policy: stateDown, error })
+        outcome = stateDown === 'send' ? ((await check()) ?? (await send())) : STATE_UNAVAILABLE
+      } else {
+        observe({ type: 'store_error', call, phase: 'claim', error })
+        outcome = STORE_UNAVAILABLE
+      }
+    } finally {
+      timer.clear()
     }
 
     const durationMs = clock.now() - started
+    const trail = {
+      attempts: delivery?.attempts ?? 0,
+      failedAttempts: delivery?.failedAttempts ?? [],
+      skipped: delivery?.skipped ?? [],
+      durationMs,
+    }
+    const providerMs = delivery?.providerMs ?? 0
     if (outcome.replayed) {
       observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs })
     } else if (outcome.ok) {
-      observe({ type: 'delivered', call, outcome, provider: outcome.provider, attempts, durationMs })
+      observe({ type: 'delivered', call, outcome, provider: outcome.provider, ...trail, providerMs })
     } else {
-      observe({ type: 'failed', call, outcome, provider: attempts > 0 ? provider.name : undefined, attempts, durationMs })
+      observe({ type: 'failed', call, outcome, provider: delivery?.provider, ...trail })
     }
     return answer(c, outcome, payload.hasMetadata)
   }
 }
+
+/** The hook's deadline as one timer per call, cleared once the call is answered. */
+interface DeadlineTimer {
+  /** Settles as `operation` does, or rejects with StateUnavailableError at the deadline; the operation goes on. */
+  bound<T>(operation: Promise<T>): Promise<T>
+  /** Resolves at the deadline. */
+  reached: Promise<void>
+  clear(): void
+}
+
+const deadlineTimer = (deadline: number, clock: Clock): DeadlineTimer => {
+  let timer!: ReturnType<typeof setTimeout>
+  const reached = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - clock.now()))
+  })
+  return {
+    // A rejection made per operation, so none is left unobserved when the deadline passes with nothing pending.
+    bound: (operation) =>
+      Promise.race([
+        operation,
+        reached.then(() => {
+          throw new StateUnavailableError('shared state: no answer before the hook deadline')
+        }),
+      ]),
+    reached,
+    clear: () => clearTimeout(timer),
+  }
+}
+
+/** The store as one call uses it: claims and marks bounded by the deadline (waits and records have their own). */
+const boundedStore = (store: IdempotencyStore, timer: DeadlineTimer): IdempotencyStore => ({
+  claim: (key, leaseMs) => timer.bound(store.claim(key, leaseMs)),
+  markSending: (key, token) => timer.bound(store.markSending(key, token)),
+  wait: (key, signal) => store.wait(key, signal),
+  complete: (key, token, outcome, ttlMs) => store.complete(key, token, outcome, ttlMs),
+  release: (key, token) => store.release(key, token),
+})

@@ -1,5 +1,5 @@
 import { sha256Hex } from '../digest.js'
-import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import type { IdempotencyStore } from '../store/types.js'
 import type { HookPayload } from './parse.js'
 
@@ -27,14 +27,25 @@ export interface OnceOptions {
    * (a delivered code must reach GoTrue as success, or GoTrue would drop the OTP the user is about to receive).
    */
   onRecordError?: (error: unknown) => void
+  /**
+   * Runs once the key is claimed, before it is marked sending (the SMS-pumping guard), so a repeat answered from
+   * the stored outcome never runs it again. A refusal it returns is the outcome, with nothing sent: stored for
+   * replays when `final`, otherwise the key is released.
+   */
+  check?: () => Promise<Refused | undefined>
+  /**
+   * Settles when the caller can wait no longer (the hook's deadline). Recording an outcome that has not finished
+   * by then goes on unawaited, and still reports a failure to `onRecordError`.
+   */
+  answerBy?: Promise<unknown>
 }
 
 export type OnceResult = Outcome & { replayed: boolean }
 
 /**
  * Runs `send` at most once per key across every caller sharing `store`:
- * - the first caller sends; a delivery, or a failure after which the SMS may have gone, is stored and replayed;
- *   a failure with nothing sent is released, so a repeat may send;
+ * - the first caller runs `check`, then sends; a delivery, a failure after which the SMS may have gone, or a
+ *   `final` refusal is stored and replayed; a failure with nothing sent is released, so a repeat may send;
  * - a repeat of a stored outcome gets it back without sending;
  * - a repeat arriving while the first is in flight waits for it, and answers from it, or sends itself if the
  *   first released the key, or gives up with `in_progress` when its own deadline passes first;
@@ -47,39 +58,33 @@ export const once = async (
   options: OnceOptions,
   send: () => Promise<Outcome>,
 ): Promise<OnceResult> => {
+  const ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS
+  const settle = async (recording: Promise<unknown>) => {
+    const recorded = recording.then(
+      () => undefined,
+      (error: unknown) => options.onRecordError?.(error),
+    )
+    await (options.answerBy ? Promise.race([recorded, options.answerBy]) : recorded)
+  }
+  const record = (token: string, outcome: Outcome) =>
+    settle(
+      outcome.ok || outcome.mayHaveSent || outcome.final
+        ? store.complete(key, token, outcome, ttlMs)
+        : store.release(key, token),
+    )
+
   for (;;) {
     const claim = await store.claim(key, options.leaseMs)
     if (claim.status === 'done') return { ...claim.outcome, replayed: true }
     if (claim.status === 'abandoned') {
       const outcome = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
-      try {
-        await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
-      } catch (error) {
-        // Unrecorded, the mark stays: the next repeat is handed the key as abandoned again, and refused again.
-        options.onRecordError?.(error)
-      }
+      // Unrecorded, the mark stays: the next repeat is handed the key as abandoned again, and refused again.
+      await record(claim.token, outcome)
       return { ...outcome, replayed: false }
     }
-    // A claim whose lease is already lost by the time it is marked sends nothing: its caller waits like a repeat.
-    if (claim.status === 'claimed' && (await store.markSending(key, claim.token))) {
-      let outcome: Outcome
-      try {
-        outcome = await send()
-      } catch (error) {
-        await store.release(key, claim.token)
-        throw error
-      }
-      try {
-        if (outcome.ok || outcome.mayHaveSent) {
-          await store.complete(key, claim.token, outcome, options.ttlMs ?? IDEMPOTENCY_TTL_MS)
-        } else {
-          await store.release(key, claim.token)
-        }
-      } catch (error) {
-        // The claim's lease still protects the key until it lapses; the outcome itself is what GoTrue needs.
-        options.onRecordError?.(error)
-      }
-      return { ...outcome, replayed: false }
+    if (claim.status === 'claimed') {
+      const outcome = await ownerStep(claim.token)
+      if (outcome !== undefined) return { ...outcome, replayed: false }
     }
     const signal = options.waitSignal()
     try {
@@ -89,5 +94,29 @@ export const once = async (
       if (!signal.aborted) throw error
       return { ...refused(504, 'in_progress', MESSAGES.inProgress, true), replayed: false }
     }
+  }
+
+  /** The owner's part: check, mark, send, record. Undefined when the lease was lost before the mark. */
+  async function ownerStep(token: string): Promise<Outcome | undefined> {
+    let outcome: Outcome | undefined
+    try {
+      outcome = await options.check?.()
+    } catch (error) {
+      await settle(store.release(key, token))
+      throw error
+    }
+    // A claim whose lease is already lost by the time it is marked sends nothing: its caller waits like a repeat.
+    if (outcome === undefined) {
+      if (!(await store.markSending(key, token))) return undefined
+      try {
+        outcome = await send()
+      } catch (error) {
+        await settle(store.release(key, token))
+        throw error
+      }
+    }
+    // While recording, the claim's lease still protects the key; the outcome itself is what GoTrue needs.
+    await record(token, outcome)
+    return outcome
   }
 }

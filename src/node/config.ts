@@ -1,12 +1,63 @@
+import { isIP } from 'node:net'
 import { integer, text, type Env } from '../config/env.js'
+import { ConfigError } from '../errors.js'
 
-/** Where the Node server listens; Workers have no such setting. */
+/** Where and how the Node server listens; Workers have no such settings. */
 export interface ServerConfig {
   port: number
   host: string
+  /** Connections held open at once; past it new ones are closed as they arrive. */
+  maxConnections: number
+  metrics: MetricsConfig
 }
 
-export const parseServerConfig = (env: Env): ServerConfig => ({
-  port: integer(env, 'PORT', { fallback: 8080, min: 0, max: 65535 }),
-  host: text(env, 'HOST') ?? '0.0.0.0',
-})
+/** `GET /metrics` (Prometheus): on the main port unless it has one of its own, behind a token when one is set. */
+export interface MetricsConfig {
+  /** `SMS_HOOK_METRICS_PORT`: served only there, on the same HOST, when set. */
+  port: number | undefined
+  /** `SMS_HOOK_METRICS_TOKEN`: required as `Authorization: Bearer <token>` when set. */
+  token: string | undefined
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 1024
+
+/**
+ * A host name: dot-separated labels of letters, digits, `-` (RFC 1123) and `_` (found in container names), so that
+ * a URL or `host:port` stops start-up naming HOST. Whether the name resolves is learnt when listening.
+ */
+const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
+const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`)
+
+export const parseServerConfig = (env: Env): ServerConfig => {
+  const port = integer(env, 'PORT', { fallback: 8080, min: 0, max: 65535 })
+  return {
+    port,
+    host: host(env),
+    maxConnections: integer(env, 'SMS_HOOK_MAX_CONNECTIONS', { fallback: DEFAULT_MAX_CONNECTIONS, min: 1, max: 1_000_000 }),
+    metrics: parseMetricsConfig(env, port),
+  }
+}
+
+const host = (env: Env): string => {
+  const value = text(env, 'HOST') ?? '0.0.0.0'
+  if (isIP(value) === 0 && !HOSTNAME.test(value)) {
+    throw new ConfigError('HOST', `must be an IP address or a host name such as 0.0.0.0, :: or localhost, got "${value}"`)
+  }
+  return value
+}
+
+const parseMetricsConfig = (env: Env, mainPort: number): MetricsConfig => {
+  const port =
+    text(env, 'SMS_HOOK_METRICS_PORT') === undefined
+      ? undefined
+      : integer(env, 'SMS_HOOK_METRICS_PORT', { fallback: 0, min: 0, max: 65535 })
+  // Port 0 picks a free port, never the main one.
+  if (port !== undefined && port !== 0 && port === mainPort) {
+    throw new ConfigError('SMS_HOOK_METRICS_PORT', 'must differ from PORT')
+  }
+  const token = text(env, 'SMS_HOOK_METRICS_TOKEN')
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError('SMS_HOOK_METRICS_TOKEN', 'must be at least 16 characters without spaces (e.g. openssl rand -hex 16)')
+  }
+  return { port, token }
+}

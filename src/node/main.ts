@@ -4,7 +4,7 @@ import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { parseServerConfig, type ServerConfig } from './config.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
-import { startNodeServer } from './server.js'
+import { REQUEST_GRACE_MS, startNodeServer, type NodeServer } from './server.js'
 
 /**
  * The Node entry: the one place that reads `process.env`.
@@ -33,15 +33,25 @@ const main = async () => {
   }
 
   const logger = createJsonLogger({ level: config.logLevel })
-  const node = await startNodeServer(config, listen, { logger })
+  let node: NodeServer
+  try {
+    node = await startNodeServer(config, listen, { logger })
+  } catch (error) {
+    const reason = listenFailure(error, listen)
+    if (reason === undefined) throw error
+    console.error(`sms-hook: cannot listen: ${reason}`)
+    process.exit(1)
+  }
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) process.exit(1) // a second Ctrl-C means "now"
     stopping = true
+    const closed = node.close() // no new connections from here on
     logger.info('shutting down: finishing in-flight hooks', { signal })
-    // In-flight hooks answer within SMS_HOOK_TIMEOUT_MS; past that something is stuck.
-    setTimeout(() => process.exit(1), config.hook.timeoutMs + 2000).unref()
-    node.close().then(
+    // close() ends every connection within the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s); past that, the
+    // server itself is stuck.
+    setTimeout(() => process.exit(1), config.hook.timeoutMs + REQUEST_GRACE_MS + 2000).unref()
+    closed.then(
       () => process.exit(0),
       () => process.exit(1),
     )
@@ -49,22 +59,51 @@ const main = async () => {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
 
-  logger.info('listening', { url: node.url, mode: config.mode, provider: config.provider.name })
-  if (config.mode === 'production' && config.provider.name === 'console') {
+  const providers = config.routing.providers.map((provider) => provider.name)
+  logger.info('listening', {
+    url: node.url,
+    mode: config.mode,
+    provider: providers.join(','),
+    routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
+    state: config.state.redis ? 'redis' : 'memory',
+    metrics: node.metricsUrl ?? `${node.url}/metrics`,
+  })
+  if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(
       'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +
         (config.inbox.token ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only' : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
     )
   }
-  if (config.mode === 'development') printDevBanner(node.url, listen.host, config.provider.name, devSecret)
+  if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret)
 }
 
-const printDevBanner = (url: string, host: string, provider: string, devSecret: { secret: string; created: boolean } | undefined) => {
+/** Why listening failed, naming the setting to change; undefined for an error that is not about the address. */
+const listenFailure = (error: unknown, { host, port }: ServerConfig): string | undefined => {
+  const code = (error as { code?: unknown } | null)?.code
+  switch (code) {
+    case 'EADDRINUSE':
+      return `PORT: ${port} is already in use on ${host} (${code})`
+    case 'EACCES':
+      return `PORT: ${port} needs privileges this process does not have (${code})`
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+      return `HOST: ${host} is not an address of this machine (${code})`
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'ENODATA':
+      return `HOST: "${host}" cannot be resolved (${code})`
+    default:
+      return undefined
+  }
+}
+
+const printDevBanner = (url: string, host: string, providers: string, devSecret: { secret: string; created: boolean } | undefined) => {
   const port = new URL(url).port
   const everywhere = host === '0.0.0.0' || host === '::'
   const secret = devSecret?.secret ?? '<your GOTRUE_HOOK_SEND_SMS_SECRETS>'
   console.log(`
-  sms-hook (development mode, ${provider} provider): ${url}
+  sms-hook (development mode, ${providers} provider${providers.includes(',') ? 's' : ''}): ${url}
   Listening on ${everywhere ? 'all interfaces' : host}${everywhere ? ' (GoTrue in Docker reaches it as host.docker.internal)' : ''}.
   Codes appear below and at ${url}/dev/inbox, which answers this machine and private networks only.
 ${devSecret ? `

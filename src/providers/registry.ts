@@ -47,11 +47,15 @@ export const definitionOf = (name: string, definitions: readonly ProviderDefinit
 }
 
 /**
- * Builds the configured providers from `definitions`: the runtime's own list, since a runtime may define a
- * provider differently (Node gives Alibaba Cloud its official SDK, which Workers cannot load).
+ * Builds the configured providers from `definitions`, keyed by name: the runtime's own list, since a runtime may
+ * define a provider differently (Node gives Alibaba Cloud its official SDK, which Workers cannot load).
+ *
+ * @example
+ * const providers = buildProviders(config.routing.providers, deps) // { aliyun: Provider, twilio: Provider }
  */
 export const buildProviders = (
   configs: readonly ProviderConfig[],
   deps: ProviderDeps,
   definitions: readonly ProviderDefinition[] = PROVIDERS,
-): Provider[] => configs.map((config) => definitionOf(config.name, definitions).create(config.settings, deps))
+): Record<string, Provider> =>
+  Object.fromEntries(configs.map((config) => [config.name, definitionOf(config.name, definitions).create(config.settings, deps)]))

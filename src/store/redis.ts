@@ -21,8 +21,9 @@ import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
 import { systemClock, type Clock } from '../clock.js'
-import { ConfigError, StateUnavailableError } from '../errors.js'
+import { StateUnavailableError } from '../errors.js'
 import type { Outcome } from '../outcome.js'
+import { parseRedisUrl } from './redis-url.js'
 import {
   checkWindow,
   SENDING_MARK_TTL_MS,
@@ -113,35 +114,13 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
   }
 }
 
-/**
- * The connection settings in a REDIS_URL: host, port (6379), user and password (percent-decoded), database index
- * (the path), and TLS for `rediss://`. Never puts the URL in an error, as it may hold a password.
- */
+/** The connection settings of a REDIS_URL (`parseRedisUrl`), with TLS as ioredis takes it. */
 export const redisOptionsFromUrl = (
   url: string,
 ): Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'db' | 'tls'> => {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ConfigError('REDIS_URL', 'is not a URL')
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://')
-  }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1')
-  if (host === '') throw new ConfigError('REDIS_URL', 'has no host')
-  const path = parsed.pathname.replace(/^\//, '')
-  if (path !== '' && !/^\d{1,5}$/.test(path)) throw new ConfigError('REDIS_URL', 'the path must be a database index')
-  return {
-    host,
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
-    password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
-    db: path === '' ? 0 : Number(path),
-    // SNI carries the host name, which managed Redis services route on; an address has none.
-    tls: parsed.protocol === 'rediss:' ? (isIP(host) ? {} : { servername: host }) : undefined,
-  }
+  const { tls, ...endpoint } = parseRedisUrl(url)
+  // SNI carries the host name, which managed Redis services route on; an address has none.
+  return { ...endpoint, tls: tls ? (isIP(endpoint.host) ? {} : { servername: endpoint.host }) : undefined }
 }
 
 /** Any failure of a Redis call (refused, dropped, timed out, or an error reply) as StateUnavailableError. */

@@ -3,7 +3,10 @@
  *
  * A Worker has no start-up at which to refuse a bad setting, so it is always in production mode and a missing
  * or wrong setting answers every request with 500, logging the variable's name each time (`wrangler tail`
- * shows it next to the failing call).
+ * shows it next to the failing call); `/readyz` answers 503 naming it.
+ *
+ * The shared state is in Durable Objects: the idempotency store and the guard's counters. Redis is for Node
+ * (ioredis needs TCP sockets), so REDIS_URL is refused here rather than silently ignored.
  */
 import type { Context } from 'hono'
 import { createApp } from '../app.js'
@@ -14,6 +17,7 @@ import { ConfigError, errorBody, isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { MESSAGES } from '../outcome.js'
 import { buildProviders, definitionOf } from '../providers/registry.js'
+import { DurableObjectRateCounters, type CounterObject } from './counter-object.js'
 import { DurableObjectInbox, type InboxObject } from './inbox-object.js'
 import { DurableObjectIdempotencyStore, type IdempotencyObject } from './store-object.js'
 
@@ -21,10 +25,11 @@ export { CounterObject } from './counter-object.js'
 export { InboxObject } from './inbox-object.js'
 export { IdempotencyObject } from './store-object.js'
 
-/** What `wrangler.toml` binds: settings as strings, and the two Durable Object namespaces. */
+/** What `wrangler.toml` binds: settings as strings, and the Durable Object namespaces. */
 export interface Bindings {
   IDEMPOTENCY?: DurableObjectNamespace<IdempotencyObject>
   INBOX?: DurableObjectNamespace<InboxObject>
+  COUNTERS?: DurableObjectNamespace<CounterObject>
   [setting: string]: unknown
 }
 
@@ -50,13 +55,17 @@ export default {
 const build = (bindings: Bindings): Handler => {
   try {
     const config = parseConfig(settingsOf(bindings))
+    if (config.state.redis) {
+      throw new ConfigError('REDIS_URL', 'is for Node: a Worker keeps its shared state in Durable Objects; remove it')
+    }
     const store = new DurableObjectIdempotencyStore(namespace(bindings, 'IDEMPOTENCY', 'IdempotencyObject'))
+    const counters = new DurableObjectRateCounters(namespace(bindings, 'COUNTERS', 'CounterObject'))
     const logger = createJsonLogger({ level: config.logLevel })
     // The console provider's inbox is shared by every isolate; a Worker that sends real SMS needs no binding.
-    const inbox = definitionOf(config.provider.name).usesInbox
+    const inbox = config.routing.providers.some((provider) => definitionOf(provider.name).usesInbox)
       ? new DurableObjectInbox(namespace(bindings, 'INBOX', 'InboxObject'))
       : undefined
-    const providers = buildProviders([config.provider], {
+    const providers = buildProviders(config.routing.providers, {
       clock: systemClock,
       // Bound: the runtime's fetch refuses to run with another `this`.
       fetch: fetch.bind(globalThis),
@@ -66,6 +75,7 @@ const build = (bindings: Bindings): Handler => {
     const app = createApp(config, {
       clock: systemClock,
       store,
+      counters,
       logger,
       providers,
       // Set by Cloudflare's edge from the connection, never taken from the client; loopback under `wrangler dev`.
@@ -77,7 +87,10 @@ const build = (bindings: Bindings): Handler => {
     const { variable, message } = error
     // LOG_LEVEL itself may be the bad setting.
     const logger = createJsonLogger({ level: 'info' })
-    return function misconfigured() {
+    return function misconfigured(request) {
+      if (new URL(request.url).pathname === '/readyz') {
+        return Response.json({ status: 'not_ready', reason: `invalid configuration: ${variable}` }, { status: 503 })
+      }
       logger.error(`invalid configuration: ${message}`, { variable })
       return Response.json(errorBody(500, MESSAGES.configuration), { status: 500 })
     }
@@ -94,7 +107,7 @@ const settingsOf = (bindings: Bindings): Env => {
 
 const namespace = <T extends Rpc.DurableObjectBranded>(
   bindings: Bindings,
-  name: 'IDEMPOTENCY' | 'INBOX',
+  name: 'IDEMPOTENCY' | 'INBOX' | 'COUNTERS',
   className: string,
 ): DurableObjectNamespace<T> => {
   const value = bindings[name] as { getByName?: unknown } | undefined

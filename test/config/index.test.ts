@@ -19,12 +19,12 @@ describe('configuration', () => {
     const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
     expect(config).toMatchObject({
       mode: 'development',
-      provider: { name: 'console' },
+      routing: { providers: [{ name: 'console' }], routes: [{ prefix: '*', providers: ['console'] }] },
       logLevel: 'info',
       hook: { timeoutMs: 4500 },
       message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
     })
-    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0' })
+    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: 1024, metrics: { port: undefined, token: undefined } })
     expect(config.hook.secrets).toHaveLength(1)
     expect(config.hook.secrets[0]).toHaveLength(32)
   })
@@ -68,7 +68,7 @@ describe('configuration', () => {
 
   it('reads LOG_LEVEL and GOTRUE_SMS_PROVIDER in any case', () => {
     const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'WARN', GOTRUE_SMS_PROVIDER: 'Console' })
-    expect([config.logLevel, config.provider.name]).toEqual(['warn', 'console'])
+    expect([config.logLevel, config.routing.providers[0]?.name]).toEqual(['warn', 'console'])
   })
 
   it('refuses an unknown provider', () => {

@@ -40,22 +40,26 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }))
 
-  it('builds, with both Durable Object bindings of wrangler.toml', () => {
+  it('builds, with the Durable Object bindings of wrangler.toml', () => {
     expect(printed).toContain('--dry-run: exiting now.')
     expect(printed).toMatch(/env\.IDEMPOTENCY \(IdempotencyObject\)\s+Durable Object/)
     expect(printed).toMatch(/env\.INBOX \(InboxObject\)\s+Durable Object/)
+    expect(printed).toMatch(/env\.COUNTERS \(CounterObject\)\s+Durable Object/)
   })
 
   it('imports nothing from node:', () => {
     expect(code.match(/["'`]node:[\w/]*/g) ?? []).toEqual([])
   })
 
-  it('leaves out the Node entry, the Alibaba Cloud SDK and the in-memory store', () => {
+  it('leaves out the Node entry, the Alibaba Cloud SDK, the in-memory and Redis state, and prom-client', () => {
     const ours = sources.filter((s) => !s.includes('node_modules/')).map((s) => s.replace(/^.*?src\//, 'src/'))
     expect(ours).toContain('src/worker/index.ts')
     expect(ours).toContain('src/providers/aliyun/fetch-transport.ts')
-    expect(ours.filter((s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || s.endsWith('store/memory.ts'))).toEqual([])
-    expect(sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server)\//.test(s))).toEqual([])
+    expect(ours).toContain('src/guard/index.ts')
+    expect(
+      ours.filter((s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || /store\/(memory|redis)\.ts$/.test(s)),
+    ).toEqual([])
+    expect(sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server|ioredis|prom-client)\//.test(s))).toEqual([])
   })
 
   it(`is at most ${MAX_GZIP_KIB} KiB gzip as wrangler reports it`, () => {
@@ -72,7 +76,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
       modulesRoot: outdir,
       compatibilityDate: '2026-04-01',
       compatibilityFlags: [],
-      durableObjects: { IDEMPOTENCY: 'IdempotencyObject', INBOX: 'InboxObject' },
+      durableObjects: { IDEMPOTENCY: 'IdempotencyObject', INBOX: 'InboxObject', COUNTERS: 'CounterObject' },
       bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN },
       cf: false,
     })

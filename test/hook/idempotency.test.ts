@@ -217,3 +217,78 @@ describe('once() when an owner died mid-send', () => {
     expect(send).not.toHaveBeenCalled()
   })
 })
+
+describe('once() with a check inside the claim (the guard)', () => {
+  const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
+  const final = { ...refused(429, 'too_many_requests', MESSAGES.tooManyRequests), final: true }
+  const options = { leaseMs: 1000, waitSignal: () => AbortSignal.timeout(2000) }
+
+  const setup = () => {
+    let now = Date.now()
+    const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
+    return { clock, store: new MemoryIdempotencyStore({ clock }), send: vi.fn(async () => delivered) }
+  }
+
+  it('stores a final refusal without sending, and replays it without checking again', async () => {
+    const { store, send } = setup()
+    const check = vi.fn(async () => final)
+    expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...final, replayed: false })
+    expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...final, replayed: true })
+    expect(check).toHaveBeenCalledTimes(1)
+    expect(send).not.toHaveBeenCalled()
+  })
+
+  it('releases the key after a refusal that is not final, so a repeat checks again and may send', async () => {
+    const { store, send } = setup()
+    const unavailable = refused(503, 'state_unavailable', MESSAGES.unavailable)
+    const check = vi.fn<() => Promise<typeof unavailable | undefined>>().mockResolvedValueOnce(unavailable).mockResolvedValue(undefined)
+    expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...unavailable, replayed: false })
+    expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...delivered, replayed: false })
+    expect(check).toHaveBeenCalledTimes(2)
+    expect(send).toHaveBeenCalledTimes(1)
+  })
+
+  it('checks after claiming and before marking: an owner that dies in the check leaves a key that may be sent', async () => {
+    const { clock, store, send } = setup()
+    const check = vi.fn(async () => {
+      expect((await store.claim('k', 1000)).status).toBe('in_flight')
+      clock.advance(1001)
+      // Not marked sending yet: once the lease lapses, the next caller may send rather than answer 504.
+      const next = await store.claim('k', 1000)
+      expect(next.status).toBe('claimed')
+      await store.complete('k', (next as { token: string }).token, delivered, 60_000)
+      return undefined
+    })
+    // This owner lost its lease in the check: it never marks nor sends, and answers from the next one.
+    expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...delivered, replayed: true })
+    expect(send).not.toHaveBeenCalled()
+  })
+
+  it('releases the key and rethrows when the check fails', async () => {
+    const { store, send } = setup()
+    const check = vi.fn(async () => {
+      throw new Error('counters down')
+    })
+    await expect(once(store, 'k', { ...options, check }, send)).rejects.toThrow('counters down')
+    expect((await store.claim('k', 1000)).status).toBe('claimed')
+    expect(send).not.toHaveBeenCalled()
+  })
+
+  it('answers by answerBy while a slow record goes on, and reports its late failure', async () => {
+    const { store, send } = setup()
+    let failRecord!: (error: Error) => void
+    const slow: IdempotencyStore = {
+      claim: (key, leaseMs) => store.claim(key, leaseMs),
+      markSending: (key, token) => store.markSending(key, token),
+      wait: (key, signal) => store.wait(key, signal),
+      complete: () => new Promise((_, reject) => (failRecord = reject)),
+      release: (key, token) => store.release(key, token),
+    }
+    const onRecordError = vi.fn()
+    const answerBy = Promise.resolve()
+    expect(await once(slow, 'k', { ...options, onRecordError, answerBy }, send)).toEqual({ ...delivered, replayed: false })
+    expect(onRecordError).not.toHaveBeenCalled()
+    failRecord(new Error('redis: timeout'))
+    await vi.waitFor(() => expect(onRecordError).toHaveBeenCalledWith(new Error('redis: timeout')))
+  })
+})

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { parsePayload } from '../../src/hook/parse.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { fixtures, fresh } from '../support/payloads.js'
 import { signedPost } from '../support/sign.js'
@@ -65,6 +66,36 @@ describe('destination and message from GoTrue payloads', () => {
     payload.user!.future_field = { nested: [1, 2, 3] }
     payload.sms!.channel = 'whatsapp'
     expect((await send(JSON.stringify(payload))).to.e164).toBe('8613800138000')
+  })
+})
+
+describe("the end user's address (metadata.ip_address, v2.187+)", () => {
+  const withIp = (ip: unknown) => {
+    const payload = JSON.parse(fixtures.signup) as { metadata: Record<string, unknown> }
+    payload.metadata.ip_address = ip
+    return JSON.stringify(payload)
+  }
+  const ipOf = (body: string) => {
+    const parsed = parsePayload(body)
+    if (!parsed.ok) throw new Error(parsed.reason)
+    return parsed.payload.ip
+  }
+
+  it('is read from metadata.ip_address, trimmed', () => {
+    expect(ipOf(fixtures.signup)).toBe('203.0.113.7')
+    expect(ipOf(withIp(' 2001:db8::1 '))).toBe('2001:db8::1')
+  })
+
+  it('is absent without metadata (GoTrue before v2.187), or when empty', () => {
+    expect(ipOf(fixtures.legacy)).toBeUndefined()
+    expect(ipOf(withIp(''))).toBeUndefined()
+    expect(ipOf(withIp(null))).toBeUndefined()
+  })
+
+  it('never costs the user the OTP when it is not a string', async () => {
+    expect(ipOf(withIp(42))).toBeUndefined()
+    expect(ipOf(withIp({ v4: '203.0.113.7' }))).toBeUndefined()
+    expect((await send(withIp(['203.0.113.7']))).otp).toBe('482913')
   })
 })
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { silentLogger } from '../../src/log.js'
+import { parseServerConfig } from '../../src/node/config.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { OTHER_SECRET, SECRET } from '../support/sign.js'
 import { runTs } from './spawn.js'
@@ -8,7 +9,7 @@ import { runTs } from './spawn.js'
 let server: NodeServer
 beforeAll(async () => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development' })
-  server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger })
+  server = await startNodeServer(config, parseServerConfig({ PORT: '0', HOST: '127.0.0.1' }), { logger: silentLogger })
 })
 afterAll(() => server.close())
 
@@ -54,6 +55,15 @@ describe('sms-hook CLI', () => {
     expect(stdout).toContain('HTTP 401')
     expect(stdout).toContain('Invalid webhook signature')
   })
+
+  it.each(['--help', '-h', 'help', 'send-test --help', 'send-test --url http://localhost -h', 'secret --help'])(
+    '"sms-hook %s" prints the usage and exits 0',
+    async (args) => {
+      const { code, stdout, stderr } = await cli(...args.split(' '))
+      expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+      expect(stdout).toMatch(/^Usage:\n {2}sms-hook secret\n[\s\S]* {2}sms-hook send-test --url URL/)
+    },
+  )
 
   it('exits 2 with usage on missing options', async () => {
     const { code, stderr } = await cli('send-test', '--url', server.url)

@@ -1,23 +1,40 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
-import { silentLogger } from '../../src/log.js'
+import { createJsonLogger } from '../../src/log.js'
+import { parseServerConfig } from '../../src/node/config.js'
 import { startNodeServer, type NodeServer } from '../../src/node/server.js'
-import { ScriptedProvider } from '../support/app.js'
+import { ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
-import { SECRET, signedPost } from '../support/sign.js'
+import { gotrueHeaders, SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
+import { freePort } from '../support/redis.js'
 
 const servers: NodeServer[] = []
 afterEach(async () => {
-  await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+  await Promise.allSettled(
+    servers.splice(0).map((s) => {
+      const closed = s.close()
+      s.server.closeAllConnections() // the raw clients some tests leave open
+      return closed
+    }),
+  )
 })
 
+/** A server on a free loopback port; `logs` holds what it logged, as parsed JSON lines. */
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...env })
-  const server = await startNodeServer(config, { port: 0, host: '127.0.0.1' }, { logger: silentLogger, ...(provider ? { providers: [provider] } : {}) })
+  const settings = { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', ...env }
+  const config = parseConfig(settings)
+  const logs: LogLine[] = []
+  const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
+  const overrides = provider ? { providers: { [config.routing.providers[0]!.name]: provider } } : {}
+  const server = await startNodeServer(config, parseServerConfig(settings), { logger, ...overrides })
   servers.push(server)
-  return server
+  return Object.assign(server, { logs })
 }
+
+const connections = (server: NodeServer) =>
+  new Promise<number>((resolve, reject) => server.server.getConnections((error, count) => (error ? reject(error) : resolve(count))))
 
 describe('a real listening Node server', () => {
   it('verifies, delivers and answers over TCP', async () => {
@@ -82,7 +99,134 @@ describe('a real listening Node server', () => {
     release()
     const response = await inFlight
     expect(response.status).toBe(200)
+    // Told that the connection ends with this answer, so no client reuses it; shutdown does not wait for it.
+    expect(response.headers.get('connection')).toBe('close')
     await closed
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow()
+  })
+})
+
+describe('slow and hostile clients', () => {
+  // GoTrue writes each request at once and gives up after 5 s: a request still arriving SMS_HOOK_TIMEOUT_MS + 1 s
+  // after it began is not GoTrue's. 300 ms keeps these tests short.
+  const env = { SMS_HOOK_TIMEOUT_MS: '300' }
+  const requestTimeoutMs = 1300
+
+  it('answers 408 and closes the connection when the body is still arriving after the timeout, calling no provider', async () => {
+    const provider = new ScriptedProvider()
+    const server = await start(env, provider)
+    const { head, body } = rawSignedPost(signupPayload().body)
+    const began = performance.now()
+    const client = await openRaw(server.url)
+    client.socket.write(head)
+    client.trickle(body, 50)
+    const received = await within(client.closed, 10_000, 'the connection was closed')
+    expect(statusOf(received)).toBe(408)
+    expect(performance.now() - began).toBeGreaterThanOrEqual(requestTimeoutMs - 50)
+    expect(provider.calls).toHaveLength(0)
+    // The hook was still reading the body when Node cut the connection: not an error of ours.
+    await vi.waitFor(() => expect(server.logs.map((l) => l.msg)).toContain('request body incomplete: the connection closed'))
+    expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
+  })
+
+  it('answers 408 and closes the connection when the headers never end, and closes a silent connection', async () => {
+    const server = await start(env)
+    const trickling = await openRaw(server.url)
+    trickling.trickle(rawSignedPost(signupPayload().body).head.repeat(100), 50)
+    const silent = await openRaw(server.url)
+    const [fromTrickling, fromSilent] = await within(
+      Promise.all([trickling.closed, silent.closed]),
+      10_000,
+      'both connections were closed',
+    )
+    expect(statusOf(fromTrickling)).toBe(408)
+    expect(statusOf(fromSilent)).toBe(408)
+  })
+
+  it('refuses connections beyond SMS_HOOK_MAX_CONNECTIONS, and serves again once below it', async () => {
+    const server = await start({ SMS_HOOK_MAX_CONNECTIONS: '2' })
+    const held = [await openRaw(server.url), await openRaw(server.url)]
+    const extra = await openRaw(server.url)
+    expect(await within(extra.closed, 5000, 'the connection over the cap was closed')).toBe('')
+    expect(held.every((c) => !c.socket.destroyed)).toBe(true)
+
+    held[0]!.socket.destroy()
+    await vi.waitFor(async () => expect(await connections(server)).toBeLessThan(2), { timeout: 5000 })
+    const { body } = signupPayload()
+    expect((await fetch(`${server.url}/send-sms`, signedPost(body))).status).toBe(200)
+  })
+
+  it('keeps idle keep-alive connections 65 s, longer than the load balancers in front keep theirs', async () => {
+    const server = await start(env)
+    const response = await fetch(`${server.url}/healthz`)
+    expect(response.headers.get('keep-alive')).toBe('timeout=65')
+  })
+})
+
+describe('what unauthenticated clients can put in the log', () => {
+  it('logs a client that goes away mid-body as one warn line, without a stack', async () => {
+    const server = await start()
+    const { head, body } = rawSignedPost(signupPayload().body)
+    const chunkedHead = head.replace(/content-length: \d+\r\n/, 'transfer-encoding: chunked\r\n')
+    for (const partial of [head + body.slice(0, 10), `${chunkedHead}a\r\n${body.slice(0, 10)}\r\n`]) {
+      const client = await openRaw(server.url)
+      client.socket.write(partial, () => client.socket.destroy())
+      await client.closed
+    }
+    await vi.waitFor(() => expect(server.logs.filter((l) => l.level === 'warn')).toHaveLength(2), { timeout: 5000 })
+    expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
+    for (const line of server.logs.filter((l) => l.level === 'warn')) {
+      expect(line).toEqual({
+        level: 'warn',
+        time: expect.any(String),
+        msg: 'request body incomplete: the connection closed',
+        path: '/send-sms',
+        remote_address: '127.0.0.1',
+      })
+    }
+  })
+
+  it('cuts a 10 KB webhook-id to 64 characters and logs the caller\'s address with a rejected signature', async () => {
+    const server = await start()
+    const { body } = signupPayload()
+    const id = 'x'.repeat(10 * 1024)
+    const response = await fetch(`${server.url}/send-sms`, { method: 'POST', headers: { ...gotrueHeaders(body), 'webhook-id': id }, body })
+    expect(response.status).toBe(401)
+    const line = server.logs.find((l) => l.msg === 'hook signature rejected')
+    expect(line).toMatchObject({ level: 'warn', reason: 'no_matching_signature', remote_address: '127.0.0.1' })
+    expect(line?.webhook_id).toMatch(/^x{1,64}/)
+    expect(String(line?.webhook_id).length).toBeLessThanOrEqual(64)
+    expect(JSON.stringify(line).length).toBeLessThan(1024)
+  })
+})
+
+describe('readiness', () => {
+  it('is ready at once with the in-memory state', async () => {
+    const { url } = await start()
+    const response = await fetch(`${url}/readyz`)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ready' })
+  })
+
+  it.skipIf(inject('redis').url === '')('is ready once Redis answers, and shares its keys there', async () => {
+    const { url } = await start({ REDIS_URL: inject('redis').url, SMS_HOOK_REDIS_PREFIX: `sms-hook-test:${crypto.randomUUID()}:` })
+    await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 5000 }).toBe(200)
+    const { body } = signupPayload()
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    const metrics = await (await fetch(`${url}/metrics`)).text()
+    expect(metrics).toContain('sms_hook_hooks_total{outcome="replayed"} 1')
+  })
+
+  it('says not ready within about a second when Redis is unreachable, while the hook and /healthz still answer', async () => {
+    const { url } = await start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+    const started = performance.now()
+    const response = await fetch(`${url}/readyz`)
+    // About a second (the readiness probe's own bound); generous here for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(response.status).toBe(503)
+    expect(await response.json()).toEqual({ status: 'not_ready', reason: expect.stringMatching(/^shared state: redis: /) })
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    expect(await (await fetch(`${url}/send-sms`, signedPost(signupPayload().body))).text()).toBe('{}')
   })
 })

@@ -1,9 +1,9 @@
-/** Runs the project's TypeScript entry points as child processes, the way a user runs them. */
+/** Runs the project's TypeScript entry points and npm scripts as child processes, the way a user runs them. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
-const ROOT = resolve(import.meta.dirname, '../..')
+export const ROOT = resolve(import.meta.dirname, '../..')
 const TSX = pathToFileURL(resolve(ROOT, 'node_modules/tsx/dist/loader.mjs')).href
 
 export interface Running {
@@ -15,12 +15,18 @@ export interface Running {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>
 }
 
-export const runTs = (
-  entry: string,
-  args: string[] = [],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Running => {
-  const child = spawn(process.execPath, ['--import', TSX, resolve(ROOT, entry), ...args], {
+export interface RunOptions {
+  /** Added to PATH, which every child gets; nothing else of this process's environment is passed on. */
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+export const runTs = (entry: string, args: string[] = [], options: RunOptions = {}): Running =>
+  run(process.execPath, ['--import', TSX, resolve(ROOT, entry), ...args], options)
+
+/** Runs `command` in the project folder (or `cwd`). */
+export const run = (command: string, args: string[], options: RunOptions = {}): Running => {
+  const child = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +74,7 @@ export const runTs = (
 }
 
 /** The URL from the server's `listening` log line. */
-export const listeningUrl = async (running: Running) => {
-  const line = await running.waitFor(/"msg":"listening"/)
+export const listeningUrl = async (running: Running, timeoutMs?: number) => {
+  const line = await running.waitFor(/"msg":"listening"/, timeoutMs)
   return (JSON.parse(line) as { url: string }).url
 }

@@ -1,12 +1,24 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SECRET } from '../support/sign.js'
+import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
+import { freePort } from '../support/redis.js'
 import { listeningUrl, runTs, type Running } from './spawn.js'
 
-const main = (env: Record<string, string>, args: string[] = [], cwd?: string) =>
-  runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+const started: Running[] = []
+afterEach(() => {
+  // A test that fails before it stops its server would leave the server running.
+  for (const run of started.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL')
+})
+
+const main = (env: Record<string, string>, args: string[] = [], cwd?: string) => {
+  const run = runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+  started.push(run)
+  return run
+}
 
 /** Exit code 0 after a signal means our handler ran and shut down cleanly; the rest is there to debug a failure. */
 const expectCleanExit = async (run: Running) => {
@@ -33,6 +45,31 @@ describe('Node entry start-up', () => {
     expect(run.stderr()).toContain('SMS_HOOK_TIMEOUT_MS: must be between 100 and 4800')
   })
 
+  it('refuses a guard limit that is no count per window, naming it', async () => {
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_LIMIT_PER_IP: '30 an hour' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('invalid configuration: SMS_HOOK_LIMIT_PER_IP: must be a count per window such as 5/1h')
+  })
+
+  it('refuses a REDIS_URL that is no redis:// URL, without echoing it', async () => {
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'http://:secret@cache:6379' })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr()).toContain('invalid configuration: REDIS_URL: must start with redis:// or rediss://')
+    expect(run.stderr()).not.toContain('secret')
+  })
+
+  it('starts with Redis unreachable: not ready, the hook answering, and a clean exit on SIGTERM', async () => {
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: redisUrl })
+    const url = await listeningUrl(run)
+    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis', metrics: `${url}/metrics` })
+    expect((await fetch(`${url}/readyz`)).status).toBe(503)
+    expect((await fetch(`${url}/healthz`)).status).toBe(200)
+    await run.waitFor(/shared state \(Redis\) connection error/)
+    run.child.kill('SIGTERM')
+    await expectCleanExit(run)
+  })
+
   it('development mode: makes a secret once, keeps it for restarts, prints the GoTrue settings', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'sms-hook-dev-'))
     const first = main({}, ['--dev'], cwd)
@@ -54,6 +91,40 @@ describe('Node entry start-up', () => {
     expect(second.stdout()).toContain(`GOTRUE_HOOK_SEND_SMS_SECRETS=${secret}`)
     second.child.kill('SIGINT')
     await expectCleanExit(second)
+  })
+
+  it('takes LOG_LEVEL in any case, and names it when it is wrong', async () => {
+    const debug = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'DEBUG' })
+    await listeningUrl(debug)
+    debug.child.kill('SIGTERM')
+    await expectCleanExit(debug)
+
+    const loud = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'loud' })
+    expect(await loud.exited).toBe(1)
+    expect(loud.stderr()).toBe('sms-hook: invalid configuration: LOG_LEVEL: must be one of debug, info, warn, error, got "loud"\n')
+  })
+
+  it.each([
+    ['not-a-host', /^sms-hook: cannot listen: HOST: "not-a-host" cannot be resolved \((ENOTFOUND|EAI_AGAIN)\)$/],
+    ['192.0.2.1', /^sms-hook: cannot listen: HOST: 192\.0\.2\.1 is not an address of this machine \(EADDRNOTAVAIL\)$/],
+    ['http://0.0.0.0', /^sms-hook: invalid configuration: HOST: must be an IP address or a host name/],
+  ])('stops with one line naming HOST when HOST=%s', async (host, line) => {
+    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, HOST: host })
+    expect(await run.exited).toBe(1)
+    expect(run.stderr().trimEnd().split('\n')).toEqual([expect.stringMatching(line)])
+  })
+
+  it('stops with one line naming PORT when the port is in use', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, PORT: String(port) })
+      expect(await run.exited).toBe(1)
+      expect(run.stderr()).toBe(`sms-hook: cannot listen: PORT: ${port} is already in use on 127.0.0.1 (EADDRINUSE)\n`)
+    } finally {
+      holder.close()
+    }
   })
 
   it('warns at start-up when production uses the console provider, and serves no inbox without a token', async () => {
@@ -89,6 +160,24 @@ describe('Node entry start-up', () => {
     await run.waitFor(/private networks only/)
     expect(run.stdout()).toContain('Listening on all interfaces (GoTrue in Docker reaches it as host.docker.internal)')
     run.child.kill('SIGTERM')
+    await expectCleanExit(run)
+  })
+})
+
+describe('Node entry shutdown', () => {
+  it('on SIGTERM closes idle connections and clients still sending, and exits 0', async () => {
+    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '300' })
+    const url = await listeningUrl(run)
+    // A fresh connection is busy from its first byte on; one answer on a later connection shows it was accepted.
+    const trickling = await openRaw(url)
+    trickling.trickle(rawSignedPost('{"sms":{}}').head, 100)
+    const idle = await openRaw(url)
+    idle.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    await vi.waitFor(() => expect(statusOf(idle.received())).toBe(200), { timeout: 5000 })
+
+    run.child.kill('SIGTERM')
+    await within(idle.closed, 5000, 'the idle keep-alive connection was closed')
+    expect(statusOf(await within(trickling.closed, 10_000, 'the connection still sending was closed'))).toBeUndefined()
     await expectCleanExit(run)
   })
 })

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { isConfigError, isStateUnavailableError } from '../../src/errors.js'
 import { createRedisState, redisOptionsFromUrl, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
-import { freePort, startRedisServer, type RedisServer } from '../support/redis.js'
+import { freePort, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
 import { describeCountersContract } from './counters-contract.js'
 import { claimToken, describeStoreContract } from './contract.js'
 
@@ -51,18 +51,6 @@ const scanKeys = async (admin: Redis, pattern: string) => {
     cursor = next
   } while (cursor !== '0')
   return keys
-}
-
-/** Waits, a bounded number of times, for a state to connect, or to reconnect after its server came back. */
-const reconnected = async (state: RedisState) => {
-  for (let i = 0; i < 100; i++) {
-    try {
-      return await state.ping()
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
-  throw new Error('did not reconnect within 10 s')
 }
 
 describe('REDIS_URL', () => {

@@ -22,8 +22,11 @@ export const fresh = (raw: string = fixtures.signup, uuid: string = randomUUID()
   body: raw.replace(FIXTURE_UUID, uuid),
 })
 
-/** A signup payload for `phone` and `otp`; `legacy` drops `metadata` and `sms.phone` as GoTrue < 2.180 did. */
-export const signupPayload = (options: { phone?: string; otp?: string; legacy?: boolean; uuid?: string } = {}) => {
+/**
+ * A signup payload for `phone` and `otp` from the end user at `ip`; `legacy` drops `metadata` and `sms.phone` as
+ * GoTrue < 2.180 did.
+ */
+export const signupPayload = (options: { phone?: string; otp?: string; legacy?: boolean; uuid?: string; ip?: string } = {}) => {
   const uuid = options.uuid ?? randomUUID()
   const phone = options.phone ?? '8613800138000'
   const otp = options.otp ?? String(100000 + Math.floor(Math.random() * 900000))
@@ -43,7 +46,7 @@ export const signupPayload = (options: { phone?: string; otp?: string; legacy?: 
   const body = options.legacy
     ? JSON.stringify({ user, sms: { otp } })
     : JSON.stringify({
-        metadata: { uuid, time: new Date().toISOString(), name: 'send-sms', ip_address: '203.0.113.7' },
+        metadata: { uuid, time: new Date().toISOString(), name: 'send-sms', ip_address: options.ip ?? '203.0.113.7' },
         user,
         sms: { otp, phone },
       })

@@ -115,3 +115,15 @@ export const startRedisServer = async (options: { binary?: string; args?: string
     },
   }
 }
+
+/** Waits, a bounded number of times, for a state to connect, or to reconnect after its server came back. */
+export const reconnected = async (state: { ping(): Promise<void> }) => {
+  for (let i = 0; i < 100; i++) {
+    try {
+      return await state.ping()
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  throw new Error('did not reconnect within 10 s')
+}

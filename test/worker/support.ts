@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers'
 import { onTestFinished, vi } from 'vitest'
 import type { InboxEntry } from '../../src/dev/inbox.js'
 import worker, { type Bindings } from '../../src/worker/index.js'
+import { NO_LIMITS } from '../support/app.js'
 import { SECRET } from '../support/sign.js'
 
 export type Settings = Record<string, string | undefined>
@@ -17,10 +18,13 @@ export const CONSOLE: Settings = { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_
 
 /**
  * A new bindings object, as a new isolate gets: the Worker builds one app per bindings object, so two of them
- * share nothing but the Durable Objects, like two isolates.
+ * share nothing but the Durable Objects, like two isolates. The guard's limits are off unless `settings` set
+ * them, as the counters outlive a case.
  */
-export const isolate = (settings: Settings, objects: Partial<Bindings> = { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX }) =>
-  ({ ...objects, ...settings }) as Bindings
+export const isolate = (
+  settings: Settings,
+  objects: Partial<Bindings> = { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX, COUNTERS: env.COUNTERS },
+) => ({ ...objects, ...NO_LIMITS, ...settings }) as Bindings
 
 /** One request through `export default { fetch }`, waiting for what it left running. */
 export const call = async (bindings: Bindings, path: string, init?: RequestInit): Promise<Response> => {

@@ -16,6 +16,12 @@ describe('the Worker entry', () => {
     expect(await response.json()).toEqual({ status: 'ok' })
   })
 
+  it('answers /readyz with 200 once its settings are valid', async () => {
+    const response = await call(isolate(CONSOLE), '/readyz')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ status: 'ready' })
+  })
+
   it('answers an unknown path with 404 in the error shape', async () => {
     const response = await call(isolate(CONSOLE), '/nope')
     expect(response.status).toBe(404)
@@ -110,14 +116,17 @@ describe('Alibaba Cloud from a Worker', () => {
 })
 
 describe('settings on Workers: always production, and a bad one answers 500 on every request', () => {
-  const cases: [string, Settings, Partial<Record<'IDEMPOTENCY' | 'INBOX', unknown>> | undefined, string][] = [
+  const cases: [string, Settings, Partial<Record<'IDEMPOTENCY' | 'INBOX' | 'COUNTERS', unknown>> | undefined, string][] = [
     ['no hook secret (wrangler.toml alone)', { GOTRUE_SMS_PROVIDER: 'aliyun' }, undefined, 'GOTRUE_HOOK_SEND_SMS_SECRETS'],
     ['a hook secret that is too short', { ...CONSOLE, GOTRUE_HOOK_SEND_SMS_SECRETS: `v1,whsec_${btoa('short')}` }, undefined, 'GOTRUE_HOOK_SEND_SMS_SECRETS'],
     ['no provider: production has no default', { ...CONSOLE, GOTRUE_SMS_PROVIDER: '' }, undefined, 'GOTRUE_SMS_PROVIDER'],
     ['an Aliyun AccessKey without its secret', aliyun({ GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: '' }), undefined, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET'],
     ['an unknown log level', { ...CONSOLE, LOG_LEVEL: 'chatty' }, undefined, 'LOG_LEVEL'],
-    ['no idempotency Durable Object', CONSOLE, { INBOX: env.INBOX }, 'IDEMPOTENCY'],
-    ['the console provider without its inbox', CONSOLE, { IDEMPOTENCY: env.IDEMPOTENCY }, 'INBOX'],
+    ['no idempotency Durable Object', CONSOLE, { INBOX: env.INBOX, COUNTERS: env.COUNTERS }, 'IDEMPOTENCY'],
+    ['no counters Durable Object for the guard', CONSOLE, { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX }, 'COUNTERS'],
+    ['the console provider without its inbox', CONSOLE, { IDEMPOTENCY: env.IDEMPOTENCY, COUNTERS: env.COUNTERS }, 'INBOX'],
+    ['REDIS_URL, which is for Node', { ...CONSOLE, REDIS_URL: 'redis://:secret@redis.internal:6379' }, undefined, 'REDIS_URL'],
+    ['a guard limit that is no count per window', { ...CONSOLE, SMS_HOOK_LIMIT_PER_NUMBER: '10 an hour' }, undefined, 'SMS_HOOK_LIMIT_PER_NUMBER'],
   ]
   for (const [what, settings, objects, variable] of cases) {
     it(`names ${variable} in the log for ${what}`, async () => {
@@ -132,6 +141,9 @@ describe('settings on Workers: always production, and a bad one answers 500 on e
         expect(response.headers.get('content-type')).toMatch(/^application\/json/)
         expect(await response.json()).toEqual({ error: { http_code: 500, message: MESSAGES.configuration } })
       }
+      const readyz = await call(bindings, '/readyz')
+      expect(readyz.status).toBe(503)
+      expect(await readyz.json()).toEqual({ status: 'not_ready', reason: `invalid configuration: ${variable}` })
       const errors = logs.filter((l) => l.level === 'error')
       expect(errors).toHaveLength(2)
       for (const line of errors) {

@@ -1,4 +1,4 @@
-import { boolean, endpoint, oneOf, required, text, type Env } from '../../config/env.js'
+import { boolean, endpoint, jsonSetting, oneOf, required, text, type Env } from '../../config/env.js'
 import { compileTemplate } from '../../message/template.js'
 import { ConfigError } from '../../errors.js'
 
@@ -107,12 +107,7 @@ const parseTemplateParam = (value: string | undefined): Record<string, string> =
   if (value === undefined) return DEFAULT_TEMPLATE_PARAM
   const variable = 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM'
   const shape = 'must be a JSON object of strings, e.g. {"code":"{{ .Code }}","min":"{{ .ExpiryMinutes }}"}'
-  let json: unknown
-  try {
-    json = JSON.parse(value)
-  } catch {
-    throw new ConfigError(variable, `is not valid JSON: ${shape}`)
-  }
+  const json = jsonSetting(variable, value, shape)
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(variable, shape)
   const entries = Object.entries(json)
   if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) throw new ConfigError(variable, shape)

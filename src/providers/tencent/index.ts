@@ -3,7 +3,7 @@
  * approved templates only, so the message text is not used: the OTP travels in `TemplateParamSet`. The hook's
  * idempotency key goes in `SessionContext`, which Tencent echoes in delivery receipts.
  */
-import { endpoint, required, text, type Env } from '../../config/env.js'
+import { endpoint, jsonSetting, required, text, type Env } from '../../config/env.js'
 import { ConfigError, type ProviderErrorKind } from '../../errors.js'
 import { compileTemplate, type TemplateValues } from '../../message/template.js'
 import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from '../http.js'
@@ -101,12 +101,7 @@ export const tencent = defineProvider<TencentSettings>({
 const parseTemplateParams = (value: string): ((values: TemplateValues) => string)[] => {
   const variable = 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS'
   const shape = 'must be a JSON array of strings, e.g. ["{{ .Code }}","{{ .ExpiryMinutes }}"]'
-  let json: unknown
-  try {
-    json = JSON.parse(value)
-  } catch {
-    throw new ConfigError(variable, `is not valid JSON: ${shape}`)
-  }
+  const json = jsonSetting(variable, value, shape)
   if (!Array.isArray(json) || json.length === 0 || !json.every((v) => typeof v === 'string')) {
     throw new ConfigError(variable, shape)
   }

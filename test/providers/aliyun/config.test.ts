@@ -12,7 +12,7 @@ import type { ProviderDeps } from '../../../src/providers/types.js'
 import { smsMessage } from '../../support/payloads.js'
 import { SECRET } from '../../support/sign.js'
 
-const createProvider = (config: ReturnType<typeof parseProviderConfig>, deps: ProviderDeps) => buildProviders([config], deps)[0]!
+const createProvider = (config: ReturnType<typeof parseProviderConfig>, deps: ProviderDeps) => buildProviders([config], deps)[config.name]!
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from './fake.js'
 
 const base: Env = {

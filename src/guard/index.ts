@@ -1,0 +1,74 @@
+/**
+ * The SMS-pumping guard: refuses destinations outside the allowed countries or inside blocked prefixes, and calls
+ * past a velocity limit (per number, per end-user address, per country, in all), before any provider is paid for
+ * them. The hook runs it inside the idempotency claim, so a repeat answered from a stored outcome is never
+ * counted again, and records its refusals as the call's outcome.
+ */
+import { MESSAGES, refused, type Refused } from '../outcome.js'
+import type { PhoneNumber } from '../phone/e164.js'
+import type { RateCounters } from '../store/types.js'
+import { LIMIT_RULES, type GuardConfig, type LimitRule } from './config.js'
+import { ipKey } from './ip.js'
+
+/** Which rule refused a call: the `rule` of logs, events and metrics. */
+export type GuardRule = 'country_not_allowed' | 'prefix_blocked' | LimitRule
+
+export interface GuardCall {
+  to: PhoneNumber
+  /** The end user's address as GoTrue saw it (`metadata.ip_address`, v2.187+); the per-IP limit needs it. */
+  ip: string | undefined
+}
+
+export type GuardVerdict = { ok: true } | { ok: false; rule: GuardRule; refusal: Refused }
+
+export type Guard = (call: GuardCall) => Promise<GuardVerdict>
+
+const ALLOW: GuardVerdict = { ok: true }
+const refusal = (rule: GuardRule, status: 400 | 429, code: string, message: string): GuardVerdict => ({
+  ok: false,
+  rule,
+  refusal: { ...refused(status, code, message), final: true },
+})
+const NOT_ALLOWED = refusal('country_not_allowed', 400, 'country_not_allowed', MESSAGES.countryNotAllowed)
+const BLOCKED = refusal('prefix_blocked', 400, 'number_blocked', MESSAGES.numberBlocked)
+const LIMITED = Object.fromEntries(
+  LIMIT_RULES.map((rule) => [rule, refusal(rule, 429, 'too_many_requests', MESSAGES.tooManyRequests)]),
+) as Record<LimitRule, GuardVerdict>
+
+/** The counter each limit adds a call to; undefined when the call has nothing to count it by. */
+const COUNTER_KEYS: Record<LimitRule, (call: GuardCall) => string | undefined> = {
+  per_number: (call) => `number:${call.to.e164}`,
+  per_ip: (call) => (call.ip === undefined ? undefined : `ip:${ipKey(call.ip)}`),
+  per_country: (call) => `country:${call.to.callingCode}`,
+  global: () => 'global',
+}
+
+/**
+ * Builds the guard over the shared counters. Every limit that applies counts the call, refused or not, so a
+ * script that keeps trying stays refused until its window ends. Rejects with the counters' error
+ * (StateUnavailableError when the shared state is down): `SMS_HOOK_STATE_DOWN` is the caller's to apply.
+ *
+ * @example
+ * const guard = createGuard(config.guard, counters)
+ * const verdict = await guard({ to, ip: payload.ip })
+ */
+export const createGuard = (config: GuardConfig, counters: RateCounters): Guard => {
+  const { allowedCountries, blockedPrefixes } = config
+  const limits = LIMIT_RULES.flatMap((rule) => {
+    const limit = config.limits[rule]
+    return limit === undefined ? [] : [{ rule, ...limit, key: COUNTER_KEYS[rule] }]
+  })
+  return async function guard(call) {
+    if (allowedCountries !== undefined && !allowedCountries.has(call.to.callingCode)) return NOT_ALLOWED
+    if (blockedPrefixes.some((prefix) => call.to.e164.startsWith(prefix))) return BLOCKED
+    if (limits.length === 0) return ALLOW
+    const counts = await Promise.all(
+      limits.map(({ key, windowMs }) => {
+        const counter = key(call)
+        return counter === undefined ? 0 : counters.hit(counter, windowMs)
+      }),
+    )
+    const over = limits.find((limit, i) => counts[i]! > limit.max)
+    return over === undefined ? ALLOW : LIMITED[over.rule]
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Prometheus metrics of the Node server, fed by the hook's events: one more observer beside the JSON log. Node
+ * only: prom-client needs Node, and nothing the Worker imports may import this module.
+ */
+import type { Handler } from 'hono'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { constantTimeEqual } from '../digest.js'
+import { errorBody, isDeadlineError, isProviderError } from '../errors.js'
+import type { HookObserver } from '../hook/events.js'
+import type { Outcome } from '../outcome.js'
+
+export interface Metrics {
+  registry: Registry
+  /** Counts what each hook event reports. */
+  observe: HookObserver
+  /** `GET /metrics` in Prometheus text format; with `token`, only for `Authorization: Bearer <token>`. */
+  handler: Handler
+}
+
+/**
+ * A registry of its own (several apps may live in one process, as in tests), with every name under `sms_hook_`,
+ * the default process metrics included.
+ *
+ * @example
+ * const metrics = createMetrics({ token: config.metrics.token })
+ * const app = createApp(config, { ...deps, observers: [metrics.observe], metrics: metrics.handler })
+ */
+export const createMetrics = (options: { token?: string | undefined } = {}): Metrics => {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'sms_hook_' })
+  const registers = [registry]
+
+  const hooks = new Counter({
+    name: 'sms_hook_hooks_total',
+    help: 'Hook calls answered, by outcome: sent, replayed (an idempotent repeat), or the refusal or failure code.',
+    labelNames: ['outcome'],
+    registers,
+  })
+  const deliveries = new Counter({
+    name: 'sms_hook_deliveries_total',
+    help: 'Provider attempts, by provider and outcome: sent, or the failure kind (timeout, unexpected for an untyped error).',
+    labelNames: ['provider', 'outcome'],
+    registers,
+  })
+  const latency = new Histogram({
+    name: 'sms_hook_provider_duration_seconds',
+    help: 'How long one provider attempt took, by provider and outcome.',
+    labelNames: ['provider', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5],
+    registers,
+  })
+  const repeats = new Counter({
+    name: 'sms_hook_idempotent_repeats_total',
+    help: 'Repeats of a call that already had an outcome (GoTrue retries), answered from it without sending, by that outcome.',
+    labelNames: ['outcome'],
+    registers,
+  })
+  const guardRefusals = new Counter({
+    name: 'sms_hook_guard_refusals_total',
+    help: 'Calls refused by the SMS-pumping guard, by rule.',
+    labelNames: ['rule'],
+    registers,
+  })
+  const breakers = new Gauge({
+    name: 'sms_hook_circuit_breaker_open',
+    help: "1 while a provider's circuit breaker is open, 0 otherwise (half open or closed).",
+    labelNames: ['provider'],
+    registers,
+  })
+  const storeErrors = new Counter({
+    name: 'sms_hook_store_errors_total',
+    help: 'Failures of the shared state other than its being unreachable, by phase: claim, guard (its counters), record.',
+    labelNames: ['phase'],
+    registers,
+  })
+  const stateDown = new Counter({
+    name: 'sms_hook_state_down_total',
+    help: 'Calls that found the shared state unreachable, by step (idempotency, guard) and SMS_HOOK_STATE_DOWN policy: send (went on without it) or refuse.',
+    labelNames: ['step', 'policy'],
+    registers,
+  })
+  for (const outcome of ['sent', 'replayed']) hooks.inc({ outcome }, 0)
+
+  const observe: HookObserver = function countHookEvent(event) {
+    switch (event.type) {
+      case 'refused':
+        hooks.inc({ outcome: event.refusal.code })
+        return
+      case 'replayed':
+        hooks.inc({ outcome: 'replayed' })
+        repeats.inc({ outcome: outcomeLabel(event.outcome) })
+        return
+      case 'delivered':
+        hooks.inc({ outcome: 'sent' })
+        deliveries.inc({ provider: event.provider, outcome: 'sent' })
+        latency.observe({ provider: event.provider, outcome: 'sent' }, event.providerMs / 1000)
+        return
+      case 'failed':
+        hooks.inc({ outcome: event.outcome.code })
+        return
+      case 'attempt_failed': {
+        const labels = { provider: event.provider, outcome: failureLabel(event.error) }
+        deliveries.inc(labels)
+        latency.observe(labels, event.providerMs / 1000)
+        return
+      }
+      case 'guard_refused':
+        guardRefusals.inc({ rule: event.rule })
+        return
+      case 'state_down':
+        stateDown.inc({ step: event.step, policy: event.policy })
+        return
+      case 'store_error':
+        storeErrors.inc({ phase: event.phase })
+        return
+      case 'breaker':
+        breakers.set({ provider: event.provider }, event.state === 'opened' ? 1 : 0)
+    }
+  }
+
+  const { token } = options
+  const handler: Handler = async function metrics(c) {
+    if (token !== undefined) {
+      const header = c.req.header('authorization')
+      const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
+      if (offered === undefined || !constantTimeEqual(offered, token)) {
+        return c.json(errorBody(401, 'Unauthorized'), 401, { 'WWW-Authenticate': 'Bearer' })
+      }
+    }
+    return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType })
+  }
+
+  return { registry, observe, handler }
+}
+
+const outcomeLabel = (outcome: Outcome) => (outcome.ok ? 'sent' : outcome.code)
+
+const failureLabel = (error: unknown) => {
+  if (isProviderError(error)) return error.kind
+  return isDeadlineError(error) ? 'timeout' : 'unexpected'
+}

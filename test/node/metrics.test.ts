@@ -1,0 +1,150 @@
+/** Prometheus metrics of the Node server: fed by the hook events, served at /metrics, on its own port or behind a token. */
+import { afterEach, describe, expect, it } from 'vitest'
+import { parseConfig } from '../../src/config/index.js'
+import { DeadlineError, ProviderError } from '../../src/errors.js'
+import { silentLogger } from '../../src/log.js'
+import { parseServerConfig } from '../../src/node/config.js'
+import { createMetrics } from '../../src/node/metrics.js'
+import { startNodeServer, type NodeServer } from '../../src/node/server.js'
+import { refused } from '../../src/outcome.js'
+import { NO_LIMITS, ScriptedProvider } from '../support/app.js'
+import { signupPayload } from '../support/payloads.js'
+import { SECRET, signedPost } from '../support/sign.js'
+
+const servers: NodeServer[] = []
+afterEach(async () => {
+  await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+})
+
+const start = async (env: Record<string, string> = {}, provider = new ScriptedProvider()) => {
+  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...NO_LIMITS, ...env })
+  const listen = parseServerConfig({ PORT: '0', HOST: '127.0.0.1', ...env })
+  const server = await startNodeServer(config, listen, { logger: silentLogger, providers: { [config.routing.providers[0]!.name]: provider } })
+  servers.push(server)
+  return server
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined when the text has no such line. */
+const sample = (text: string, series: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+const call = { key: 'k', to: '8613800138000', smsType: 'sms' }
+
+describe('the metrics observer', () => {
+  it('counts each event under a name starting with sms_hook_, the default process metrics included', async () => {
+    const { observe, registry } = createMetrics()
+    const delivered = { ok: true as const, provider: 'aliyun', messageId: 'm' }
+    const limited = { ...refused(429, 'too_many_requests', 'wait'), final: true }
+    observe({ type: 'attempt_failed', call, provider: 'aliyun', attempt: 1, error: new ProviderError('retryable', 'throttled'), providerMs: 120 })
+    observe({ type: 'delivered', call, outcome: delivered, provider: 'aliyun', attempts: 2, failedAttempts: [], skipped: [], durationMs: 400, providerMs: 250 })
+    observe({ type: 'replayed', call, outcome: delivered, provider: 'aliyun', durationMs: 1 })
+    observe({ type: 'guard_refused', call, rule: 'per_number', refusal: limited })
+    observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1 })
+    observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1 })
+    observe({ type: 'refused', step: 'verify', refusal: refused(401, 'unauthorized', 'no'), reason: 'no_matching_signature' })
+    observe({ type: 'state_down', call, step: 'idempotency', policy: 'send', error: new Error('down') })
+    observe({ type: 'store_error', call, phase: 'record', error: new Error('down') })
+    observe({ type: 'breaker', provider: 'twilio', state: 'opened' })
+    observe({ type: 'breaker', provider: 'vonage', state: 'opened' })
+    observe({ type: 'breaker', provider: 'vonage', state: 'half_open' })
+    const text = await registry.metrics()
+
+    expect(sample(text, 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="replayed"}')).toBe(2)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="too_many_requests"}')).toBe(1)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="unauthorized"}')).toBe(1)
+    expect(sample(text, 'sms_hook_deliveries_total{provider="aliyun",outcome="retryable"}')).toBe(1)
+    expect(sample(text, 'sms_hook_deliveries_total{provider="aliyun",outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_provider_duration_seconds_sum{provider="aliyun",outcome="sent"}')).toBe(0.25)
+    expect(sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.1",provider="aliyun",outcome="retryable"}')).toBe(0)
+    expect(sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.25",provider="aliyun",outcome="retryable"}')).toBe(1)
+    expect(sample(text, 'sms_hook_idempotent_repeats_total{outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_idempotent_repeats_total{outcome="too_many_requests"}')).toBe(1)
+    expect(sample(text, 'sms_hook_guard_refusals_total{rule="per_number"}')).toBe(1)
+    expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(1)
+    expect(sample(text, 'sms_hook_store_errors_total{phase="record"}')).toBe(1)
+    expect(sample(text, 'sms_hook_circuit_breaker_open{provider="twilio"}')).toBe(1)
+    expect(sample(text, 'sms_hook_circuit_breaker_open{provider="vonage"}')).toBe(0)
+    expect(sample(text, 'sms_hook_process_cpu_seconds_total')).toBeGreaterThan(0)
+
+    const names = text.split('\n').flatMap((l) => /^# TYPE (\S+)/.exec(l)?.slice(1) ?? [])
+    expect(names.length).toBeGreaterThan(10)
+    expect(names.filter((n) => !n.startsWith('sms_hook_'))).toEqual([])
+  })
+
+  it('labels a provider attempt that ran out of time, or failed untyped, apart from the typed kinds', async () => {
+    const { observe, registry } = createMetrics()
+    observe({ type: 'attempt_failed', call, provider: 'p', attempt: 1, error: new DeadlineError('late'), providerMs: 4500 })
+    observe({ type: 'attempt_failed', call, provider: 'p', attempt: 1, error: new TypeError('bug'), providerMs: 3 })
+    const text = await registry.metrics()
+    expect(sample(text, 'sms_hook_deliveries_total{provider="p",outcome="timeout"}')).toBe(1)
+    expect(sample(text, 'sms_hook_deliveries_total{provider="p",outcome="unexpected"}')).toBe(1)
+  })
+})
+
+describe('GET /metrics on the Node server', () => {
+  it('serves the hook calls it answered in Prometheus text format on the main port', async () => {
+    const { url } = await start()
+    const { body } = signupPayload()
+    await fetch(`${url}/send-sms`, signedPost(body))
+    await fetch(`${url}/send-sms`, signedPost(body))
+    await fetch(`${url}/send-sms`, { method: 'POST', body })
+    const response = await fetch(`${url}/metrics`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = await response.text()
+    expect(sample(text, 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="replayed"}')).toBe(1)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="unauthorized"}')).toBe(1)
+    expect(sample(text, 'sms_hook_deliveries_total{provider="scripted",outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_provider_duration_seconds_count{provider="scripted",outcome="sent"}')).toBe(1)
+  })
+
+  it('counts guard refusals by rule', async () => {
+    const { url } = await start({ SMS_HOOK_LIMIT_PER_NUMBER: '1/1h' })
+    for (let i = 0; i < 3; i++) await fetch(`${url}/send-sms`, signedPost(signupPayload().body))
+    const text = await (await fetch(`${url}/metrics`)).text()
+    expect(sample(text, 'sms_hook_guard_refusals_total{rule="per_number"}')).toBe(2)
+    expect(sample(text, 'sms_hook_hooks_total{outcome="too_many_requests"}')).toBe(2)
+  })
+
+  it('with SMS_HOOK_METRICS_TOKEN, answers only a request with that bearer token', async () => {
+    const token = 'metrics-token-0123456789'
+    const { url } = await start({ SMS_HOOK_METRICS_TOKEN: token })
+    expect((await fetch(`${url}/metrics`)).status).toBe(401)
+    const wrong = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token.replace('0', '1')}` } })
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get('www-authenticate')).toBe('Bearer')
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: token } })).status).toBe(401)
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+  })
+
+  it('with SMS_HOOK_METRICS_PORT, serves them only on that port of the same host', async () => {
+    const token = 'metrics-token-0123456789'
+    const server = await start({ SMS_HOOK_METRICS_PORT: '0', SMS_HOOK_METRICS_TOKEN: token })
+    expect(server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(server.metricsUrl).not.toBe(server.url)
+    await fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))
+    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
+    expect((await fetch(`${server.metricsUrl}/metrics`)).status).toBe(401)
+    const response = await fetch(`${server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    expect(sample(await response.text(), 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
+    expect((await fetch(`${server.metricsUrl}/send-sms`, signedPost(signupPayload().body))).status).toBe(404)
+    await server.close()
+    await expect(fetch(`${server.metricsUrl}/metrics`)).rejects.toThrow()
+  })
+})
+
+describe('the metrics settings', () => {
+  it('refuse a metrics port equal to PORT, a port out of range and a short token, naming each', () => {
+    expect(() => parseServerConfig({ PORT: '9000', SMS_HOOK_METRICS_PORT: '9000' })).toThrow('SMS_HOOK_METRICS_PORT: must differ from PORT')
+    expect(() => parseServerConfig({ SMS_HOOK_METRICS_PORT: '70000' })).toThrow(/^SMS_HOOK_METRICS_PORT/)
+    expect(() => parseServerConfig({ SMS_HOOK_METRICS_TOKEN: 'short' })).toThrow(/^SMS_HOOK_METRICS_TOKEN/)
+    expect(parseServerConfig({ SMS_HOOK_METRICS_PORT: '9464', SMS_HOOK_METRICS_TOKEN: 'metrics-token-0123456789' }).metrics).toEqual({
+      port: 9464,
+      token: 'metrics-token-0123456789',
+    })
+  })
+})
