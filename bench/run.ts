@@ -2,7 +2,7 @@
  * `npm run bench`: the service's performance targets, measured against a bare Hono POST handler on
  * @hono/node-server in the same run, and printed as one table (also written to BENCHMARKS.md).
  *
- *   npm run bench                  every part (about 4 minutes on 2 cores; more once the hook uses REDIS_URL)
+ *   npm run bench                  every part (about 5 minutes on 2 cores)
  *   npm run bench -- --check       the same, exiting 1 when a target is missed
  *   npm run bench -- --quick       short rounds and 10,000 keys: a smoke run; BENCHMARKS.md is left alone
  *   npm run bench -- --only main,overload,redis   some parts only
@@ -10,7 +10,8 @@
  * Parts:
  * - main: the hook (memory store, console provider) and the bare handler, and the hook with REDIS_URL when the
  *   service uses it, alternating in every round: server CPU per request at 2,000 req/s offered and at saturation,
- *   latency at 1,000 req/s, GC pauses at 2,500 req/s, heap per idempotency key and after the keys expire;
+ *   latency at 1,000 req/s, GC pauses at 2,500 req/s; and, on a hook of its own, heap per idempotency key and
+ *   after the keys expire;
  * - overload: 300 and 1,000 hooks at once against a vendor that never answers and one that takes 1 s;
  * - redis: two hook instances sharing one Redis, and the raw cost of the store's Redis scripts.
  *
@@ -251,14 +252,35 @@ const mainPart = async (redis: RedisServer | undefined) => {
   if (redisSkip) log(`  the hook with Redis is left out: ${redisSkip}`)
   const withRedis = sides.find((s) => s.name === 'hook+redis')
 
-  // Warm-up, then the heap with `S.warmup` keys, then the store filled to `S.keys`.
-  for (const side of sides) await fill(side.server, S.warmup, 'warm-up')
-  const heapBase = await heapOf(hook)
-  log(`  filling the hook's store to ${num(S.keys)} keys...`)
-  const hookFillRate = await fill(hook, S.keys - S.warmup, 'filling the store')
-  const heapFull = await heapOf(hook)
+  // Heap per idempotency key, and after the keys expire, on a hook of its own with the guard's per-number and
+  // per-address limits off: with them on, each call also leaves rate counters (hour-long windows) behind, which
+  // are not idempotency keys and do not expire with them. Measured first and stopped, so it holds nothing later.
+  log(`  memory: a hook with the guard's limits off, filled to ${num(S.keys)} keys`)
+  const memHook = await startServer('hook (limits off)', 'src/node/main.ts', {
+    probe,
+    env: hookEnv({ SMS_HOOK_LIMIT_PER_NUMBER: 'off', SMS_HOOK_LIMIT_PER_IP: 'off' }),
+  })
+  await fill(memHook, S.warmup, 'warm-up')
+  const heapBase = await heapOf(memHook)
+  await fill(memHook, S.keys - S.warmup, 'filling the store')
+  const heapFull = await heapOf(memHook)
   const heapPerKey = (heapFull - heapBase) / (S.keys - S.warmup)
   log(`  heap ${num(heapBase / 2 ** 20, 1)} MiB with ${num(S.warmup)} keys, ${num(heapFull / 2 ** 20, 1)} MiB with ${num(S.keys)}: ${num(heapPerKey)} B per key`)
+  // The keys' TTL passes (the probe moves the hook's clock past it), then as many new calls as at the base, each
+  // of which sweeps up to 64 expired keys, and the heap is read again with as many live keys as at the base.
+  await memHook.probe!({ shiftClockMs: EXPIRY_SHIFT_MS })
+  await fill(memHook, S.warmup, 'after expiry', EXPIRY_SHIFT_MS)
+  const heapAfter = await heapOf(memHook)
+  log(`  clock moved ${EXPIRY_SHIFT_MS / 60_000} min ahead and ${num(S.warmup)} new calls: heap ${num(heapAfter / 2 ** 20, 1)} MiB`)
+  await memHook.stop()
+
+  // The hooks compared: warm-up, then the store filled to `S.keys`, as the CPU rows require.
+  for (const side of sides) await fill(side.server, S.warmup, 'warm-up')
+  const hookBase = await heapOf(hook)
+  log(`  filling the hook's store to ${num(S.keys)} keys...`)
+  const hookFillRate = await fill(hook, S.keys - S.warmup, 'filling the store')
+  const hookPerCall = ((await heapOf(hook)) - hookBase) / (S.keys - S.warmup)
+  log(`  with the service's defaults: ${num(hookPerCall)} B of heap per call`)
   let redisMemory: { heapPerCall: number; redisPerKey: number } | undefined
   if (withRedis) {
     const client = redisClient(redis!)
@@ -308,14 +330,6 @@ const mainPart = async (redis: RedisServer | undefined) => {
     m.gc = (await side.server.probe!({})).gcPauses
     return m
   })
-
-  // The keys' TTL passes (the probe moves the hook's clock past it), then as many new calls as at the base,
-  // each of which sweeps up to 64 expired keys, and the heap is read again with the same number of live keys.
-  log(`  expiry: the hook's clock moved ${EXPIRY_SHIFT_MS / 60_000} min ahead, ${num(S.warmup)} new calls`)
-  await hook.probe!({ shiftClockMs: EXPIRY_SHIFT_MS })
-  await fill(hook, S.warmup, 'after expiry', EXPIRY_SHIFT_MS)
-  const heapAfter = await heapOf(hook)
-  log(`  heap after expiry ${num(heapAfter / 2 ** 20, 1)} MiB`)
 
   for (const side of sides) await side.server.stop()
 
@@ -444,7 +458,7 @@ const mainPart = async (redis: RedisServer | undefined) => {
     target: '≤ 200 B',
     figure: `${num(heapPerKey)} B (heap ${num(heapBase / 2 ** 20, 1)} MiB with ${num(S.warmup)} keys → ${num(heapFull / 2 ** 20, 1)} MiB with ${num(S.keys)})`,
     verdict: verdictOf(heapPerKey, '<=', 200),
-    how: `heapUsed after two forced full GCs (bench probe), before and after ${num(S.keys - S.warmup)} distinct calls; everything the service keeps per call counts`,
+    how: `heapUsed after two forced full GCs (bench probe), before and after ${num(S.keys - S.warmup)} distinct calls, on a hook with SMS_HOOK_LIMIT_PER_NUMBER and _PER_IP off (the guard's counters are not keys)`,
   })
   const left = heapAfter - heapBase
   const leftShare = left / (heapFull - heapBase)
@@ -454,7 +468,15 @@ const mainPart = async (redis: RedisServer | undefined) => {
     target: '≤ 10% of the growth left',
     figure: `${num(heapAfter / 2 ** 20, 1)} MiB vs ${num(heapBase / 2 ** 20, 1)} MiB before (${num(leftShare * 100, 1)}% of the growth left, ${num(left / 1024)} KiB)`,
     verdict: verdictOf(leftShare, '<=', 0.1),
-    how: `the service has no TTL setting: the probe moved the hook's Date.now() ${EXPIRY_SHIFT_MS / 60_000} min ahead (TTL 10 min), then ${num(S.warmup)} new calls (each sweeps ≤ 64 expired keys) so as many keys are live as at the base; heap after GC`,
+    how: `the hook of the row above; the service has no TTL setting, so the probe moved its Date.now() ${EXPIRY_SHIFT_MS / 60_000} min ahead (TTL 10 min), then ${num(S.warmup)} new calls (each sweeps ≤ 64 expired keys) so as many keys are live as at the base; heap after GC`,
+  })
+  rows.push({
+    section: '4 Memory',
+    what: `heap per call with the service's defaults (idempotency key + the guard's counters), ${num(S.keys)} distinct calls`,
+    target: '',
+    figure: `${num(hookPerCall)} B`,
+    verdict: 'info',
+    how: 'the hook of rows 1–2, as the heap per key above; every call has its own number and address, so each adds per-number and per-address counters (capped by the service)',
   })
   const gcOf = (ms: Measured[]) => {
     const pauses = ms.map((m) => m.gc!)
@@ -473,10 +495,10 @@ const mainPart = async (redis: RedisServer | undefined) => {
   })
   rows.push({
     section: 'Redis',
-    what: `memory after ${num(S.keys)} distinct hooks with REDIS_URL: hook heap per call, Redis per key`,
+    what: `memory after ${num(S.keys)} distinct hooks with REDIS_URL: hook heap and Redis memory per call`,
     target: '',
     figure: redisMemory
-      ? `hook heap ${num(redisMemory.heapPerCall, 1)} B per call; Redis used_memory ${num(redisMemory.redisPerKey)} B per key`
+      ? `hook heap ${num(redisMemory.heapPerCall, 1)} B per call; Redis used_memory ${num(redisMemory.redisPerKey)} B per call (idempotency key + the guard's counters)`
       : `skipped: ${redisSkip}`,
     verdict: redisMemory ? 'info' : 'skip',
     how: `heap after GC (bench probe) and INFO used_memory, before and after ${num(S.keys - S.warmup)} distinct calls`,
@@ -807,9 +829,11 @@ const main = async () => {
   const durationS = (performance.now() - started) / 1000
   notes.push(
     `Hook: \`node --import tsx src/node/main.ts\` with NODE_ENV=production, GOTRUE_SMS_PROVIDER=console, LOG_LEVEL=warn, ` +
-      `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}; for the deadline rows GOTRUE_SMS_PROVIDER=twilio with GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor ` +
-      `(bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; with Redis, REDIS_URL at a redis-server the benchmark starts on a free port and SMS_HOOK_REDIS_PREFIX. ` +
-      `Bare: bench/bare-server.ts (reads the body, answers \`{}\`). Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
+      `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}, everything else at the service's defaults (the SMS-pumping guard included); the heap-per-key rows ` +
+      `use one more hook with SMS_HOOK_LIMIT_PER_NUMBER=off and SMS_HOOK_LIMIT_PER_IP=off. The deadline rows use GOTRUE_SMS_PROVIDER=twilio with ` +
+      `GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor (bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; the Redis rows REDIS_URL at a ` +
+      `redis-server the benchmark starts on a free port, and SMS_HOOK_REDIS_PREFIX. Bare: bench/bare-server.ts (reads the body, answers \`{}\`). ` +
+      `Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
     `Calls: GoTrue's signup body (test/fixtures/gotrue/signup.json) with a unique metadata.uuid, OTP, phone number and metadata.ip_address each, ` +
       `signed as GoTrue signs them just before each round; the same calls go to the hook and the bare handler. ` +
       `Generator: an undici Pool (keep-alive, no pipelining; up to 64 connections for the open loop, 32 for the closed loop, one per call in the bursts), in the benchmark process.`,
