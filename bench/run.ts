@@ -226,7 +226,7 @@ const fill = async (server: Server, count: number, what: string, clockOffsetMs =
   return count / ((performance.now() - started) / 1000)
 }
 
-const mainPart = async (redis: RedisServer | undefined) => {
+const mainPart = async (redis: RedisServer | undefined, redisError: string | undefined) => {
   log('\n== main: the hook against the bare handler')
   const probe = true
   const bare = await startServer('bare', 'bench/bare-server.ts', { probe })
@@ -236,7 +236,7 @@ const mainPart = async (redis: RedisServer | undefined) => {
     { name: 'hook', server: hook },
   ]
   const redisSkip = await (async (): Promise<string | undefined> => {
-    if (!redis) return 'redis-server is unavailable'
+    if (!redis) return redisError ?? 'redis-server is unavailable'
     const server = await startServer('hook+redis', 'src/node/main.ts', {
       probe,
       env: hookEnv({ REDIS_URL: redis.url, SMS_HOOK_REDIS_PREFIX: 'bench-main:' }),
@@ -662,7 +662,8 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
   if (!redis) {
     const reason = `skipped: ${redisError}`
     rows.push({ section: 'Redis', what: sharedWhat, target: 'all < 5.0 s, none sent twice', figure: reason, verdict: 'skip', how: sharedHow })
-    rows.push({ section: 'Redis', what: 'raw store scripts: claim + markSending + complete', target: '', figure: reason, verdict: 'skip', how: '' })
+    rows.push({ section: 'Redis', what: 'raw store scripts of one call: claim + markSending + complete', target: '', figure: reason, verdict: 'skip', how: '' })
+    rows.push({ section: 'Redis', what: 'Redis memory per completed key', target: '', figure: reason, verdict: 'skip', how: '' })
     return
   }
 
@@ -821,7 +822,7 @@ const main = async () => {
     vendor = { server, client: new FakeVendorClient(server.url) }
   }
 
-  if (runs('main')) await section('main', () => mainPart(redis))
+  if (runs('main')) await section('main', () => mainPart(redis, redisError))
   if (runs('overload')) await section('overload', overloadPart)
   if (runs('redis')) await section('redis', () => redisPart(redis, redisError))
   killAll()
