@@ -7,7 +7,7 @@ import { errorBody, isRequestAbortedError } from './errors.js'
 import { createGuard } from './guard/index.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
-import type { SignerFactory } from './hook/verify.js'
+import type { HeaderSource, SignerFactory } from './hook/verify.js'
 import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
@@ -41,6 +41,8 @@ export interface AppDeps {
   remoteAddress?: (c: Context) => string | undefined
   /** When the request arrived, where the runtime records it (Node): each hook's deadline counts from then. */
   arrivedAt?: (c: Context) => number | undefined
+  /** The request's headers as the runtime already has them (Node), cheaper than a `Headers` object. */
+  headers?: (c: Context) => HeaderSource
 }
 
 /**
@@ -74,6 +76,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       signer: deps.signer,
       remoteAddress: deps.remoteAddress,
       arrivedAt: deps.arrivedAt,
+      headers: deps.headers,
     }),
   )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox

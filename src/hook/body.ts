@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { BodyTooLargeError, isBodyTooLargeError, RequestAbortedError } from '../errors.js'
+import type { HeaderSource } from './verify.js'
 
 /**
  * Reads the raw body, refusing more than `maxBytes`; a connection that closes before the body is complete
@@ -11,9 +12,13 @@ import { BodyTooLargeError, isBodyTooLargeError, RequestAbortedError } from '../
  * header and then taking `arrayBuffer()` (the runtimes' fast path) is exact; only a chunked body is streamed
  * and counted.
  */
-export const readBody = async (c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> => {
+export const readBody = async (
+  c: Context,
+  maxBytes: number,
+  headers: HeaderSource = c.req.raw.headers,
+): Promise<Uint8Array<ArrayBuffer>> => {
   try {
-    return await read(c, maxBytes)
+    return await read(c, maxBytes, headers)
   } catch (error) {
     if (!isBodyTooLargeError(error) && connectionClosed(c, error)) {
       throw new RequestAbortedError('the connection closed before the request body arrived', { cause: error })
@@ -31,9 +36,9 @@ export const readBody = async (c: Context, maxBytes: number): Promise<Uint8Array
 const connectionClosed = (c: Context, error: unknown) =>
   (error as { code?: unknown } | null)?.code === 'ECONNRESET' || c.req.raw.signal.aborted
 
-const read = async (c: Context, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> => {
-  const declared = c.req.header('content-length')
-  if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
+const read = async (c: Context, maxBytes: number, headers: HeaderSource): Promise<Uint8Array<ArrayBuffer>> => {
+  const declared = headers.get('content-length') ?? undefined
+  if (declared !== undefined && (headers.get('transfer-encoding') ?? undefined) === undefined) {
     if (!/^\d+$/.test(declared) || Number(declared) > maxBytes) throw new BodyTooLargeError()
     return new Uint8Array(await c.req.arrayBuffer())
   }

@@ -6,6 +6,11 @@ import { SignatureError } from '../errors.js'
 /** Standard Webhooks' replay window, in both directions. */
 export const TOLERANCE_SECONDS = 5 * 60
 
+/** Where the `webhook-*` headers come from: a `Headers`, or a runtime's cheaper view of the same request. */
+export interface HeaderSource {
+  get(name: string): string | null | undefined
+}
+
 /** The `v1` signature of one message: base64 of HMAC-SHA256 over `${id}.${timestamp}.${body}`. */
 export type Signer = (id: string, timestamp: number, body: string) => string
 
@@ -43,7 +48,7 @@ export const createSignatureVerifier = (
   // ignoreBOM: keep every byte, so the text re-encodes to exactly what was signed.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-  return function verifySignature(headers: Headers, body: Uint8Array): string {
+  return function verifySignature(headers: HeaderSource, body: Uint8Array): string {
     const id = headers.get('webhook-id')
     const timestamp = headers.get('webhook-timestamp')
     const header = headers.get('webhook-signature')

@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
-import type { Handler } from 'hono'
+import type { Context, Handler } from 'hono'
 import { Hono } from 'hono/tiny'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +14,7 @@ import type { ServerConfig } from './config.js'
 import { createMetrics } from './metrics.js'
 import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
+import type { HeaderSource } from '../hook/verify.js'
 import { createNodeState } from './state.js'
 
 export interface NodeServer {
@@ -84,7 +85,8 @@ export const startNodeServer = async (
     ready: state.ready,
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,
-    arrivedAt: (c) => arrivals.get((c.env as { incoming: IncomingMessage }).incoming),
+    arrivedAt: (c) => arrivals.get(incomingOf(c)),
+    headers: (c) => nodeHeaders(incomingOf(c)),
     ...overrides,
     observers: [metrics.observe, ...(overrides.observers ?? [])],
     metrics: ownMetricsPort ? undefined : metrics.handler,
@@ -188,3 +190,16 @@ const serveMetrics = (handler: Handler, hostname: string, port: number) => {
 /** A scrape is short: Node's close() ends the idle connections and lets a scrape in progress finish. */
 const closeMetrics = (server: ServerType) =>
   new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())))
+
+const incomingOf = (c: Context) => (c.env as { incoming: IncomingMessage }).incoming
+
+/**
+ * Node's own parsed headers (names in lower case, repeated ones joined with ", " as `Headers` joins them), read
+ * in place: @hono/node-server would otherwise build a `Headers` object for each request the hook reads.
+ */
+const nodeHeaders = (incoming: IncomingMessage): HeaderSource => ({
+  get(name) {
+    const value = incoming.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  },
+})
