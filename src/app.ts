@@ -7,7 +7,6 @@ import { errorBody, isRequestAbortedError } from './errors.js'
 import { createGuard } from './guard/index.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
-import type { Timeouts } from './hook/timeouts.js'
 import type { HeaderSource, SignerFactory } from './hook/verify.js'
 import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
@@ -44,8 +43,6 @@ export interface AppDeps {
   arrivedAt?: (c: Context) => number | undefined
   /** The request's headers as the runtime already has them (Node), cheaper than a `Headers` object. */
   headers?: (c: Context) => HeaderSource
-  /** How provider deadlines are timed (`hook/timeouts.ts`): Node shares one timer between calls. */
-  timeouts?: Timeouts
 }
 
 /**
@@ -80,7 +77,6 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       remoteAddress: deps.remoteAddress,
       arrivedAt: deps.arrivedAt,
       headers: deps.headers,
-      timeouts: deps.timeouts,
     }),
   )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox

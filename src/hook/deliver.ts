@@ -2,7 +2,6 @@ import type { Clock } from '../clock.js'
 import { DeadlineError, isDeadlineError, isProviderError, type ProviderError } from '../errors.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
-import { timerPerCall, type Timeouts } from './timeouts.js'
 import type { BreakerPass, BreakerVerdict, CircuitBreaker } from './breaker.js'
 import type { FailedAttempt } from './events.js'
 
@@ -24,8 +23,6 @@ export interface DeliverOptions {
    * `providerMs` is how long the provider took on it.
    */
   onFailure?: (provider: string, error: unknown, attempt: number, providerMs: number) => void
-  /** How each attempt's deadline is timed (`timeouts.ts`); a timer per attempt when not given. */
-  timeouts?: Timeouts
 }
 
 /** How a delivery went: the answer, and the attempts that led to it. */
@@ -123,9 +120,7 @@ const runOn = async (
     const attemptStarted = clock.now()
     let error: unknown
     try {
-      const result = await withDeadline(deadline, clock, options.timeouts ?? timerPerCall, (sendOptions) =>
-        provider.send(message, sendOptions),
-      )
+      const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
       trail.providerMs = clock.now() - attemptStarted
       return { outcome: { ok: true, provider: provider.name, messageId: result.messageId }, verdict: 'up', failOver: false }
     } catch (e) {
@@ -194,12 +189,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  * The signal is made on first use: an AbortController is costly on Node, and a provider that never waits on
  * the network (the console provider) never asks for it.
  */
-const withDeadline = <T>(
-  deadline: number,
-  clock: Clock,
-  afterMs: Timeouts,
-  work: (options: SendOptions) => Promise<T>,
-): Promise<T> => {
+const withDeadline = <T>(deadline: number, clock: Clock, work: (options: SendOptions) => Promise<T>): Promise<T> => {
   const ms = deadline - clock.now()
   if (ms <= 0) return Promise.reject(new DeadlineError('deadline passed before sending'))
   let controller: AbortController | undefined
@@ -212,27 +202,27 @@ const withDeadline = <T>(
   }
   return new Promise<T>((resolve, reject) => {
     let timedOut = false
-    const timeout = afterMs(ms, () => {
+    const timer = setTimeout(() => {
       timedOut = true
       const error = new DeadlineError(`no provider answer within ${ms} ms`)
       controller?.abort(error)
       reject(error)
-    })
+    }, ms)
     let pending: Promise<T>
     try {
       pending = Promise.resolve(work(options))
     } catch (error) {
-      timeout.cancel()
+      clearTimeout(timer)
       reject(error)
       return
     }
     pending.then(
       (value) => {
-        timeout.cancel()
+        clearTimeout(timer)
         resolve(value)
       },
       (error: unknown) => {
-        timeout.cancel()
+        clearTimeout(timer)
         // After the deadline the promise is already settled with DeadlineError; a provider's own abort
         // error arriving late must not change the answer.
         if (!timedOut) reject(error)

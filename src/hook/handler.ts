@@ -18,7 +18,6 @@ import type { CallContext, HookObserver } from './events.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
-import type { Timeouts } from './timeouts.js'
 import { createSignatureVerifier, type HeaderSource, type SignerFactory } from './verify.js'
 
 /** A number no rule of `SMS_HOOK_ROUTES` matches: no provider is called. */
@@ -65,8 +64,6 @@ export interface SendSmsDeps {
    * not given.
    */
   headers?: ((c: Context) => HeaderSource) | undefined
-  /** How provider deadlines are timed: Node shares one timer between calls; a timer per attempt otherwise. */
-  timeouts?: Timeouts | undefined
 }
 
 /**
@@ -167,7 +164,6 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
         deadline,
         failoverOnTimeout: routing.failoverOnTimeout,
         breakerOf,
-        ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
         onFailure: (provider, error, attempt, providerMs) =>
           observe({ type: 'attempt_failed', call, provider, attempt, error, providerMs }),
       })

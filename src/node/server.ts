@@ -14,7 +14,6 @@ import type { ServerConfig } from './config.js'
 import { createMetrics } from './metrics.js'
 import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
-import { sharedTimeouts } from '../hook/timeouts.js'
 import type { HeaderSource } from '../hook/verify.js'
 import { createNodeState } from './state.js'
 
@@ -88,7 +87,6 @@ export const startNodeServer = async (
     remoteAddress: (c) => getConnInfo(c).remote.address,
     arrivedAt: (c) => arrivals.get(incomingOf(c)),
     headers: (c) => nodeHeaders(incomingOf(c)),
-    timeouts: sharedTimeouts,
     ...overrides,
     observers: [metrics.observe, ...(overrides.observers ?? [])],
     metrics: ownMetricsPort ? undefined : metrics.handler,
