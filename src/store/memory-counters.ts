@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { Queue } from './queue.js'
 import { checkWindow, type RateCounters } from './types.js'
 
 export interface MemoryRateCountersOptions {
@@ -26,9 +27,8 @@ const SWEEP_PER_HIT = 64
 export class MemoryRateCounters implements RateCounters {
   readonly local = true
   readonly #windows = new Map<string, Window>()
-  /** Windows in the order they began, from `#head` on; one no longer in `#windows` is skipped. */
-  #queue: Window[] = []
-  #head = 0
+  /** Windows in the order they began; one no longer in `#windows` is skipped. */
+  readonly #queue = new Queue<Window>()
   readonly #clock: Clock
   readonly #maxKeys: number
 
@@ -53,7 +53,7 @@ export class MemoryRateCounters implements RateCounters {
     if (window?.start === start) return ++window.count
     this.#sweep(now)
     if (window !== undefined) this.#windows.delete(id)
-    while (this.#windows.size >= this.#maxKeys && this.#head < this.#queue.length) this.#shift()
+    while (this.#windows.size >= this.#maxKeys && this.#queue.length > 0) this.#shift()
     const begun: Window = { id, start, end: start + windowMs, count: 1 }
     this.#windows.set(id, begun)
     this.#queue.push(begun)
@@ -62,7 +62,7 @@ export class MemoryRateCounters implements RateCounters {
 
   #sweep(now: number) {
     for (let i = 0; i < SWEEP_PER_HIT; i++) {
-      const oldest = this.#queue[this.#head]
+      const oldest = this.#queue.peek()
       if (oldest === undefined || oldest.end > now) break
       this.#shift()
     }
@@ -70,12 +70,7 @@ export class MemoryRateCounters implements RateCounters {
 
   /** Drops the queue's oldest window, and its counter unless the key has a newer window since. */
   #shift() {
-    const oldest = this.#queue[this.#head++]!
+    const oldest = this.#queue.shift()!
     if (this.#windows.get(oldest.id) === oldest) this.#windows.delete(oldest.id)
-    // Compact now and then rather than shift() each time, which moves the whole array.
-    if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head)
-      this.#head = 0
-    }
   }
 }

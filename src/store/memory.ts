@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { Outcome } from '../outcome.js'
 import { StoreFullError } from '../errors.js'
+import { Queue } from './queue.js'
 import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from './types.js'
 
 export interface MemoryStoreOptions {
@@ -59,9 +60,8 @@ const SWEEP_PER_CLAIM = 64
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly local = true
   readonly #entries = new Map<string, Entry>()
-  /** Completed entries, oldest first, from `#head` on; an entry no longer in `#entries` is skipped. */
-  #done: Done[] = []
-  #head = 0
+  /** Completed entries, oldest first; an entry no longer in `#entries` is skipped. */
+  readonly #done = new Queue<Done>()
   readonly #clock: Clock
   /** Expiries are kept relative to this, so that they stay small integers. */
   readonly #epoch: number
@@ -188,14 +188,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Forgets expired completed keys from the head of the queue, so memory follows the TTL, not the cap. */
   #sweep(now: number) {
     for (let i = 0; i < SWEEP_PER_CLAIM; i++) {
-      const oldest = this.#done[this.#head]
+      const oldest = this.#done.peek()
       if (oldest === undefined || oldest.until + this.#epoch > now) break
       this.#shift()
     }
   }
 
   #makeRoom(now: number) {
-    while (this.#entries.size >= this.#maxKeys && this.#head < this.#done.length) this.#shift()
+    while (this.#entries.size >= this.#maxKeys && this.#done.length > 0) this.#shift()
     if (this.#entries.size < this.#maxKeys) return
     // Every key is in flight: only a claim whose owner died (lease lapsed) may go, a marked one too: like the
     // oldest outcomes above, it is forgotten rather than refuse every new call. Rare, so a scan is fine.
@@ -211,13 +211,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** Drops the queue's oldest entry, and its key unless the key has moved on (expired and claimed again). */
   #shift() {
-    const oldest = this.#done[this.#head++]!
+    const oldest = this.#done.shift()!
     if (this.#entries.get(oldest.key) === oldest) this.#entries.delete(oldest.key)
-    // Compact now and then rather than shift() each time, which moves the whole array.
-    if (this.#head >= 1024 && this.#head * 2 >= this.#done.length) {
-      this.#done = this.#done.slice(this.#head)
-      this.#head = 0
-    }
   }
 }
 
