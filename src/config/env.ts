@@ -89,6 +89,21 @@ export const endpoint = (env: Env, name: string, fallback: string): string => {
   return url.origin
 }
 
+/** Long enough that guessing is hopeless; `openssl rand -hex 16` makes one. */
+const MIN_TOKEN_LENGTH = 16
+
+/**
+ * A token setting (`SMS_HOOK_INBOX_TOKEN`, `SMS_HOOK_METRICS_TOKEN`): at least 16 characters, without white
+ * space or whatever else `forbidden` matches (`described` says what, for the error).
+ */
+export const token = (env: Env, name: string, forbidden = /\s/, described = 'spaces'): string | undefined => {
+  const value = text(env, name)
+  if (value !== undefined && (value.length < MIN_TOKEN_LENGTH || forbidden.test(value))) {
+    throw new ConfigError(name, `must be at least ${MIN_TOKEN_LENGTH} characters without ${described} (e.g. openssl rand -hex 16)`)
+  }
+  return value
+}
+
 /** A setting that holds JSON, parsed; `shape` says what it must look like, for the error a typo gets. */
 export const jsonSetting = (variable: string, value: string, shape: string): unknown => {
   try {

@@ -1,9 +1,9 @@
 import { Hono } from 'hono/tiny'
 import type { Context } from 'hono'
 import type { Mode } from '../config/index.js'
-import { text, type Env } from '../config/env.js'
-import { constantTimeEqual } from '../digest.js'
-import { ConfigError, errorBody } from '../errors.js'
+import { token, type Env } from '../config/env.js'
+import { errorBody } from '../errors.js'
+import { bearerToken, isToken } from '../token.js'
 import type { Inbox, InboxEntry } from './inbox.js'
 
 /** `SMS_HOOK_INBOX_TOKEN`: without it, production serves no inbox at all. */
@@ -11,20 +11,12 @@ export interface InboxConfig {
   token: string | undefined
 }
 
-/** Long enough that guessing is hopeless; `npx sms-hook secret` or `openssl rand -hex 16` make one. */
-const MIN_TOKEN_LENGTH = 16
 const COOKIE = 'sms_hook_inbox'
 
-export const parseInboxConfig = (env: Env): InboxConfig => {
-  const token = text(env, 'SMS_HOOK_INBOX_TOKEN')
-  if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /[\s;,]/.test(token))) {
-    throw new ConfigError(
-      'SMS_HOOK_INBOX_TOKEN',
-      `must be at least ${MIN_TOKEN_LENGTH} characters without spaces, commas or semicolons (e.g. openssl rand -hex 16)`,
-    )
-  }
-  return { token }
-}
+/** The token also travels as a cookie value, which may not hold `;` or `,`. */
+export const parseInboxConfig = (env: Env): InboxConfig => ({
+  token: token(env, 'SMS_HOOK_INBOX_TOKEN', /[\s;,]/, 'spaces, commas or semicolons'),
+})
 
 export interface InboxRoutesOptions {
   inbox: Inbox
@@ -52,17 +44,12 @@ export const servesInbox = (mode: Mode, config: InboxConfig): boolean => mode ==
 export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesOptions) => {
   const routes = new Hono()
   const { token } = config
-  const carriesToken = (c: Context): boolean => {
-    if (token === undefined) return false
-    const header = c.req.header('authorization')
-    const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookie(c.req.header('cookie'), COOKIE)
-    return offered !== undefined && constantTimeEqual(offered, token)
-  }
+  const carriesToken = (c: Context): boolean =>
+    token !== undefined && isToken(bearerToken(c.req.header('authorization')) ?? cookie(c.req.header('cookie'), COOKIE), token)
 
   routes.use(async function inboxAccess(c, next) {
     if (token !== undefined && c.req.method === 'GET' && c.req.path.endsWith('/inbox')) {
-      const offered = c.req.query('token')
-      if (offered !== undefined && constantTimeEqual(offered, token)) {
+      if (isToken(c.req.query('token'), token)) {
         // The page polls with this cookie; the token leaves the address bar (and the history) at once.
         const secure = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https'
         // The token has no character a cookie value must not carry (parseInboxConfig refuses them).

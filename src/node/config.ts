@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { integer, text, type Env } from '../config/env.js'
+import { integer, text, token, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 
 /** Where and how the Node server listens; Workers have no such settings. */
@@ -55,9 +55,5 @@ const parseMetricsConfig = (env: Env, mainPort: number): MetricsConfig => {
   if (port !== undefined && port !== 0 && port === mainPort) {
     throw new ConfigError('SMS_HOOK_METRICS_PORT', 'must differ from PORT')
   }
-  const token = text(env, 'SMS_HOOK_METRICS_TOKEN')
-  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
-    throw new ConfigError('SMS_HOOK_METRICS_TOKEN', 'must be at least 16 characters without spaces (e.g. openssl rand -hex 16)')
-  }
-  return { port, token }
+  return { port, token: token(env, 'SMS_HOOK_METRICS_TOKEN') }
 }

@@ -4,10 +4,10 @@
  */
 import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { constantTimeEqual } from '../digest.js'
 import { errorBody, isDeadlineError, isProviderError } from '../errors.js'
 import type { HookObserver } from '../hook/events.js'
 import type { Outcome } from '../outcome.js'
+import { bearerToken, isToken } from '../token.js'
 
 export interface Metrics {
   registry: Registry
@@ -134,12 +134,8 @@ export const createMetrics = (options: { token?: string | undefined } = {}): Met
 
   const { token } = options
   const handler: Handler = async function metrics(c) {
-    if (token !== undefined) {
-      const header = c.req.header('authorization')
-      const offered = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined
-      if (offered === undefined || !constantTimeEqual(offered, token)) {
-        return c.json(errorBody(401, 'Unauthorized'), 401, { 'WWW-Authenticate': 'Bearer' })
-      }
+    if (token !== undefined && !isToken(bearerToken(c.req.header('authorization')), token)) {
+      return c.json(errorBody(401, 'Unauthorized'), 401, { 'WWW-Authenticate': 'Bearer' })
     }
     return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType })
   }
