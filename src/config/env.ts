@@ -40,8 +40,8 @@ export const boolean = (env: Env, name: string, fallback = false): boolean => {
   throw new ConfigError(name, `must be true or false, got "${value}"`)
 }
 
-/** Milliseconds per unit of a duration setting. */
-const DURATION_UNITS = { ms: 1, s: 1000, m: 60_000 } as const
+/** Milliseconds per unit of the settings written with one (durations here, the guard's windows). */
+export const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 /**
  * A duration written with its unit, `500ms`, `30s` or `2m`, in milliseconds. A bare number is refused: whether
@@ -56,7 +56,7 @@ export const duration = (
   if (value === undefined) return fallback
   const match = /^(\d+)\s*(ms|s|m)$/i.exec(value)
   if (!match) throw new ConfigError(name, `must be a duration such as 500ms, 30s or 2m, got "${value}"`)
-  const ms = Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase() as keyof typeof DURATION_UNITS]
+  const ms = Number(match[1]) * UNIT_MS[match[2]!.toLowerCase() as keyof typeof UNIT_MS]
   if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min}ms and ${max / 1000}s, got "${value}"`)
   return ms
 }

@@ -1,4 +1,4 @@
-import { text, type Env } from '../config/env.js'
+import { text, UNIT_MS, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 import { isCallingCode } from '../phone/calling-codes.js'
 
@@ -35,7 +35,6 @@ const LIMIT_VARIABLES: Record<LimitRule, string> = {
  */
 const DEFAULT_LIMITS: Record<LimitRule, string> = { per_number: '10/1h', per_ip: '30/1h', per_country: 'off', global: 'off' }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 /** Counters live as long as their window; a month is more than any abuse pattern needs. */
 const MAX_WINDOW_MS = 30 * UNIT_MS.d
 
