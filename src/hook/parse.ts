@@ -29,6 +29,12 @@ export interface HookPayload {
   /** `mfa` for an MFA challenge, otherwise `sms`. */
   smsType: 'sms' | 'mfa'
   /**
+   * `metadata.time` (v2.187+) in epoch milliseconds: GoTrue's time of the call, set once when it builds the payload
+   * and so the same on all its retries (the body is byte-identical). GoTrue's one 5 s budget for every attempt runs
+   * from it, on GoTrue's clock. Undefined before v2.187 or when unreadable: the call is still served.
+   */
+  time: number | undefined
+  /**
    * `metadata.ip_address` (v2.187+): the end user's address as GoTrue saw it, for the guard's per-IP limit. The
    * address GoTrue's own call comes from is GoTrue's, not the user's.
    */
@@ -42,7 +48,9 @@ export type ParseResult =
 /**
  * Reads a verified body. The destination is the first non-empty of `sms.phone`, `user.new_phone` and
  * `user.phone` (on a phone change `user.phone` is the old number); an invalid one is refused, never replaced by
- * the next field, which could be a number the user no longer owns.
+ * the next field, which could be a number the user no longer owns. An MFA challenge without `sms.phone` (GoTrue
+ * before v2.180) goes to a phone factor of `user.factors` or is refused: `user.phone` is the sign-in number, not
+ * necessarily the factor's, and a second factor's code must reach the second factor.
  */
 export const parsePayload = (body: string): ParseResult => {
   let json: unknown
@@ -59,8 +67,15 @@ export const parsePayload = (body: string): ParseResult => {
     return invalid(hasMetadata, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
   }
   const { sms, user } = parsed.data
-  const phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
-  if (phone === undefined) return invalid(hasMetadata, 'no phone number in sms.phone, user.new_phone or user.phone')
+  const smsType = sms.sms_type === 'mfa' ? 'mfa' : 'sms'
+  let phone: string | undefined
+  if (smsType === 'mfa') {
+    phone = firstNonEmpty(sms.phone) ?? phoneFactorOf((json as Record<string, unknown>).user)
+    if (phone === undefined) return invalid(hasMetadata, 'MFA challenge with no phone number in sms.phone or user.factors')
+  } else {
+    phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
+    if (phone === undefined) return invalid(hasMetadata, 'no phone number in sms.phone, user.new_phone or user.phone')
+  }
   return {
     ok: true,
     payload: {
@@ -68,8 +83,9 @@ export const parsePayload = (body: string): ParseResult => {
       uuid: parsed.data.metadata?.uuid || undefined,
       otp: sms.otp,
       phone,
-      smsType: sms.sms_type === 'mfa' ? 'mfa' : 'sms',
+      smsType,
       ip: ipAddressOf(metadata),
+      time: timeOf(metadata),
     },
   }
 }
@@ -88,6 +104,56 @@ const invalid = (hasMetadata: boolean, reason: string): ParseResult => ({
 const ipAddressOf = (metadata: unknown): string | undefined => {
   const ip = isObject(metadata) ? (metadata as Record<string, unknown>).ip_address : undefined
   return typeof ip === 'string' ? ip.trim() || undefined : undefined
+}
+
+/**
+ * RFC 3339 as Go's `time.RFC3339Nano` writes it: 0 to 9 fractional digits (trailing zeros dropped), `Z` or an
+ * offset. Anything else is refused here rather than left to `Date.parse`, whose reading of other forms is
+ * implementation-defined (a string without a zone is even read as local time).
+ */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
+
+/**
+ * `metadata.time` in epoch milliseconds, read outside the schema for the same reason as `ipAddressOf`: a bad value
+ * only costs the deadline its anchor (the handler then counts from arrival), never the user the OTP.
+ */
+const timeOf = (metadata: unknown): number | undefined =>
+  epochMsOf(isObject(metadata) ? (metadata as Record<string, unknown>).time : undefined)
+
+/**
+ * An RFC 3339 time in epoch milliseconds. V8 (Node and workerd alike) parses 9 fractional digits, but ECMAScript
+ * only promises the form with exactly 3, so the fraction is cut or padded to milliseconds first.
+ */
+const epochMsOf = (time: unknown): number | undefined => {
+  const match = typeof time === 'string' ? RFC3339.exec(time) : null
+  if (match === null) return undefined
+  const [, date, clock, fraction = '', zone] = match
+  const ms = Date.parse(`${date}T${clock}.${fraction.slice(0, 3).padEnd(3, '0')}${zone === 'z' ? 'Z' : zone}`)
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+/**
+ * The destination of an MFA challenge from GoTrue before v2.180, which names the challenged factor nowhere: the
+ * only phone factor, else the most recently updated verified one (a challenge to sign in), else the most recently
+ * updated one. Read leniently outside the schema: entries that are not objects, not phone factors or have no phone
+ * are skipped, a missing `status` counts as unverified and a missing or odd `updated_at` as oldest; on a tie the
+ * first in GoTrue's order wins.
+ */
+const phoneFactorOf = (user: unknown): string | undefined => {
+  const factors = isObject(user) ? (user as Record<string, unknown>).factors : undefined
+  if (!Array.isArray(factors)) return undefined
+  let best: { phone: string; verified: boolean; updated: number } | undefined
+  for (const factor of factors as unknown[]) {
+    if (!isObject(factor)) continue
+    const { factor_type, phone, status, updated_at } = factor as Record<string, unknown>
+    if (factor_type !== 'phone' || typeof phone !== 'string' || phone === '') continue
+    const verified = status === 'verified'
+    const updated = epochMsOf(updated_at) ?? -Infinity
+    if (best === undefined || (verified && !best.verified) || (verified === best.verified && updated > best.updated)) {
+      best = { phone, verified, updated }
+    }
+  }
+  return best?.phone
 }
 
 const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -2,7 +2,10 @@
 import { randomUUID } from 'node:crypto'
 import legacyRaw from '../fixtures/gotrue/legacy-v2.170.json?raw'
 import mfaRaw from '../fixtures/gotrue/mfa-challenge.json?raw'
+import mfaV2173Raw from '../fixtures/gotrue/mfa-challenge-v2.173.json?raw'
+import mfaV2186Raw from '../fixtures/gotrue/mfa-challenge-v2.186.json?raw'
 import phoneChangeRaw from '../fixtures/gotrue/phone-change.json?raw'
+import reauthPhoneChangeV2173Raw from '../fixtures/gotrue/reauthentication-phone-change-v2.173.json?raw'
 import signupRaw from '../fixtures/gotrue/signup.json?raw'
 import { normalisePhone, type NationalNumbers } from '../../src/phone/e164.js'
 import type { SmsMessage } from '../../src/providers/types.js'
@@ -12,6 +15,12 @@ export const fixtures = {
   phoneChange: phoneChangeRaw.trimEnd(),
   mfa: mfaRaw.trimEnd(),
   legacy: legacyRaw.trimEnd(),
+  /** MFA before v2.180: no `metadata`, no `sms.phone`; the factor's number is only in `user.factors`. */
+  mfaV2173: mfaV2173Raw.trimEnd(),
+  /** MFA in v2.180-v2.186: `sms.phone` names the challenged factor, still no `metadata`. */
+  mfaV2186: mfaV2186Raw.trimEnd(),
+  /** Reauthentication before v2.180 while a phone change is pending: goes to `user.new_phone`. */
+  reauthPhoneChangeV2173: reauthPhoneChangeV2173Raw.trimEnd(),
 }
 
 const FIXTURE_UUID = '9f1c2a57-5a4b-4c1e-9d1e-0c7a1e2b3c4d'
