@@ -18,7 +18,7 @@ import type { CallContext, HookObserver } from './events.js'
 import { idempotencyKey, once } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
-import { createSignatureVerifier, type HeaderSource, type SignerFactory } from './verify.js'
+import { checkSignatureHeaders, createBodyVerifier, type HeaderSource, type SignatureHeaders, type SignerFactory } from './verify.js'
 
 /** A number no rule of `SMS_HOOK_ROUTES` matches: no provider is called. */
 const NO_ROUTE = refused(400, 'no_route', MESSAGES.noRoute)
@@ -35,8 +35,13 @@ const BUSY = refused(503, 'busy', MESSAGES.busy)
  */
 export const MIN_BUDGET_AT_CLAIM_MS = 1000
 
-/** GoTrue's payloads stay far below this (~200 KiB at most, a huge `user_metadata`); more is not a GoTrue call. */
-export const MAX_BODY_BYTES = 256 * 1024
+/**
+ * GoTrue's API takes request bodies up to 1 MiB, and the hook's payload carries the whole user record, so one
+ * user's `user_metadata` alone can be 1 MiB: this leaves as much again for the rest of the payload (the user's
+ * other fields, JSON escaping). More is not a GoTrue call. Unsigned junk this large costs no read: the
+ * signature headers are checked before the body.
+ */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024
 
 export interface SendSmsDeps {
   clock: Clock
@@ -82,7 +87,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   const breakerOf = createBreakers(routing.breaker, clock, (provider, state) => observe({ type: 'breaker', provider, state }))
   // Before the signature holds, anyone may be calling: what they sent is cut short before it is logged.
   const caller = (c: Context) => clip(deps.remoteAddress?.(c))
-  const verify = createSignatureVerifier(hook.secrets, clock, deps.signer)
+  const verifyBody = createBodyVerifier(hook.secrets, deps.signer)
   const buildMessage = createMessageBuilder(message)
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
   const leaseMs = hook.timeoutMs + 1000
@@ -93,6 +98,22 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     const started = deps.arrivedAt?.(c) ?? clock.now()
     const deadline = started + hook.timeoutMs
     const headers = deps.headers?.(c) ?? c.req.raw.headers
+    // Cheapest first: the signature headers (no body read), then the declared size (readBody, before reading),
+    // then the read, then the HMAC. A caller without GoTrue's headers makes us read nothing.
+    const unauthorized = (reason: string) => {
+      const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
+      const fields = { webhook_id: clip(headers.get('webhook-id') ?? undefined), remote_address: caller(c) }
+      observe({ type: 'refused', step: 'verify', refusal, reason, fields })
+      return answer(c, refusal, false)
+    }
+    let signed: SignatureHeaders
+    try {
+      signed = checkSignatureHeaders(headers, clock)
+    } catch (error) {
+      if (!isSignatureError(error)) throw error
+      return unauthorized(error.reason)
+    }
+
     let body: Uint8Array<ArrayBuffer>
     try {
       body = await readBody(c, MAX_BODY_BYTES, headers)
@@ -106,13 +127,10 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
 
     let text: string
     try {
-      text = verify(headers, body)
+      text = verifyBody(signed, body)
     } catch (error) {
       if (!isSignatureError(error)) throw error
-      const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
-      const fields = { webhook_id: clip(headers.get('webhook-id') ?? undefined), remote_address: caller(c) }
-      observe({ type: 'refused', step: 'verify', refusal, reason: error.reason, fields })
-      return answer(c, refusal, false)
+      return unauthorized(error.reason)
     }
 
     const parsed = parsePayload(text)

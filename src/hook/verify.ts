@@ -27,45 +27,63 @@ export const standardWebhooksSigner: SignerFactory = (secret) => {
   return (id, timestamp, body) => webhook.sign(id, new Date(timestamp * 1000), body).slice('v1,'.length)
 }
 
+/** What the HMAC step needs from the `webhook-*` headers, once they have passed the cheap checks. */
+export interface SignatureHeaders {
+  id: string
+  /** `webhook-timestamp` in Unix seconds, within the tolerance of the clock. */
+  seconds: number
+  /** `webhook-signature` as sent. */
+  signature: string
+}
+
 /**
- * Builds the verifier for GoTrue's `webhook-*` headers, accepting a signature by any of `secrets` (rotation).
+ * The checks of a signed call that cost nothing: the three `webhook-*` headers present and the timestamp all
+ * digits and within TOLERANCE_SECONDS. The handler runs them before it reads the body, so a call without them
+ * (anyone may send up to MAX_BODY_BYTES of junk) costs neither a body read nor an HMAC.
  *
- * The HMAC comes from `signer` (the `standardwebhooks` library unless the runtime has a faster one); the rest is
- * done here on purpose, because the library's `verify()` reads `Date.now()` instead of the injected clock, accepts
- * timestamps such as "123abc" (parseInt), and splits the signature header on single spaces only, while GoTrue
- * joins entries with ", ".
+ * Done here rather than by the library's `verify()`, which reads `Date.now()` instead of the injected clock and
+ * accepts timestamps such as "123abc" (parseInt).
  *
- * @returns a function that returns the body as text when the signature holds and throws `SignatureError` otherwise.
+ * @throws SignatureError (missing_headers, invalid_timestamp, timestamp_too_old, timestamp_too_new)
  */
-export const createSignatureVerifier = (
-  secrets: readonly Uint8Array[],
-  clock: Clock,
-  signer: SignerFactory = standardWebhooksSigner,
-) => {
+export const checkSignatureHeaders = (headers: HeaderSource, clock: Clock): SignatureHeaders => {
+  const id = headers.get('webhook-id')
+  const timestamp = headers.get('webhook-timestamp')
+  const signature = headers.get('webhook-signature')
+  if (!id || !timestamp || !signature) throw new SignatureError('missing_headers')
+  if (!/^\d{1,12}$/.test(timestamp)) throw new SignatureError('invalid_timestamp')
+  const seconds = Number(timestamp)
+  const now = Math.floor(clock.now() / 1000)
+  if (now - seconds > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_old')
+  if (seconds - now > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_new')
+  return { id, seconds, signature }
+}
+
+/**
+ * Builds the HMAC step: checks the body against headers that passed `checkSignatureHeaders`, accepting a
+ * signature by any of `secrets` (rotation).
+ *
+ * The HMAC comes from `signer` (the `standardwebhooks` library unless the runtime has a faster one); the header
+ * is split here because the library splits on single spaces only, while GoTrue joins entries with ", ".
+ *
+ * @returns a function that returns the body as text when the signature holds and throws `SignatureError`
+ *   (invalid_body_encoding, no_matching_signature) otherwise.
+ */
+export const createBodyVerifier = (secrets: readonly Uint8Array[], signer: SignerFactory = standardWebhooksSigner) => {
   if (secrets.length === 0) throw new Error('createSignatureVerifier needs at least one secret')
   const signers = secrets.map(signer)
   // fatal: a body that is not UTF-8 cannot have been signed as text by GoTrue (Go's json.Marshal emits UTF-8);
   // ignoreBOM: keep every byte, so the text re-encodes to exactly what was signed.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-  return function verifySignature(headers: HeaderSource, body: Uint8Array): string {
-    const id = headers.get('webhook-id')
-    const timestamp = headers.get('webhook-timestamp')
-    const header = headers.get('webhook-signature')
-    if (!id || !timestamp || !header) throw new SignatureError('missing_headers')
-    if (!/^\d{1,12}$/.test(timestamp)) throw new SignatureError('invalid_timestamp')
-    const seconds = Number(timestamp)
-    const now = Math.floor(clock.now() / 1000)
-    if (now - seconds > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_old')
-    if (seconds - now > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_new')
-
+  return function verifyBody({ id, seconds, signature }: SignatureHeaders, body: Uint8Array): string {
     let text: string
     try {
       text = decoder.decode(body)
     } catch {
       throw new SignatureError('invalid_body_encoding')
     }
-    const offered = v1Signatures(header)
+    const offered = v1Signatures(signature)
     if (offered.length > 0) {
       for (const sign of signers) {
         const expected = sign(id, seconds, text)
@@ -76,6 +94,23 @@ export const createSignatureVerifier = (
       }
     }
     throw new SignatureError('no_matching_signature')
+  }
+}
+
+/**
+ * Both steps in one, headers then body: for callers that hold the body already (tests, the signer's checks).
+ * The handler runs them apart, with the body read between.
+ *
+ * @returns a function that returns the body as text when the signature holds and throws `SignatureError` otherwise.
+ */
+export const createSignatureVerifier = (
+  secrets: readonly Uint8Array[],
+  clock: Clock,
+  signer: SignerFactory = standardWebhooksSigner,
+) => {
+  const verifyBody = createBodyVerifier(secrets, signer)
+  return function verifySignature(headers: HeaderSource, body: Uint8Array): string {
+    return verifyBody(checkSignatureHeaders(headers, clock), body)
   }
 }
 
