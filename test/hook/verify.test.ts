@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseSecrets } from '../../src/hook/config.js'
 import { isSignatureError } from '../../src/errors.js'
-import { createSignatureVerifier } from '../../src/hook/verify.js'
+import { checkSignatureHeaders, createBodyVerifier, createSignatureVerifier } from '../../src/hook/verify.js'
 
 const vectorA = {
   secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
@@ -112,5 +112,32 @@ describe('several secrets (rotation)', () => {
 
   it('refuses to be built without a secret', () => {
     expect(() => createSignatureVerifier([], { now: () => 0 })).toThrow(/at least one secret/)
+  })
+})
+
+describe('checkSignatureHeaders: the checks made before the body is read', () => {
+  const v = vectorA
+  const clock = { now: () => v.timestamp * 1000 }
+  const reason = (h: Headers) => failure(() => checkSignatureHeaders(h, clock))
+
+  it('returns what the HMAC step needs', () => {
+    expect(checkSignatureHeaders(headers(v.id, v.timestamp, v.signature), clock)).toEqual({
+      id: v.id,
+      seconds: v.timestamp,
+      signature: v.signature,
+    })
+  })
+  it('refuses missing headers, a timestamp not all digits, and one out of the tolerance, without a body', () => {
+    const h = headers(v.id, v.timestamp, v.signature)
+    h.delete('webhook-signature')
+    expect(reason(h)).toBe('missing_headers')
+    expect(reason(headers(v.id, `${v.timestamp}abc`, v.signature))).toBe('invalid_timestamp')
+    expect(reason(headers(v.id, v.timestamp - 301, v.signature))).toBe('timestamp_too_old')
+    expect(reason(headers(v.id, v.timestamp + 301, v.signature))).toBe('timestamp_too_new')
+  })
+  it('leaves the signature itself to the body step', () => {
+    const checked = checkSignatureHeaders(headers(v.id, v.timestamp, 'v1,not-it'), clock)
+    expect(failure(() => createBodyVerifier(parseSecrets(v.secret))(checked, bytes(v.payload)))).toBe('no_matching_signature')
+    expect(createBodyVerifier(parseSecrets(v.secret))({ ...checked, signature: v.signature }, bytes(v.payload))).toBe(v.payload)
   })
 })
