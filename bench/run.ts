@@ -5,7 +5,7 @@
  *   npm run bench                  every part (about 5 minutes on 2 cores)
  *   npm run bench -- --check       the same, exiting 1 when a target is missed
  *   npm run bench -- --quick       short rounds and 10,000 keys: a smoke run; BENCHMARKS.md is left alone
- *   npm run bench -- --only main,overload,redis   some parts only
+ *   npm run bench -- --only main,overload,redis,unsigned   some parts only
  *
  * Parts:
  * - main: the hook (memory store, console provider) and the bare handler, and the hook with REDIS_URL when the
@@ -13,7 +13,10 @@
  *   latency at 1,000 req/s, GC pauses at 2,500 req/s; and, on a hook of its own, heap per idempotency key and
  *   after the keys expire;
  * - overload: 300 and 1,000 hooks at once against a vendor that never answers and one that takes 1 s;
- * - redis: two hook instances sharing one Redis, and the raw cost of the store's Redis scripts.
+ * - redis: two hook instances sharing one Redis, and the raw cost of the store's Redis scripts;
+ * - unsigned: server CPU per request of an unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB)
+ *   against a signed small one, alternating in every round: what junk at the body limit costs, since the
+ *   header checks run before the body is read.
  *
  * Only 127.0.0.1 is ever sent to; every run is bounded in count and time; every process started is ended.
  */
@@ -52,7 +55,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
   },
 })
-const PARTS = ['main', 'overload', 'redis'] as const
+const PARTS = ['main', 'overload', 'redis', 'unsigned'] as const
 type Part = (typeof PARTS)[number]
 const only = new Set((flags.only ?? PARTS.join(',')).split(',').map((p) => p.trim()))
 for (const part of only) if (!PARTS.includes(part as Part)) throw new Error(`--only takes ${PARTS.join(', ')}; got "${part}"`)
@@ -77,7 +80,13 @@ const S = {
   shared: 200,
   rawSequences: quick ? 500 : 2000,
   redisMemoryKeys: quick ? 10_000 : 100_000,
+  /** Part unsigned: calls of each kind per round (the round also stops after `unsignedMs`), in flight at once. */
+  unsignedCalls: quick ? 200 : 1000,
+  unsignedMs: quick ? 1000 : 3000,
+  unsignedConcurrency: 4,
 }
+/** The service's body limit (src/hook/handler.ts MAX_BODY_BYTES): the largest junk it would otherwise take. */
+const BODY_LIMIT = 2 * 1024 * 1024
 /** Past the service's 10-minute idempotency TTL. */
 const EXPIRY_SHIFT_MS = 11 * 60 * 1000
 const DEADLINE_MS = 5000
@@ -767,6 +776,74 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Part "unsigned"
+
+/**
+ * What a caller without GoTrue's headers costs at the body limit. The hook answers 401 from the headers alone,
+ * before the body is read or an HMAC made; the 2 MiB still cross the socket (Node's HTTP server discards an
+ * unread body of a keep-alive request), and that is what is measured, per request, against a signed small call
+ * on the same server in the same rounds. Both go the same way (closed loop, a few connections), bounded in
+ * count and time.
+ */
+const unsignedPart = async () => {
+  log('\n== unsigned: an unsigned 2 MiB call against a signed small one')
+  const hook = await startServer('hook', 'src/node/main.ts', { env: hookEnv() })
+  // One buffer for every junk call: the generator writes it, it does not build it.
+  const junkBody = Buffer.alloc(BODY_LIMIT, 0x78)
+  const junk = (count: number): SignedCall[] =>
+    Array.from({ length: count }, () => ({
+      body: junkBody,
+      headers: { 'content-type': 'application/json', 'content-length': String(BODY_LIMIT) },
+      phone: '',
+      uuid: '',
+    }))
+  const expected = { unsigned: 401, signed: 200 }
+  const run = (calls: SignedCall[]) => () =>
+    closedLoop({ target: targetOf(hook.url), concurrency: S.unsignedConcurrency, durationMs: S.unsignedMs, calls })
+  // Warm-up of both paths (JIT under tsx, connections), not measured: without it the first signed rounds cost
+  // several times the later ones.
+  for (let i = 0; i < 3; i++) {
+    await run(signedCalls(S.warmup))()
+    await run(junk(Math.min(200, S.unsignedCalls)))()
+  }
+  const sides: Side[] = [
+    { name: 'unsigned', server: hook },
+    { name: 'signed', server: hook },
+  ]
+  const results = await alternate('unsigned', sides, async (side) => {
+    const calls = side.name === 'unsigned' ? junk(S.unsignedCalls) : signedCalls(S.unsignedCalls)
+    const m = await measure(hook, run(calls))
+    // The unsigned calls are meant to be refused: only another status is a problem.
+    const want = expected[side.name as keyof typeof expected]
+    const bad = Object.entries(m.load.statuses).filter(([status]) => Number(status) !== want)
+    m.problem =
+      bad.length || m.load.unanswered
+        ? `${side.name}: answers ${describe(m.load.statuses)}${m.load.unanswered ? `, no answer ${m.load.unanswered}` : ''} (expected ${want})`
+        : undefined
+    return m
+  })
+  await hook.stop()
+
+  const u = results.get('unsigned')!
+  const sg = results.get('signed')!
+  const ratio = spread(pairwise(u.map((m) => m.cpuUs), sg.map((m) => m.cpuUs), (x, y) => x / y))
+  const p = problems(u, sg)
+  rows.push({
+    section: '1 CPU',
+    what: 'server CPU per request: unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB) / signed small call',
+    target: '',
+    figure:
+      `ratio ${showSpread(ratio, 2)}; unsigned ${showSpread(of(u, (m) => m.cpuUs), 1, ' µs')} (401), ` +
+      `signed ${showSpread(of(sg, (m) => m.cpuUs), 1, ' µs')} (200)` +
+      (p.length ? `; not all answers were as expected: ${p.join(' / ')}` : ''),
+    verdict: p.length ? 'ERROR' : 'info',
+    how:
+      `closed loop, ${S.unsignedConcurrency} connections, ${S.rounds} alternating rounds of ≤ ${num(S.unsignedCalls)} calls or ${S.unsignedMs / 1000} s; ` +
+      `one hook (memory store, console provider); refused from the headers before the body is read, the 2 MiB still cross the socket`,
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 const section = async (name: Part, body: () => Promise<void>) => {
   const started = performance.now()
@@ -825,6 +902,7 @@ const main = async () => {
   if (runs('main')) await section('main', () => mainPart(redis, redisError))
   if (runs('overload')) await section('overload', overloadPart)
   if (runs('redis')) await section('redis', () => redisPart(redis, redisError))
+  if (runs('unsigned')) await section('unsigned', unsignedPart)
   killAll()
 
   const durationS = (performance.now() - started) / 1000
