@@ -43,6 +43,11 @@ export interface AppDeps {
   arrivedAt?: (c: Context) => number | undefined
   /** The request's headers as the runtime already has them (Node), cheaper than a `Headers` object. */
   headers?: (c: Context) => HeaderSource
+  /**
+   * Keeps work that goes on after the answer alive: a provider call still at work at the deadline runs on and
+   * its outcome is recorded. Workers pass `ctx.waitUntil`; Node's process keeps it alive by itself.
+   */
+  waitUntil?: (c: Context, work: Promise<void>) => void
 }
 
 /**
@@ -66,17 +71,11 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   app.post(
     '/send-sms',
     sendSmsHandler(config.hook, config.message, config.routing, {
-      clock,
-      store,
+      ...deps,
       guard: createGuard(config.guard, deps.counters),
       stateDown: config.state.stateDown,
       localState: deps.store.local === true && deps.counters.local === true,
-      providers,
       observe,
-      signer: deps.signer,
-      remoteAddress: deps.remoteAddress,
-      arrivedAt: deps.arrivedAt,
-      headers: deps.headers,
     }),
   )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox

@@ -43,8 +43,11 @@ export type BreakerTransition = 'opened' | 'half_open' | 'closed'
  */
 export type BreakerPass = 'pass' | 'probe' | 'forced'
 
-/** How a hook's run on a provider ended for its breaker: the vendor answered (`up`), or it failed (`down`). */
-export type BreakerVerdict = 'up' | 'down'
+/**
+ * How a hook's run on a provider ended for its breaker: the vendor answered (`up`), it failed (`down`), or the
+ * provider was never called (`none`: the hook's deadline passed first), which says nothing of the vendor.
+ */
+export type BreakerVerdict = 'up' | 'down' | 'none'
 
 export class CircuitBreaker {
   #state: 'closed' | 'open' | 'half_open' = 'closed'
@@ -88,6 +91,11 @@ export class CircuitBreaker {
 
   /** Reports how the hook that was given `pass` ended its run on the provider. */
   record(pass: BreakerPass, verdict: BreakerVerdict): void {
+    if (verdict === 'none') {
+      // The probe was never made: the next hook may make it.
+      if (pass === 'probe') this.#probing = false
+      return
+    }
     if (verdict === 'up') {
       // Any answer from the vendor, whoever got it, shows it is up.
       this.#failures = 0

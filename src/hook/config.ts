@@ -1,4 +1,4 @@
-import { integer, text, type Env } from '../config/env.js'
+import { integer, oneOf, text, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 
 /** The hook's own settings: who may call it, and how long it may take to answer. */
@@ -9,7 +9,16 @@ export interface HookConfig {
   timeoutMs: number
   /** `SMS_HOOK_MAX_IN_FLIGHT`: hooks past their claim at once; more are answered 503 busy at once. */
   maxInFlight: number
+  /**
+   * `SMS_HOOK_UNKNOWN_OUTCOME`: how a call whose SMS may have gone (the provider took the request and did not
+   * answer in time, the connection dropped after it left) is answered. `success` (the default) lets GoTrue store
+   * the code that may still arrive: GoTrue stores an OTP only when the hook succeeds, so an error here leaves the
+   * user with a code that can never be verified. `error` answers 504 as a failure instead.
+   */
+  unknownOutcome: UnknownOutcomePolicy
 }
+
+export type UnknownOutcomePolicy = 'success' | 'error'
 
 /**
  * Enough for a burst of sign-ins waiting on a slow vendor (each holds a socket and a timer, little memory), and
@@ -35,6 +44,7 @@ export const parseHookConfig = (env: Env): HookConfig => {
     secrets: parseSecrets(secrets),
     timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
     maxInFlight: integer(env, 'SMS_HOOK_MAX_IN_FLIGHT', { fallback: DEFAULT_MAX_IN_FLIGHT, min: 1, max: 100_000 }),
+    unknownOutcome: oneOf(env, 'SMS_HOOK_UNKNOWN_OUTCOME', ['success', 'error'] as const, 'success'),
   }
 }
 

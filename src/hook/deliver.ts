@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js'
-import { DeadlineError, isDeadlineError, isProviderError, type ProviderError } from '../errors.js'
+import { Deadline, sleep } from '../deadline.js'
+import { DeadlineError, isProviderError, type ProviderError } from '../errors.js'
 import { MESSAGES, refused, type Outcome } from '../outcome.js'
 import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
 import type { BreakerPass, BreakerVerdict, CircuitBreaker } from './breaker.js'
@@ -12,8 +13,13 @@ const MIN_ATTEMPT_MS = 500
 
 export interface DeliverOptions {
   clock: Clock
-  /** Epoch ms by `clock`: the answer to GoTrue must be ready by then, whatever number of providers is tried. */
-  deadline: number
+  /** The answer to GoTrue must be ready by then, whatever number of providers is tried. */
+  deadline: Deadline
+  /**
+   * How long a provider call may go on after the answer went out (`RUN_ON_MS` by default): a call still at work at
+   * the deadline is not aborted, since the SMS may be on its way, and its own outcome is reported in `late`.
+   */
+  runOnMs?: number
   /** `SMS_HOOK_FAILOVER_ON_TIMEOUT`: fail over after a provider's own `outcome_unknown` answer too. */
   failoverOnTimeout: boolean
   /** Each provider's circuit breaker (`createBreakers`). */
@@ -38,7 +44,24 @@ export interface Delivery {
   skipped: string[]
   /** How long the provider took on the last attempt. */
   providerMs: number
+  /**
+   * Set when the deadline passed with the last provider still at work (`outcome` is then `outcome_unknown`):
+   * settles with that provider's own outcome once its call ends, at most `runOnMs` later. Never rejects.
+   */
+  late?: Promise<LateOutcome>
 }
+
+/** What a provider call that outlived the answer ended with. */
+export interface LateOutcome {
+  outcome: Outcome
+  /** How long the provider took, from the start of the attempt. */
+  providerMs: number
+  /** The provider's failure, when it failed; for the log. */
+  error?: unknown
+}
+
+/** A provider call still at work when the answer went out may go on this long from its start, then is aborted. */
+export const RUN_ON_MS = 30_000
 
 /**
  * Sends `message` through the providers of `route`, in order, and always settles by the deadline, whatever
@@ -61,10 +84,10 @@ export interface Delivery {
 export const deliver = async (route: readonly Provider[], message: SmsMessage, options: DeliverOptions): Promise<Delivery> => {
   const { clock, deadline, breakerOf } = options
   const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [], providerMs: 0 }
-  let answer: { outcome: Outcome; provider: string } | undefined
+  let answer: { outcome: Outcome; provider: string; late: Promise<LateOutcome> | undefined } | undefined
   let mayHaveSent = false
   for (const [index, provider] of route.entries()) {
-    if (answer !== undefined && deadline - clock.now() < MIN_ATTEMPT_MS) break
+    if (answer !== undefined && deadline.remaining() < MIN_ATTEMPT_MS) break
     const breaker = breakerOf(provider)
     let pass: BreakerPass | undefined = breaker.enter()
     if (pass === undefined) {
@@ -85,16 +108,19 @@ export const deliver = async (route: readonly Provider[], message: SmsMessage, o
       // Even when something threw, a probe must come back, or the provider would never be tried again.
       breaker.record(pass, verdict)
     }
-    answer = { outcome: run.outcome, provider: provider.name }
+    answer = { outcome: run.outcome, provider: provider.name, late: run.late }
     if (run.outcome.ok || !run.failOver) break
     mayHaveSent ||= run.outcome.mayHaveSent
   }
   if (answer === undefined) throw new Error('deliver needs a route with at least one provider')
-  const { outcome } = answer
+  // Once an earlier provider may have sent the SMS, no later answer can say it was not sent.
+  const keepSent = (outcome: Outcome): Outcome =>
+    !outcome.ok && mayHaveSent && !outcome.mayHaveSent ? { ...outcome, mayHaveSent: true } : outcome
   return {
     ...trail,
     provider: answer.provider,
-    outcome: !outcome.ok && mayHaveSent && !outcome.mayHaveSent ? { ...outcome, mayHaveSent: true } : outcome,
+    outcome: keepSent(answer.outcome),
+    ...(answer.late ? { late: answer.late.then((late) => ({ ...late, outcome: keepSent(late.outcome) })) } : {}),
   }
 }
 
@@ -105,6 +131,7 @@ interface Run {
   outcome: Outcome
   verdict: BreakerVerdict
   failOver: boolean
+  late?: Promise<LateOutcome>
 }
 
 const runOn = async (
@@ -116,21 +143,22 @@ const runOn = async (
 ): Promise<Run> => {
   const { clock, deadline } = options
   for (let attempt = 1; ; attempt++) {
+    // Nothing was sent: a failure of the hook's own, which says nothing of the vendor and must never be read as
+    // "the SMS may have gone".
+    if (deadline.passed) return { outcome: NOT_STARTED, verdict: 'none', failOver: false }
     trail.attempts++
     const attemptStarted = clock.now()
-    let error: unknown
-    try {
-      const result = await withDeadline(deadline, clock, (sendOptions) => provider.send(message, sendOptions))
-      trail.providerMs = clock.now() - attemptStarted
-      return { outcome: { ok: true, provider: provider.name, messageId: result.messageId }, verdict: 'up', failOver: false }
-    } catch (e) {
-      error = e
-    }
+    const settled = await attemptUntil(provider, message, deadline, options.runOnMs ?? RUN_ON_MS, clock)
     trail.providerMs = clock.now() - attemptStarted
+    if (settled.ok) {
+      return { outcome: { ok: true, provider: provider.name, messageId: settled.messageId }, verdict: 'up', failOver: false }
+    }
+    const error = settled.error
     trail.failedAttempts.push(failedAttempt(provider.name, error))
     options.onFailure?.(provider.name, error, trail.attempts, trail.providerMs)
-    // The deadline passed: nothing can start any more, and the provider may have sent the SMS.
-    if (isDeadlineError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: false }
+    // The deadline passed with the provider still at work: nothing can start any more, and the SMS may be on
+    // its way. The call runs on; what it ends with is the late outcome.
+    if (settled.late) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: false, late: settled.late }
     // A provider that threw something untyped (a bug, a parse error after its HTTP call) may have sent it too.
     if (!isProviderError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: options.failoverOnTimeout }
     const outcome = outcomeOf(error)
@@ -145,7 +173,7 @@ const runOn = async (
       case 'retryable':
         if (attempt < MAX_ATTEMPTS && !othersLeft()) {
           const pause = backoff(error, attempt)
-          if (deadline - clock.now() - pause >= MIN_ATTEMPT_MS) {
+          if (deadline.remaining() - pause >= MIN_ATTEMPT_MS) {
             await sleep(pause)
             continue
           }
@@ -156,6 +184,8 @@ const runOn = async (
 }
 
 const OUTCOME_UNKNOWN = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+/** The deadline passed before any provider was called: nothing was sent. */
+const NOT_STARTED = refused(503, 'busy', MESSAGES.busy)
 
 const failedAttempt = (provider: string, error: unknown): FailedAttempt =>
   isProviderError(error)
@@ -182,51 +212,51 @@ export const outcomeOf = (error: ProviderError): Outcome => {
 const backoff = (error: ProviderError, attempt: number) =>
   Math.min(error.retryAfterMs ?? 100 * 2 ** (attempt - 1), 1000)
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** How one provider call went by the answer's deadline. */
+type Attempt =
+  | { ok: true; messageId: string }
+  /** `late`: the deadline passed first (`error` is a DeadlineError); the call goes on, and `late` is its end. */
+  | { ok: false; error: unknown; late?: Promise<LateOutcome> }
 
 /**
- * Runs `work` with a signal that aborts after `ms`, and settles at that moment even if `work` ignores the signal.
- * The signal is made on first use: an AbortController is costly on Node, and a provider that never waits on
- * the network (the console provider) never asks for it.
+ * Calls the provider and settles by the answer's deadline even if the provider ignores every signal. A call
+ * still at work then is NOT aborted, since the vendor may be sending the SMS: it goes on with its own signal,
+ * which aborts `runOnMs` after the attempt began, and its end is reported through `late`. The signal is made on
+ * first use: an AbortController is costly on Node, and a provider that never waits on the network (the console
+ * provider) never asks for it.
  */
-const withDeadline = <T>(deadline: number, clock: Clock, work: (options: SendOptions) => Promise<T>): Promise<T> => {
-  const ms = deadline - clock.now()
-  if (ms <= 0) return Promise.reject(new DeadlineError('deadline passed before sending'))
-  let controller: AbortController | undefined
+const attemptUntil = async (
+  provider: Provider,
+  message: SmsMessage,
+  deadline: Deadline,
+  runOnMs: number,
+  clock: Clock,
+): Promise<Attempt> => {
+  const started = clock.now()
+  const own = new Deadline(started + runOnMs, clock, () => new DeadlineError(`no provider answer within ${runOnMs} ms`))
   const options: SendOptions = {
-    deadline,
+    deadline: own.at,
     get signal() {
-      controller ??= new AbortController()
-      return controller.signal
+      return own.signal
     },
   }
-  return new Promise<T>((resolve, reject) => {
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      const error = new DeadlineError(`no provider answer within ${ms} ms`)
-      controller?.abort(error)
-      reject(error)
-    }, ms)
-    let pending: Promise<T>
-    try {
-      pending = Promise.resolve(work(options))
-    } catch (error) {
-      clearTimeout(timer)
-      reject(error)
-      return
-    }
-    pending.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        // After the deadline the promise is already settled with DeadlineError; a provider's own abort
-        // error arriving late must not change the answer.
-        if (!timedOut) reject(error)
-      },
+  const pending = (async () => provider.send(message, options))().finally(() => own.clear())
+  try {
+    const result = await deadline.race(pending)
+    return { ok: true, messageId: result.messageId }
+  } catch (error) {
+    if (!deadline.isReason(error)) return { ok: false, error }
+    const late = pending.then(
+      (result): LateOutcome => ({
+        outcome: { ok: true, provider: provider.name, messageId: result.messageId },
+        providerMs: clock.now() - started,
+      }),
+      (failure: unknown): LateOutcome => ({
+        outcome: isProviderError(failure) ? outcomeOf(failure) : OUTCOME_UNKNOWN,
+        providerMs: clock.now() - started,
+        error: failure,
+      }),
     )
-  })
+    return { ok: false, error, late }
+  }
 }

@@ -45,7 +45,15 @@ export type HookEvent =
    */
   | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise' | 'shed'; refusal: Refused; reason: string; fields?: LogFields }
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
-  | { type: 'replayed'; call: CallContext; outcome: Delivered | Refused; provider: string | undefined; durationMs: number }
+  | {
+      type: 'replayed'
+      call: CallContext
+      outcome: Delivered | Refused
+      provider: string | undefined
+      durationMs: number
+      /** A stored "may have gone" outcome answered as success (SMS_HOOK_UNKNOWN_OUTCOME=success). */
+      answeredAsSent: boolean
+    }
   /** One provider attempt failed; more may follow. `attempt` counts the call's attempts on every provider, from 1. */
   | { type: 'attempt_failed'; call: CallContext; provider: string; attempt: number; error: unknown; providerMs: number }
   /**
@@ -74,7 +82,22 @@ export type HookEvent =
       failedAttempts: readonly FailedAttempt[]
       skipped: readonly string[]
       durationMs: number
+      /**
+       * The SMS may have gone (`outcome.mayHaveSent`) and the call was answered as success, so that GoTrue keeps
+       * the code that may still arrive (SMS_HOOK_UNKNOWN_OUTCOME=success).
+       */
+      answeredAsSent: boolean
     }
+  /**
+   * A provider call that was still at work when the call was answered ended: `outcome` is what it really did
+   * (delivered, or a failure), recorded for the idempotency key. Comes after the call's `failed` event.
+   */
+  | { type: 'late_outcome'; call: CallContext; provider: string; outcome: Delivered | Refused; providerMs: number; error?: unknown }
+  /**
+   * GoTrue's `metadata.time` was too far from this clock to be its time of the call (more than a second ahead, or
+   * minutes old): the deadline counts from arrival. Reported at most once a minute.
+   */
+  | { type: 'clock_untrusted'; ageMs: number }
   /** The SMS-pumping guard refused the call before any provider was called; a `failed` event follows. */
   | { type: 'guard_refused'; call: CallContext; rule: GuardRule; refusal: Refused }
   /**
@@ -139,6 +162,14 @@ export const logObserver = (logger: Logger): HookObserver =>
           logger.info(msg, { provider: event.provider, breaker: event.state })
         }
         return
+      case 'late_outcome':
+        logLateOutcome(logger, event)
+        return
+      case 'clock_untrusted':
+        logger.warn("GoTrue's metadata.time is far from this clock: check NTP on both; counting the deadline from arrival", {
+          age_ms: event.ageMs,
+        })
+        return
       case 'replayed':
         logCall(logger, event)
         return
@@ -163,11 +194,28 @@ const logCall = (
   logger[level]('hook', {
     ...callFields(event.call, event.provider),
     outcome: outcome.ok ? (event.type === 'replayed' ? 'replayed' : 'sent') : outcome.code,
-    status: outcome.ok ? 200 : outcome.status,
+    status: outcome.ok || (event.type !== 'delivered' && event.answeredAsSent) ? 200 : outcome.status,
+    ...(event.type !== 'delivered' && event.answeredAsSent ? { answered: 'success: the SMS may have gone, so GoTrue keeps the code' } : {}),
     attempts: event.type === 'replayed' ? 0 : event.attempts,
     ...extra?.(),
     duration_ms: event.durationMs,
   })
+}
+
+/** What a provider call that outlived its answer ended with: the operator sees whether the code went out. */
+const logLateOutcome = (logger: Logger, event: Extract<HookEvent, { type: 'late_outcome' }>) => {
+  const { outcome } = event
+  const fields = {
+    ...callFields(event.call, event.provider),
+    outcome: outcome.ok ? 'sent' : outcome.code,
+    provider_ms: event.providerMs,
+    ...(event.error === undefined ? {} : { error: describeError(event.error) }),
+  }
+  if (outcome.ok) {
+    if (logger.enabled('info')) logger.info('provider answered after the hook had answered: sent', fields)
+  } else {
+    logger.warn('provider answered after the hook had answered: not sent', fields)
+  }
 }
 
 /** `failed_over`: the failed attempts on providers other than the one whose answer this is; absent without failover. */

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
-import { isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
+import { Deadline } from '../deadline.js'
+import { DeadlineError, isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
 import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
 import { clip } from '../log.js'
@@ -9,13 +10,13 @@ import { normalisePhone, type PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
 import type { StateDownPolicy } from '../store/config.js'
 import type { IdempotencyStore } from '../store/types.js'
-import { answer } from './answer.js'
+import { answer, answeredAsSent } from './answer.js'
 import { readBody } from './body.js'
 import { createBreakers } from './breaker.js'
 import type { HookConfig } from './config.js'
 import { deliver, type Delivery } from './deliver.js'
 import type { CallContext, HookObserver } from './events.js'
-import { idempotencyKey, once } from './idempotency.js'
+import { idempotencyKey, once, type Sent } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
 import { checkSignatureHeaders, createBodyVerifier, type HeaderSource, type SignatureHeaders, type SignerFactory } from './verify.js'
@@ -33,7 +34,16 @@ const BUSY = refused(503, 'busy', MESSAGES.busy)
  * smaller) has waited too long to be served (the event loop is behind): it could only end as a timeout, so it
  * is shed rather than answered late.
  */
-export const MIN_BUDGET_AT_CLAIM_MS = 1000
+export const MIN_BUDGET_AT_CLAIM_MS = 500
+
+/** GoTrue's one deadline for every attempt at one hook call, counted from `metadata.time`. */
+export const GOTRUE_BUDGET_MS = 5000
+/** Kept from GoTrue's budget for the answer's way back to GoTrue and GoTrue reading it. */
+export const RETURN_MARGIN_MS = 400
+/** A `metadata.time` further ahead of our clock than this, or older than the next, is a clock problem. */
+export const MAX_CLOCK_AHEAD_MS = 1000
+export const MAX_CALL_AGE_MS = 5 * 60_000
+const CLOCK_WARNING_EVERY_MS = 60_000
 
 /**
  * GoTrue's API takes request bodies up to 1 MiB, and the hook's payload carries the whole user record, so one
@@ -63,6 +73,8 @@ export interface SendSmsDeps {
    * deadline counts from then, not from when a busy event loop got round to the handler.
    */
   arrivedAt?: ((c: Context) => number | undefined) | undefined
+  /** Keeps work that goes on after the answer alive (Workers: `ctx.waitUntil`); Node needs nothing. */
+  waitUntil?: ((c: Context, work: Promise<void>) => void) | undefined
   /**
    * The request's headers as the runtime has them already (Node's parsed `incoming.headers`): building a
    * `Headers` object for three lookups costs a hook more than verifying its signature. `c.req.raw.headers` when
@@ -92,11 +104,30 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   // A claim outlives the owner's own deadline a little, so only a dead owner's claim lapses.
   const leaseMs = hook.timeoutMs + 1000
   let inFlight = 0
+  let lastClockWarning = -Infinity
+  /**
+   * The call's deadline: the earlier of the hook's own (arrival + SMS_HOOK_TIMEOUT_MS) and GoTrue's, which is
+   * one 5 s budget from `metadata.time` for ALL its attempts, less the way back (docs/gotrue-contract.md). A
+   * `metadata.time` too far from our clock says the clocks disagree, not how long GoTrue waits: it is not
+   * trusted, and said at most once a minute.
+   */
+  const deadlineOf = (arrived: number, time: number | undefined): number => {
+    const own = arrived + hook.timeoutMs
+    if (time === undefined) return own
+    const ageMs = arrived - time
+    if (ageMs < -MAX_CLOCK_AHEAD_MS || ageMs > MAX_CALL_AGE_MS) {
+      if (arrived - lastClockWarning >= CLOCK_WARNING_EVERY_MS) {
+        lastClockWarning = arrived
+        observe({ type: 'clock_untrusted', ageMs })
+      }
+      return own
+    }
+    return Math.min(own, time + GOTRUE_BUDGET_MS - RETURN_MARGIN_MS)
+  }
   const minBudgetAtClaim = Math.min(MIN_BUDGET_AT_CLAIM_MS, hook.timeoutMs / 2)
 
   return async function sendSms(c: Context): Promise<Response> {
     const started = deps.arrivedAt?.(c) ?? clock.now()
-    const deadline = started + hook.timeoutMs
     const headers = deps.headers?.(c) ?? c.req.raw.headers
     // Cheapest first: the signature headers (no body read), then the declared size (readBody, before reading),
     // then the read, then the HMAC. A caller without GoTrue's headers makes us read nothing.
@@ -147,7 +178,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       return answer(c, refusal, payload.hasMetadata)
     }
 
-    const late = deadline - clock.now() < minBudgetAtClaim
+    const deadline = new Deadline(deadlineOf(started, payload.time), clock, () => new DeadlineError('the hook deadline passed'))
+    const late = deadline.remaining() < minBudgetAtClaim
     if (late || inFlight >= hook.maxInFlight) {
       observe({ type: 'refused', step: 'shed', refusal: BUSY, reason: late ? 'arrived too long ago' : 'too many hooks in flight' })
       return answer(c, BUSY, payload.hasMetadata)
@@ -166,17 +198,20 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     to: PhoneNumber,
     body: Uint8Array<ArrayBuffer>,
     started: number,
-    deadline: number,
+    deadline: Deadline,
   ): Promise<Response> {
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
-    const timer = deps.localState ? UNBOUNDED : deadlineTimer(deadline, clock)
+    // State in this process answers at once: nothing to bound. Shared state that does not answer by the
+    // deadline counts as unavailable, and SMS_HOOK_STATE_DOWN decides.
+    const bound = <T>(operation: Promise<T>): Promise<T> =>
+      deps.localState ? operation : deadline.race(operation, () => new StateUnavailableError('shared state: no answer before the hook deadline'))
     let delivery: Delivery | undefined
 
-    const send = async (): Promise<Outcome> => {
+    const send = async (): Promise<Sent> => {
       const route = router.routeFor(to.e164)
-      if (route === undefined) return NO_ROUTE
+      if (route === undefined) return { outcome: NO_ROUTE }
       delivery = await deliver(route, sms, {
         clock,
         deadline,
@@ -185,12 +220,23 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
         onFailure: (provider, error, attempt, providerMs) =>
           observe({ type: 'attempt_failed', call, provider, attempt, error, providerMs }),
       })
-      return delivery.outcome
+      const { late, provider } = delivery
+      return {
+        outcome: delivery.outcome,
+        ...(late
+          ? {
+              late: late.then((end) => {
+                observe({ type: 'late_outcome', call, provider, outcome: end.outcome, providerMs: end.providerMs, error: end.error })
+                return end.outcome
+              }),
+            }
+          : {}),
+      }
     }
 
     const check = async (): Promise<Refused | undefined> => {
       try {
-        const verdict = await timer.bound(guard({ to, ip: payload.ip }))
+        const verdict = await bound(guard({ to, ip: payload.ip }))
         if (verdict.ok) return undefined
         observe({ type: 'guard_refused', call, rule: verdict.rule, refusal: verdict.refusal })
         return verdict.refusal
@@ -207,27 +253,28 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     let outcome: Outcome & { replayed?: boolean }
     try {
       outcome = await once(
-        timer === UNBOUNDED ? store : boundedStore(store, timer),
+        deps.localState ? store : boundedStore(store, bound),
         key,
         {
           leaseMs,
-          waitSignal: () => AbortSignal.timeout(Math.max(0, deadline - clock.now())),
+          waitSignal: () => deadline.signal,
           onRecordError: (error) => observe({ type: 'store_error', call, phase: 'record', error }),
           check,
-          ...(timer === UNBOUNDED ? {} : { answerBy: timer.reached }),
+          onLate: (recording) => deps.waitUntil?.(c, recording),
+          ...(deps.localState ? {} : { answerBy: reached(deadline.signal) }),
         },
         send,
       )
     } catch (error) {
       if (isStateUnavailableError(error)) {
         observe({ type: 'state_down', call, step: 'idempotency', policy: stateDown, error })
-        outcome = stateDown === 'send' ? ((await check()) ?? (await send())) : STATE_UNAVAILABLE
+        outcome = stateDown === 'send' ? ((await check()) ?? (await send()).outcome) : STATE_UNAVAILABLE
       } else {
         observe({ type: 'store_error', call, phase: 'claim', error })
         outcome = STORE_UNAVAILABLE
       }
     } finally {
-      timer.clear()
+      deadline.clear()
     }
 
     const durationMs = clock.now() - started
@@ -238,56 +285,29 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       durationMs,
     }
     const providerMs = delivery?.providerMs ?? 0
+    const answeredSent = answeredAsSent(outcome, hook.unknownOutcome)
     if (outcome.replayed) {
-      observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs })
+      observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs, answeredAsSent: answeredSent })
     } else if (outcome.ok) {
       observe({ type: 'delivered', call, outcome, provider: outcome.provider, ...trail, providerMs })
     } else {
-      observe({ type: 'failed', call, outcome, provider: delivery?.provider, ...trail })
+      observe({ type: 'failed', call, outcome, provider: delivery?.provider, ...trail, answeredAsSent: answeredSent })
     }
-    return answer(c, outcome, payload.hasMetadata)
+    return answer(c, outcome, payload.hasMetadata, hook.unknownOutcome)
   }
 }
 
-/** The hook's deadline as one timer per call, cleared once the call is answered. */
-interface DeadlineTimer {
-  /** Settles as `operation` does, or rejects with StateUnavailableError at the deadline; the operation goes on. */
-  bound<T>(operation: Promise<T>): Promise<T>
-  /** Resolves at the deadline. */
-  reached: Promise<void>
-  clear(): void
-}
-
-const deadlineTimer = (deadline: number, clock: Clock): DeadlineTimer => {
-  let timer!: ReturnType<typeof setTimeout>
-  const reached = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadline - clock.now()))
+/** Resolves when `signal` aborts. */
+const reached = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener('abort', () => resolve(), { once: true })
   })
-  return {
-    // A rejection made per operation, so none is left unobserved when the deadline passes with nothing pending.
-    bound: (operation) =>
-      Promise.race([
-        operation,
-        reached.then(() => {
-          throw new StateUnavailableError('shared state: no answer before the hook deadline')
-        }),
-      ]),
-    reached,
-    clear: () => clearTimeout(timer),
-  }
-}
-
-/** State in this process's memory answers at once: no timer, no race. */
-const UNBOUNDED: DeadlineTimer = {
-  bound: (operation) => operation,
-  reached: new Promise<void>(() => {}),
-  clear: () => {},
-}
 
 /** The store as one call uses it: claims and marks bounded by the deadline (waits and records have their own). */
-const boundedStore = (store: IdempotencyStore, timer: DeadlineTimer): IdempotencyStore => ({
-  claim: (key, leaseMs) => timer.bound(store.claim(key, leaseMs)),
-  markSending: (key, token) => timer.bound(store.markSending(key, token)),
+const boundedStore = (store: IdempotencyStore, bound: <T>(operation: Promise<T>) => Promise<T>): IdempotencyStore => ({
+  claim: (key, leaseMs) => bound(store.claim(key, leaseMs)),
+  markSending: (key, token) => bound(store.markSending(key, token)),
   wait: (key, signal) => store.wait(key, signal),
   complete: (key, token, outcome, ttlMs) => store.complete(key, token, outcome, ttlMs),
   release: (key, token) => store.release(key, token),

@@ -38,9 +38,24 @@ export interface OnceOptions {
    * by then goes on unawaited, and still reports a failure to `onRecordError`.
    */
   answerBy?: Promise<unknown>
+  /**
+   * Handed the recording of a late outcome (see `Sent`), which goes on after `once` has answered: a runtime that
+   * ends work with the response (Workers) must keep it alive.
+   */
+  onLate?: (recording: Promise<void>) => void
 }
 
 export type OnceResult = Outcome & { replayed: boolean }
+
+/**
+ * What one send did. `late` is set when the answer is due while the provider is still at work: `outcome` is then
+ * the answer for now (the SMS may have gone), and `late` settles with what the provider ended with, which is the
+ * outcome recorded for the key. It never rejects.
+ */
+export interface Sent {
+  outcome: Outcome
+  late?: Promise<Outcome>
+}
 
 /**
  * Runs `send` at most once per key across every caller sharing `store`:
@@ -56,7 +71,7 @@ export const once = async (
   store: IdempotencyStore,
   key: string,
   options: OnceOptions,
-  send: () => Promise<Outcome>,
+  send: () => Promise<Sent>,
 ): Promise<OnceResult> => {
   const ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS
   const settle = async (recording: Promise<unknown>) => {
@@ -66,12 +81,9 @@ export const once = async (
     )
     await (options.answerBy ? Promise.race([recorded, options.answerBy]) : recorded)
   }
-  const record = (token: string, outcome: Outcome) =>
-    settle(
-      outcome.ok || outcome.mayHaveSent || outcome.final
-        ? store.complete(key, token, outcome, ttlMs)
-        : store.release(key, token),
-    )
+  const store_ = (token: string, outcome: Outcome): Promise<unknown> =>
+    outcome.ok || outcome.mayHaveSent || outcome.final ? store.complete(key, token, outcome, ttlMs) : store.release(key, token)
+  const record = (token: string, outcome: Outcome) => settle(store_(token, outcome))
 
   for (;;) {
     const claim = await store.claim(key, options.leaseMs)
@@ -108,12 +120,22 @@ export const once = async (
     // A claim whose lease is already lost by the time it is marked sends nothing: its caller waits like a repeat.
     if (outcome === undefined) {
       if (!(await store.markSending(key, token))) return undefined
+      let sent: Sent
       try {
-        outcome = await send()
+        sent = await send()
       } catch (error) {
         await settle(store.release(key, token))
         throw error
       }
+      if (sent.late !== undefined) {
+        // The claim stays marked sending until the provider's own end: a repeat meanwhile waits, and is answered
+        // as the SMS may have gone, never sent again. No lease is renewed: GoTrue's retries all come within its
+        // 5 s, inside the lease; the outcome is recorded by the token, which outlives the lease.
+        const recording = sent.late.then((late) => store_(token, late))
+        options.onLate?.(recording.then(() => undefined, (error: unknown) => options.onRecordError?.(error)))
+        return sent.outcome
+      }
+      outcome = sent.outcome
     }
     // While recording, the claim's lease still protects the key; the outcome itself is what GoTrue needs.
     await record(token, outcome)

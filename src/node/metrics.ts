@@ -42,6 +42,12 @@ export const createMetrics = (options: { token?: string | undefined } = {}): Met
     labelNames: ['provider', 'outcome'],
     registers,
   })
+  const lateOutcomes = new Counter({
+    name: 'sms_hook_late_outcomes_total',
+    help: 'Provider calls that ended after the hook had answered (the SMS might have gone, so GoTrue was told success), by provider and what they ended with: sent, or the failure code.',
+    labelNames: ['provider', 'outcome'],
+    registers,
+  })
   const latency = new Histogram({
     name: 'sms_hook_provider_duration_seconds',
     help: 'How long one provider attempt took, by provider and outcome.',
@@ -111,6 +117,11 @@ export const createMetrics = (options: { token?: string | undefined } = {}): Met
       }
       case 'failed':
         hooks.inc({ outcome: event.outcome.code })
+        return
+      case 'late_outcome':
+        lateOutcomes.inc({ provider: event.provider, outcome: outcomeLabel(event.outcome) })
+        return
+      case 'clock_untrusted':
         return
       case 'attempt_failed': {
         const labels = { provider: event.provider, outcome: failureLabel(event.error) }

@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
 import { systemClock, type Clock } from '../clock.js'
+import { sleep, untilAborted, withTimeout } from '../deadline.js'
 import { StateUnavailableError } from '../errors.js'
 import type { Outcome } from '../outcome.js'
 import { parseRedisUrl } from './redis-url.js'
@@ -93,15 +94,7 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
     store: new RedisIdempotencyStore(client, prefix, clock, pollIntervalMs),
     counters: new RedisRateCounters(client, prefix, clock),
     async ping() {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new StateUnavailableError('redis: no answer to PING within 1 s')), PING_TIMEOUT_MS)
-      })
-      try {
-        await Promise.race([command(client.ping()), timeout])
-      } finally {
-        clearTimeout(timer)
-      }
+      await withTimeout(command(client.ping()), PING_TIMEOUT_MS, () => new StateUnavailableError('redis: no answer to PING within 1 s'))
     },
     async close() {
       try {
@@ -171,10 +164,10 @@ class RedisIdempotencyStore implements IdempotencyStore {
   async wait(key: string, signal: AbortSignal): Promise<WaitResult> {
     for (;;) {
       signal.throwIfAborted()
-      const [status, outcome] = await abortable(command(this.client.smsHookPeek(this.#key(key), this.clock.now())), signal)
+      const [status, outcome] = await untilAborted(command(this.client.smsHookPeek(this.#key(key), this.clock.now())), signal)
       if (status === 'done') return { status, outcome: JSON.parse(outcome!) as Outcome }
       if (status === 'free') return { status }
-      await pause(this.pollIntervalMs, signal)
+      await sleep(this.pollIntervalMs, signal)
     }
   }
 
@@ -198,30 +191,6 @@ class RedisRateCounters implements RateCounters {
     return command(this.client.smsHookHit(counter, start + windowMs - now))
   }
 }
-
-/** Settles as `pending` does, or rejects with the signal's reason as soon as it aborts. */
-const abortable = <T>(pending: Promise<T>, signal: AbortSignal): Promise<T> => {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts, leaving no timer behind. */
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 
 const positive = (value: number, name: string) => {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)

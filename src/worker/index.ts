@@ -80,6 +80,8 @@ const build = (bindings: Bindings): Handler => {
       providers,
       // Set by Cloudflare's edge from the connection, never taken from the client; loopback under `wrangler dev`.
       remoteAddress: (c: Context) => c.req.header('cf-connecting-ip'),
+      // A provider call that outlives the answer, and the recording of its outcome, end after the response.
+      waitUntil: (c: Context, work: Promise<void>) => c.executionCtx.waitUntil(work),
     })
     return (request, env, ctx) => app.fetch(request, env, ctx)
   } catch (error) {

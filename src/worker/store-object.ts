@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers'
+import { untilAborted } from '../deadline.js'
 import type { Outcome } from '../outcome.js'
 import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from '../store/types.js'
 
@@ -145,20 +146,10 @@ export class DurableObjectIdempotencyStore implements IdempotencyStore {
     return this.#object(key).claim(leaseMs)
   }
 
-  async wait(key: string, signal: AbortSignal): Promise<WaitResult> {
-    signal.throwIfAborted()
+  wait(key: string, signal: AbortSignal): Promise<WaitResult> {
     // A signal cannot cross into the object, so the deadline is kept here; the object's own wait ends with the
     // owner's lease at the latest.
-    let onAbort!: () => void
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
-    try {
-      return await Promise.race([this.#object(key).wait(), aborted])
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
+    return untilAborted(this.#object(key).wait(), signal)
   }
 
   markSending(key: string, token: string): Promise<boolean> {

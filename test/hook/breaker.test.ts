@@ -46,7 +46,7 @@ const setup = (options: { routes?: string; threshold?: number; observers?: HookO
     providers: { twilio, vonage },
     observers: options.observers ?? [],
   })
-  const hook = () => made.app.request('/send-sms', signedPost(signupPayload().body))
+  const hook = () => made.app.request('/send-sms', signedPost(signupPayload({ time: clock.now() }).body))
   /** The provider that answered the last hook, and the ones it skipped. */
   const lastCall = () => {
     const event = made.events.findLast((e) => e.type === 'delivered' || e.type === 'failed')

@@ -144,7 +144,7 @@ describe('once() when an owner died mid-send', () => {
     let now = Date.now()
     const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
     const store = new MemoryIdempotencyStore({ clock })
-    const send = vi.fn(async () => delivered)
+    const send = vi.fn(async () => ({ outcome: delivered }))
     return { clock, store, send }
   }
 
@@ -171,7 +171,7 @@ describe('once() when an owner died mid-send', () => {
       // Were this owner to die now, the key would be handed on without a resend.
       clock.advance(1001)
       expect((await store.claim('k', 1000)).status).toBe('abandoned')
-      return delivered
+      return { outcome: delivered }
     })
     await once(store, 'k', options, send)
     expect(send).toHaveBeenCalledTimes(1)
@@ -226,7 +226,7 @@ describe('once() with a check inside the claim (the guard)', () => {
   const setup = () => {
     let now = Date.now()
     const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
-    return { clock, store: new MemoryIdempotencyStore({ clock }), send: vi.fn(async () => delivered) }
+    return { clock, store: new MemoryIdempotencyStore({ clock }), send: vi.fn(async () => ({ outcome: delivered })) }
   }
 
   it('stores a final refusal without sending, and replays it without checking again', async () => {

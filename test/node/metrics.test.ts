@@ -39,10 +39,10 @@ describe('the metrics observer', () => {
     const limited = { ...refused(429, 'too_many_requests', 'wait'), final: true }
     observe({ type: 'attempt_failed', call, provider: 'aliyun', attempt: 1, error: new ProviderError('retryable', 'throttled'), providerMs: 120 })
     observe({ type: 'delivered', call, outcome: delivered, provider: 'aliyun', attempts: 2, failedAttempts: [], skipped: [], durationMs: 400, providerMs: 250 })
-    observe({ type: 'replayed', call, outcome: delivered, provider: 'aliyun', durationMs: 1 })
+    observe({ type: 'replayed', call, outcome: delivered, provider: 'aliyun', durationMs: 1, answeredAsSent: false })
     observe({ type: 'guard_refused', call, rule: 'per_number', refusal: limited })
-    observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1 })
-    observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1 })
+    observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1, answeredAsSent: false })
+    observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1, answeredAsSent: false })
     observe({ type: 'refused', step: 'verify', refusal: refused(401, 'unauthorized', 'no'), reason: 'no_matching_signature' })
     observe({ type: 'state_down', call, step: 'idempotency', policy: 'send', error: new Error('down') })
     observe({ type: 'store_error', call, phase: 'record', error: new Error('down') })
