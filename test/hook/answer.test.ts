@@ -64,7 +64,6 @@ for (const legacy of [false, true]) {
       ['recipient_invalid', 400],
       ['configuration', 500],
       ['retryable', 503],
-      ['outcome_unknown', 504],
     ]
     for (const [kind, status] of providerCases) {
       it(`answers a provider's ${kind} failure with ${status}`, async () => {
@@ -73,15 +72,37 @@ for (const legacy of [false, true]) {
       })
     }
 
-    it('answers an untyped provider failure with 504: the SMS may have left, so a retry never sends again', async () => {
+    // GoTrue stores the OTP only on success: when the SMS may have gone, an error would make its code dead.
+    it("answers a provider's outcome_unknown failure as success: the SMS may have gone, so GoTrue keeps the code", async () => {
+      const provider = failing('outcome_unknown')
+      const { app } = makeApp({ provider })
+      const { body } = payload()
+      for (let i = 0; i < 2; i++) {
+        const response = await app.request('/send-sms', signedPost(body))
+        expect([response.status, await response.json()]).toEqual([200, {}])
+      }
+    })
+
+    it('answers an untyped provider failure as success too, and a retry never sends again', async () => {
       const provider = new ScriptedProvider(async () => {
         throw new TypeError('provider bug')
       })
       const { app } = makeApp({ provider })
       const { body } = payload()
-      await expectRefusal(await app.request('/send-sms', signedPost(body)), 504, legacy)
-      await expectRefusal(await app.request('/send-sms', signedPost(body)), 504, legacy)
+      for (let i = 0; i < 2; i++) {
+        const response = await app.request('/send-sms', signedPost(body))
+        expect([response.status, await response.json()]).toEqual([200, {}])
+      }
       expect(provider.calls).toHaveLength(1)
+    })
+
+    it('answers both with 504 under SMS_HOOK_UNKNOWN_OUTCOME=error', async () => {
+      const env = { SMS_HOOK_UNKNOWN_OUTCOME: 'error' }
+      await expectRefusal(await makeApp({ provider: failing('outcome_unknown'), env }).app.request('/send-sms', signedPost(payload().body)), 504, legacy)
+      const untyped = new ScriptedProvider(async () => {
+        throw new TypeError('provider bug')
+      })
+      await expectRefusal(await makeApp({ provider: untyped, env }).app.request('/send-sms', signedPost(payload().body)), 504, legacy)
     })
   })
 }
@@ -92,15 +113,15 @@ describe('answers before the payload is read', () => {
     await expectRefusal(await app.request('/send-sms', signedPost('not json')), 400, true)
   })
 
-  it('refuses a body over 256 KiB with 413 before checking its signature', async () => {
+  it('refuses a body over 2 MiB with 413 before checking its signature', async () => {
     const provider = new ScriptedProvider()
     const { app } = makeApp({ provider })
-    const body = JSON.stringify({ sms: { otp: '123456', phone: '8613800138000' }, pad: 'x'.repeat(256 * 1024) })
+    const body = JSON.stringify({ sms: { otp: '123456', phone: '8613800138000' }, pad: 'x'.repeat(2 * 1024 * 1024) })
     await expectRefusal(await app.request('/send-sms', signedPost(body)), 413, true)
     expect(provider.calls).toHaveLength(0)
   })
 
-  it('counts a chunked body (no Content-Length) as it streams in, and refuses it past 256 KiB', async () => {
+  it('counts a chunked body (no Content-Length) as it streams in, and refuses it past 2 MiB', async () => {
     const provider = new ScriptedProvider()
     const { app } = makeApp({ provider })
     const streamed = (text: string, headers: Record<string, string>): RequestInit => ({
@@ -111,7 +132,7 @@ describe('answers before the payload is read', () => {
     } as RequestInit)
     const { body } = signupPayload()
     expect((await app.request('/send-sms', streamed(body, signedPost(body).headers as Record<string, string>))).status).toBe(200)
-    const huge = JSON.stringify({ sms: { otp: '123456' }, pad: 'x'.repeat(300 * 1024) })
+    const huge = JSON.stringify({ sms: { otp: '123456' }, pad: 'x'.repeat(2 * 1024 * 1024 + 1) })
     await expectRefusal(await app.request('/send-sms', streamed(huge, signedPost(huge).headers as Record<string, string>)), 413, true)
     expect(provider.calls).toHaveLength(1)
   })

@@ -33,11 +33,11 @@ describe('shedding load', () => {
     expect(provider.calls).toHaveLength(3)
   })
 
-  it('sheds a call that reaches its claim with less than a second of its budget left, counted from arrival', async () => {
+  it('sheds a call that reaches its claim with less than 500 ms of its budget left, counted from arrival', async () => {
     const now = Date.now()
     for (const [waited, expected] of [
-      [3501, 'busy'],
-      [3499, 'sent'],
+      [4001, 'busy'],
+      [3999, 'sent'],
     ] as const) {
       const provider = new ScriptedProvider()
       const { app } = makeApp({ provider, clock: { now: () => now }, arrivedAt: () => now - waited })
@@ -47,7 +47,6 @@ describe('shedding load', () => {
         expect(provider.calls).toHaveLength(0)
       } else {
         expect(await response.text()).toBe('{}')
-        expect(provider.calls[0]!.options.deadline).toBe(now - waited + 4500)
       }
     }
   })
@@ -57,7 +56,9 @@ describe('shedding load', () => {
     const provider = new ScriptedProvider(() => new Promise<never>(() => {}))
     const { app } = makeApp({ provider, env: { SMS_HOOK_TIMEOUT_MS: '1500' }, arrivedAt: () => (arrived = Date.now() - 300) })
     const response = await app.request('/send-sms', signedPost(fresh().body))
-    expect(await response.json()).toEqual({ error: { http_code: 504, message: MESSAGES.outcomeUnknown } })
-    expect(provider.calls[0]!.options.deadline).toBe(arrived + 1500)
+    // Answered (as success: the provider may be sending) 1.5 s after the arrival, not after the handler's start.
+    expect(await response.json()).toEqual({})
+    expect(Date.now() - arrived).toBeLessThan(1500 + 250)
+    expect(Date.now() - arrived).toBeGreaterThanOrEqual(1500 - 5)
   })
 })
