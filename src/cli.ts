@@ -18,7 +18,7 @@ const USAGE = `Usage:
       --legacy  send the payload of GoTrue before v2.187 (no metadata: errors come as HTTP statuses)
       Exit status 0 only when the hook answered success.`
 
-/** A GoTrue-shaped payload (CONTRACT.md 1) in the compact form Go's json.Marshal writes. */
+/** A GoTrue-shaped payload (docs/gotrue-contract.md) in the compact form Go's json.Marshal writes. */
 const testPayload = (phone: string, otp: string, legacy: boolean, now = new Date()): string => {
   const at = now.toISOString()
   const user = {

@@ -31,7 +31,9 @@ export const withTimeout = <T>(pending: Promise<T>, ms: number, onTimeout: () =>
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onTimeout()), Math.max(0, ms))
   })
-  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([pending, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer)
+  })
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts, leaving no timer behind. */
@@ -113,6 +115,6 @@ export class Deadline {
 
   /** Stops the timer; the signal never aborts after this. */
   clear(): void {
-    clearTimeout(this.#timer)
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
   }
 }

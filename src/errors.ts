@@ -6,7 +6,7 @@
 
 /**
  * The body of every error answer, `{"error":{"http_code","message"}}`: the object GoTrue v2.187+ reads from a
- * hook's answer (CONTRACT.md 1), used for the app's own errors (404, 500) too so that callers see one shape.
+ * hook's answer (docs/gotrue-contract.md), used for the app's own errors (404, 500) too so that callers see one shape.
  */
 export const errorBody = (status: number, message: string) => ({ error: { http_code: status, message } })
 

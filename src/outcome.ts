@@ -10,7 +10,7 @@ export interface Delivered {
   messageId: string
 }
 
-/** HTTP codes the end user may see, as CONTRACT.md 1 and the answer table in the README describe them. */
+/** HTTP codes the end user may see, as docs/gotrue-contract.md and the answer table in the README describe them. */
 export type RefusalStatus = 400 | 413 | 401 | 429 | 500 | 503 | 504
 
 export interface Refused {

@@ -12,7 +12,7 @@ export const answeredAsSent = (outcome: Outcome, unknownOutcome: UnknownOutcomeP
   !outcome.ok && outcome.mayHaveSent && unknownOutcome === 'success'
 
 /**
- * GoTrue's reading of our answer (CONTRACT.md 1):
+ * GoTrue's reading of our answer (docs/gotrue-contract.md):
  * - success is 200 with a JSON body and a JSON content type; `{}` is enough;
  * - a failure is `{"error":{"http_code":N,"message":"..."}}`. GoTrue v2.187+, the versions that send
  *   `metadata`, pass N and the message to the end user when it comes with HTTP 200. Older versions read any 200

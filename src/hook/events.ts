@@ -166,7 +166,7 @@ export const logObserver = (logger: Logger): HookObserver =>
         logLateOutcome(logger, event)
         return
       case 'clock_untrusted':
-        logger.warn("GoTrue's metadata.time is far from this clock: check NTP on both; counting the deadline from arrival", {
+        logger.warn("metadata.time is far from this clock: check NTP", {
           age_ms: event.ageMs,
         })
         return
@@ -195,7 +195,7 @@ const logCall = (
     ...callFields(event.call, event.provider),
     outcome: outcome.ok ? (event.type === 'replayed' ? 'replayed' : 'sent') : outcome.code,
     status: outcome.ok || (event.type !== 'delivered' && event.answeredAsSent) ? 200 : outcome.status,
-    ...(event.type !== 'delivered' && event.answeredAsSent ? { answered: 'success: the SMS may have gone, so GoTrue keeps the code' } : {}),
+    ...(event.type !== 'delivered' && event.answeredAsSent ? { answered: 'success' } : {}),
     attempts: event.type === 'replayed' ? 0 : event.attempts,
     ...extra?.(),
     duration_ms: event.durationMs,

@@ -19,7 +19,7 @@ export const DEFAULT_SMS_TEMPLATE = 'Your code is {{ .Code }}'
 /** Reads the message settings; templates are compiled here once so that a bad one stops start-up. */
 export const parseMessageConfig = (env: Env): MessageConfig => {
   const smsTemplate = text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE
-  // GoTrue's own default for GOTRUE_MFA_PHONE_TEMPLATE is its default text, not GOTRUE_SMS_TEMPLATE (CONTRACT.md 1),
+  // GoTrue's own default for GOTRUE_MFA_PHONE_TEMPLATE is its default text, not GOTRUE_SMS_TEMPLATE (docs/gotrue-contract.md),
   // and the hook writes what GoTrue would. So the MFA text comes from that variable or the default, and only that
   // variable can be named in an error about it.
   const mfaTemplate = text(env, 'GOTRUE_MFA_PHONE_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE

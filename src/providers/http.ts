@@ -162,7 +162,7 @@ export const refusal = (
 }
 
 /**
- * The kind for an answer the vendor's codes do not explain, by its status (CONTRACT.md 4): a 2xx may have
+ * The kind for an answer the vendor's codes do not explain, by its status (the vendor's API reference): a 2xx may have
  * sent the SMS; a 5xx or a 429 (the vendor throttling our account) sent nothing; any other status means the
  * vendor refused what we sent, which only a change of settings can fix.
  */

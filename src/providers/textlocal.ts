@@ -14,7 +14,7 @@ export interface TextlocalSettings {
   endpoint: string
 }
 
-/** Error codes of a `failure` (CONTRACT.md 4); any other code is our account's or settings' to fix. */
+/** Error codes of a `failure` (the vendor's API reference); any other code is our account's or settings' to fix. */
 const KINDS: Record<number, ProviderErrorKind> = {
   51: 'recipient_invalid', // no valid numbers
   80: 'retryable',

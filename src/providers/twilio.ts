@@ -16,7 +16,7 @@ export interface TwilioSettings {
   endpoint: string
 }
 
-/** Twilio's error codes (CONTRACT.md 4); codes not here are read by their HTTP status. */
+/** Twilio's error codes (the vendor's API reference); codes not here are read by their HTTP status. */
 const KINDS: Record<number, ProviderErrorKind> = {
   21211: 'recipient_invalid', // invalid To
   21614: 'recipient_invalid', // To is not a mobile number

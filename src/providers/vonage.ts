@@ -16,12 +16,12 @@ export interface VonageSettings {
   endpoint: string
 }
 
-/** `messages[0].status` values (CONTRACT.md 4). Status 3 depends on the parameter it names: see `kindOf`. */
+/** `messages[0].status` values (the vendor's API reference). Status 3 depends on the parameter it names: see `kindOf`. */
 const KINDS: Record<string, ProviderErrorKind> = {
   '1': 'retryable', // throttled
   '5': 'retryable', // internal error
   '6': 'recipient_invalid', // unroutable
-  '15': 'recipient_invalid', // barred, as CONTRACT.md 4 reads it
+  '15': 'recipient_invalid', // barred, as the vendor's status table reads it
   '2': 'configuration', // a parameter is missing
   '4': 'configuration', // bad credentials
   '9': 'configuration', // quota exceeded

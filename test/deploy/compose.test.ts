@@ -1,6 +1,6 @@
 /**
  * docker-compose.example.yml, checked without a container engine: parsed as Compose reads it (anchors and merge
- * keys resolved), then held against what GoTrue needs (CONTRACT.md 1) and against the files of this repository.
+ * keys resolved), then held against what GoTrue needs (docs/gotrue-contract.md) and against the files of this repository.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'

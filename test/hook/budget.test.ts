@@ -50,7 +50,7 @@ describe("one budget per GoTrue call, from metadata.time", () => {
       expect(await (await app.request('/send-sms', signedPost(signupPayload({ time }).body))).json()).toEqual({})
     }
     expect(provider.calls).toHaveLength(2)
-    const warnings = logs.filter((l) => l.msg.includes('metadata.time is far from this clock'))
+    const warnings = logs.filter((l) => l.msg === 'metadata.time is far from this clock: check NTP')
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toMatchObject({ level: 'warn', age_ms: -1001 })
   })

@@ -4,7 +4,7 @@ import { parseSecrets } from '../../src/hook/config.js'
 import { createSignatureVerifier, standardWebhooksSigner } from '../../src/hook/verify.js'
 import { nodeSigner } from '../../src/node/signer.js'
 
-// The official Standard Webhooks known-answer vectors (CONTRACT.md 2).
+// The official Standard Webhooks known-answer vectors (from the spec and its reference libraries).
 const vectors = [
   {
     secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',

@@ -1,4 +1,4 @@
-/** GoTrue payloads as GoTrue sends them (CONTRACT.md 5), and fresh variants with unique keys per test. */
+/** GoTrue payloads as GoTrue sends them (docs/gotrue-contract.md), and fresh variants with unique keys per test. */
 import { randomUUID } from 'node:crypto'
 import legacyRaw from '../fixtures/gotrue/legacy-v2.170.json?raw'
 import mfaRaw from '../fixtures/gotrue/mfa-challenge.json?raw'

@@ -2,7 +2,7 @@ import { hex, hmacSha256, sha256Hex } from '../../digest.js'
 
 /**
  * Alibaba Cloud request signing V3 (ACS3-HMAC-SHA256), with WebCrypto only so that it runs wherever `fetch` does
- * (Node, Cloudflare Workers). The steps and their order follow CONTRACT.md 3; the SDK signs the same way.
+ * (Node, Cloudflare Workers). The steps and their order follow Alibaba Cloud's signature V3 documentation; the SDK signs the same way.
  */
 
 export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256'

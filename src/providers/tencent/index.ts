@@ -28,7 +28,7 @@ export const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
 const CONTENT_TYPE = 'application/json; charset=utf-8'
 const VENDOR = 'Tencent Cloud'
 
-/** Exact codes (CONTRACT.md 4); `kindOf` adds the families known by their prefix. */
+/** Exact codes (the vendor's API reference); `kindOf` adds the families known by their prefix. */
 const KINDS: Record<string, ProviderErrorKind> = {
   'InvalidParameterValue.IncorrectPhoneNumber': 'recipient_invalid',
   'FailedOperation.PhoneNumberInBlacklist': 'recipient_invalid', // the recipient opted out

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { acs3Date, canonicalQuery, percentEncode, signAcs3 } from '../../../src/providers/aliyun/sign.js'
 
-/** Known answers from CONTRACT.md 3. */
+/** Known answers: Alibaba Cloud's documented example and an SDK-checked vector. */
 describe('ACS3-HMAC-SHA256 signer', () => {
   it('matches the SendSms vector', async () => {
     const signed = await signAcs3(
