@@ -234,7 +234,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       }
     }
 
-    const check = async (): Promise<Refused | undefined> => {
+    const runGuard = async (): Promise<Refused | undefined> => {
       try {
         const verdict = await bound(guard({ to, ip: payload.ip }))
         if (verdict.ok) return undefined
@@ -249,6 +249,10 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
         return stateDown === 'send' ? undefined : STATE_UNAVAILABLE
       }
     }
+    // The guard counts this call once, however it goes on: when marking the claim sending fails after the guard
+    // ran inside `once`, the SMS_HOOK_STATE_DOWN=send fallback below reuses its verdict rather than count again.
+    let guarded: Promise<Refused | undefined> | undefined
+    const check = () => (guarded ??= runGuard())
 
     let outcome: Outcome & { replayed?: boolean }
     try {

@@ -127,3 +127,34 @@ describe('a provider call that outlives the answer', () => {
     })
   })
 })
+
+describe('SMS_HOOK_STATE_DOWN=send after the guard already ran', () => {
+  it('counts the call against the limits once when marking its claim sending fails', async () => {
+    const { StateUnavailableError } = await import('../../src/errors.js')
+    const { MemoryRateCounters } = await import('../../src/store/memory-counters.js')
+    const hitsFor = async (markFails: boolean) => {
+      const memory = new MemoryIdempotencyStore({ clock: { now: () => Date.now() } })
+      const inner = new MemoryRateCounters({ clock: { now: () => Date.now() } })
+      let hits = 0
+      const counters = { hit: (key: string, windowMs: number) => (hits++, inner.hit(key, windowMs)) }
+      const store: IdempotencyStore = {
+        claim: (key, leaseMs) => memory.claim(key, leaseMs),
+        markSending: async (key, token) => {
+          if (markFails) throw new StateUnavailableError('redis: connection lost')
+          return memory.markSending(key, token)
+        },
+        wait: (key, signal) => memory.wait(key, signal),
+        complete: (key, token, outcome, ttlMs) => memory.complete(key, token, outcome, ttlMs),
+        release: (key, token) => memory.release(key, token),
+      }
+      const provider = new ScriptedProvider()
+      const { app } = makeApp({ provider, store, counters, env: { SMS_HOOK_LIMIT_PER_NUMBER: '5/1h' } })
+      expect(await (await app.request('/send-sms', signedPost(signupPayload().body))).json()).toEqual({})
+      expect(provider.calls).toHaveLength(1)
+      return hits
+    }
+    const healthy = await hitsFor(false)
+    expect(healthy).toBeGreaterThan(0)
+    expect(await hitsFor(true)).toBe(healthy)
+  })
+})
