@@ -4,7 +4,7 @@ import { Deadline } from '../deadline.js'
 import { DeadlineError, isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
 import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
-import { clip } from '../log.js'
+import { clip, type LogFields } from '../log.js'
 import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import { normalisePhone, type PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
@@ -15,7 +15,7 @@ import { readBody } from './body.js'
 import { createBreakers } from './breaker.js'
 import type { HookConfig } from './config.js'
 import { deliver, type Delivery } from './deliver.js'
-import type { CallContext, HookObserver } from './events.js'
+import type { CallContext, HookEvent, HookObserver } from './events.js'
 import { idempotencyKey, once, type Sent } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
@@ -28,6 +28,9 @@ const STORE_UNAVAILABLE = refused(503, 'store_unavailable', MESSAGES.unavailable
 const STATE_UNAVAILABLE = refused(503, 'state_unavailable', MESSAGES.unavailable)
 /** Shed at once, nothing claimed or sent: answering late would be worse, GoTrue gives up after 5 s anyway. */
 const BUSY = refused(503, 'busy', MESSAGES.busy)
+const UNAUTHORIZED = refused(401, 'unauthorized', MESSAGES.unauthorized)
+const PAYLOAD_TOO_LARGE = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
+const INVALID_PHONE = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
 
 /**
  * A call that reaches its claim with less than this left of its budget (or half the budget, when that is
@@ -35,6 +38,8 @@ const BUSY = refused(503, 'busy', MESSAGES.busy)
  * is shed rather than answered late.
  */
 export const MIN_BUDGET_AT_CLAIM_MS = 500
+
+type RefusedStep = Extract<HookEvent, { type: 'refused' }>['step']
 
 /** GoTrue's one deadline for every attempt at one hook call, counted from `metadata.time`. */
 export const GOTRUE_BUDGET_MS = 5000
@@ -131,12 +136,16 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     const headers = deps.headers?.(c) ?? c.req.raw.headers
     // Cheapest first: the signature headers (no body read), then the declared size (readBody, before reading),
     // then the read, then the HMAC. A caller without GoTrue's headers makes us read nothing.
-    const unauthorized = (reason: string) => {
-      const refusal = refused(401, 'unauthorized', MESSAGES.unauthorized)
-      const fields = { webhook_id: clip(headers.get('webhook-id') ?? undefined), remote_address: caller(c) }
-      observe({ type: 'refused', step: 'verify', refusal, reason, fields })
-      return answer(c, refusal, false)
+    /** Every refusal before the claim: reported once, then answered; nothing was claimed or sent. */
+    const refuse = (step: RefusedStep, refusal: Refused, reason: string, hasMetadata: boolean, fields?: LogFields) => {
+      observe({ type: 'refused', step, refusal, reason, ...(fields ? { fields } : {}) })
+      return answer(c, refusal, hasMetadata)
     }
+    const unauthorized = (reason: string) =>
+      refuse('verify', UNAUTHORIZED, reason, false, {
+        webhook_id: clip(headers.get('webhook-id') ?? undefined),
+        remote_address: caller(c),
+      })
     let signed: SignatureHeaders
     try {
       signed = checkSignatureHeaders(headers, clock)
@@ -150,10 +159,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       body = await readBody(c, MAX_BODY_BYTES, headers)
     } catch (error) {
       if (!isBodyTooLargeError(error)) throw error
-      const refusal = refused(413, 'payload_too_large', MESSAGES.payloadTooLarge)
-      const fields = { limit: MAX_BODY_BYTES, remote_address: caller(c) }
-      observe({ type: 'refused', step: 'body', refusal, reason: 'body too large', fields })
-      return answer(c, refusal, false)
+      return refuse('body', PAYLOAD_TOO_LARGE, 'body too large', false, { limit: MAX_BODY_BYTES, remote_address: caller(c) })
     }
 
     let text: string
@@ -165,24 +171,16 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     }
 
     const parsed = parsePayload(text)
-    if (!parsed.ok) {
-      observe({ type: 'refused', step: 'parse', refusal: parsed.refusal, reason: parsed.reason })
-      return answer(c, parsed.refusal, parsed.hasMetadata)
-    }
+    if (!parsed.ok) return refuse('parse', parsed.refusal, parsed.reason, parsed.hasMetadata)
     const { payload } = parsed
 
     const to = normalisePhone(payload.phone, message.nationalNumbers)
-    if (to === undefined) {
-      const refusal = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
-      observe({ type: 'refused', step: 'normalise', refusal, reason: 'invalid phone number' })
-      return answer(c, refusal, payload.hasMetadata)
-    }
+    if (to === undefined) return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata)
 
     const deadline = new Deadline(deadlineOf(started, payload.time), clock, () => new DeadlineError('the hook deadline passed'))
     const late = deadline.remaining() < minBudgetAtClaim
     if (late || inFlight >= hook.maxInFlight) {
-      observe({ type: 'refused', step: 'shed', refusal: BUSY, reason: late ? 'arrived too long ago' : 'too many hooks in flight' })
-      return answer(c, BUSY, payload.hasMetadata)
+      return refuse('shed', BUSY, late ? 'arrived too long ago' : 'too many hooks in flight', payload.hasMetadata)
     }
     inFlight++
     try {
