@@ -39,6 +39,20 @@ const INVALID_PHONE = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
  */
 export const MIN_BUDGET_AT_CLAIM_MS = 500
 
+/** A call that passed every check before the claim: what the rest of its way needs. */
+interface ClaimedCall {
+  c: Context
+  payload: HookPayload
+  /** The destination, normalised. */
+  to: PhoneNumber
+  /** The raw body, for the idempotency key of calls without `metadata.uuid`. */
+  body: Uint8Array<ArrayBuffer>
+  /** When it arrived, by the clock. */
+  started: number
+  /** When it must be answered: the hook's own deadline or GoTrue's, whichever is earlier. */
+  deadline: Deadline
+}
+
 type RefusedStep = Extract<HookEvent, { type: 'refused' }>['step']
 
 /** GoTrue's one deadline for every attempt at one hook call, counted from `metadata.time`. */
@@ -184,20 +198,13 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     }
     inFlight++
     try {
-      return await claimAndSend(c, payload, to, body, started, deadline)
+      return await claimAndSend({ c, payload, to, body, started, deadline })
     } finally {
       inFlight--
     }
   }
 
-  async function claimAndSend(
-    c: Context,
-    payload: HookPayload,
-    to: PhoneNumber,
-    body: Uint8Array<ArrayBuffer>,
-    started: number,
-    deadline: Deadline,
-  ): Promise<Response> {
+  async function claimAndSend({ c, payload, to, body, started, deadline }: ClaimedCall): Promise<Response> {
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
     const sms = buildMessage(payload, to, key)
