@@ -20,6 +20,20 @@ const deferred = <T>() => {
   return { promise, resolve, reject }
 }
 
+/** A memory store whose `markSending` is replaced: slow, or failing as a shared state that stopped answering. */
+const storeWithMark = (markSending: (memory: MemoryIdempotencyStore, key: string, token: string) => Promise<boolean>, local: boolean) => {
+  const memory = new MemoryIdempotencyStore({ clock: { now: () => Date.now() } })
+  const store: IdempotencyStore = {
+    ...(local ? { local: true } : {}),
+    claim: (key, leaseMs) => memory.claim(key, leaseMs),
+    markSending: (key, token) => markSending(memory, key, token),
+    wait: (key, signal) => memory.wait(key, signal),
+    complete: (key, token, outcome, ttlMs) => memory.complete(key, token, outcome, ttlMs),
+    release: (key, token) => memory.release(key, token),
+  }
+  return store
+}
+
 describe("one budget per GoTrue call, from metadata.time", () => {
   const now = Date.now()
   const stopped = { now: () => now }
@@ -70,20 +84,12 @@ describe("one budget per GoTrue call, from metadata.time", () => {
 describe('nothing sent is never "may have sent"', () => {
   it('answers busy, and holds nothing against the breaker, when the deadline passes before any provider was called', async () => {
     const provider = new ScriptedProvider()
-    const memory = new MemoryIdempotencyStore({ clock: { now: () => Date.now() } })
     // Marking the claim sending takes longer than the whole budget: the provider is never reached.
     let slow = true
-    const store: IdempotencyStore = {
-      local: true,
-      claim: (key, leaseMs) => memory.claim(key, leaseMs),
-      markSending: async (key, token) => {
-        if (slow) await new Promise((r) => setTimeout(r, 300))
-        return memory.markSending(key, token)
-      },
-      wait: (key, signal) => memory.wait(key, signal),
-      complete: (key, token, outcome, ttlMs) => memory.complete(key, token, outcome, ttlMs),
-      release: (key, token) => memory.release(key, token),
-    }
+    const store = storeWithMark(async (memory, key, token) => {
+      if (slow) await new Promise((r) => setTimeout(r, 300))
+      return memory.markSending(key, token)
+    }, true)
     const { app, events } = makeApp({ provider, store, env: { SMS_HOOK_TIMEOUT_MS: '200', SMS_HOOK_BREAKER_THRESHOLD: '1' } })
     const response = await app.request('/send-sms', signedPost(signupPayload().body))
     expect(await response.json()).toEqual(busy)
@@ -133,20 +139,13 @@ describe('SMS_HOOK_STATE_DOWN=send after the guard already ran', () => {
     const { StateUnavailableError } = await import('../../src/errors.js')
     const { MemoryRateCounters } = await import('../../src/store/memory-counters.js')
     const hitsFor = async (markFails: boolean) => {
-      const memory = new MemoryIdempotencyStore({ clock: { now: () => Date.now() } })
       const inner = new MemoryRateCounters({ clock: { now: () => Date.now() } })
       let hits = 0
       const counters = { hit: (key: string, windowMs: number) => (hits++, inner.hit(key, windowMs)) }
-      const store: IdempotencyStore = {
-        claim: (key, leaseMs) => memory.claim(key, leaseMs),
-        markSending: async (key, token) => {
-          if (markFails) throw new StateUnavailableError('redis: connection lost')
-          return memory.markSending(key, token)
-        },
-        wait: (key, signal) => memory.wait(key, signal),
-        complete: (key, token, outcome, ttlMs) => memory.complete(key, token, outcome, ttlMs),
-        release: (key, token) => memory.release(key, token),
-      }
+      const store = storeWithMark(async (memory, key, token) => {
+        if (markFails) throw new StateUnavailableError('redis: connection lost')
+        return memory.markSending(key, token)
+      }, false)
       const provider = new ScriptedProvider()
       const { app } = makeApp({ provider, store, counters, env: { SMS_HOOK_LIMIT_PER_NUMBER: '5/1h' } })
       expect(await (await app.request('/send-sms', signedPost(signupPayload().body))).json()).toEqual({})
