@@ -124,6 +124,73 @@ export class StoreFullError extends Error {
 export const isStoreFullError = (e: unknown): e is StoreFullError => e instanceof Error && e.name === 'StoreFullError'
 
 /**
+ * Why the shared state refused an operation it did answer: a short label from this fixed set, for the
+ * `reason` of `sms_hook_store_errors_total` and the logs (docs/shared-state.md).
+ * - `oom`: Redis is at `maxmemory` under `noeviction` and refuses writes.
+ * - `readonly`: the endpoint is a replica (a failover happened, or the URL names the wrong node).
+ * - `redirect`: a cluster node answered MOVED or ASK that the client did not follow (a plain client on a cluster).
+ * - `wrongtype`: a key under our prefix holds another type (a foreign key, another deployment on the same prefix).
+ * - `noperm`: the ACL user may not run the command or touch the key.
+ * - `loading`: the server is loading its dataset after a restart.
+ * - `busy`: the server is running a long script, or a Durable Object is overloaded.
+ * - `script`: a script failed (NOSCRIPT that could not be retried, a Lua error).
+ * - `cluster_down`: the cluster has slots without a master.
+ * - `bad_reply`: the answer did not have the shape the store wrote (a stored outcome that does not parse).
+ * - `full`: the in-memory store holds as many keys in flight as it may.
+ * - `other`: any other error reply.
+ */
+export type StoreErrorReason =
+  | 'oom'
+  | 'readonly'
+  | 'redirect'
+  | 'wrongtype'
+  | 'noperm'
+  | 'loading'
+  | 'busy'
+  | 'script'
+  | 'cluster_down'
+  | 'bad_reply'
+  | 'full'
+  | 'other'
+
+export const STORE_ERROR_REASONS: readonly StoreErrorReason[] = [
+  'oom',
+  'readonly',
+  'redirect',
+  'wrongtype',
+  'noperm',
+  'loading',
+  'busy',
+  'script',
+  'cluster_down',
+  'bad_reply',
+  'full',
+  'other',
+]
+
+/**
+ * The shared state answered, with an error: it is there but refuses (full, read-only, wrong key type...). Unlike
+ * silence (StateUnavailableError) this never follows SMS_HOOK_STATE_DOWN: the call is refused with nothing sent,
+ * since sending unguarded would hand anyone who can fill the state a switch that turns the guard off.
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError'
+  constructor(
+    readonly reason: StoreErrorReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+export const isStoreError = (e: unknown): e is StoreError => e instanceof Error && e.name === 'StoreError' && 'reason' in e
+
+/** The reason label of any failure of the state that is not silence. */
+export const storeErrorReason = (e: unknown): StoreErrorReason =>
+  isStoreError(e) ? e.reason : isStoreFullError(e) ? 'full' : 'other'
+
+/**
  * The shared state (Redis) did not answer: down, connection lost, or too slow. Raised per operation; the hook
  * decides from the type alone whether to send without the store or to refuse (`SMS_HOOK_STATE_DOWN`).
  */
