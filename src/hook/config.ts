@@ -1,4 +1,4 @@
-import { integer, oneOf, text, type Env } from '../config/env.js'
+import { duration, integer, oneOf, text, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 
 /** The hook's own settings: who may call it, and how long it may take to answer. */
@@ -16,6 +16,12 @@ export interface HookConfig {
    * user with a code that can never be verified. `error` answers 504 as a failure instead.
    */
   unknownOutcome: UnknownOutcomePolicy
+  /**
+   * `SMS_HOOK_SIGNATURE_TOLERANCE`: how far a `webhook-timestamp` may be from our clock, past or future. A captured
+   * call signed within this window is taken again by a hook that has forgotten it (an in-memory store after a
+   * restart), so a shorter window narrows that replay.
+   */
+  signatureToleranceMs: number
 }
 
 export type UnknownOutcomePolicy = 'success' | 'error'
@@ -29,6 +35,13 @@ export const DEFAULT_MAX_IN_FLIGHT = 512
 export const DEFAULT_TIMEOUT_MS = 4500
 /** GoTrue's budget is 5 s for every attempt together; 200 ms stay for the network and GoTrue itself. */
 export const MAX_TIMEOUT_MS = 4800
+/** Standard Webhooks' replay window, in both directions: the default, and the longest the hook takes. */
+export const DEFAULT_SIGNATURE_TOLERANCE_MS = 5 * 60_000
+/**
+ * GoTrue signs each attempt as it sends it and retries within its 5 s, so 30 s still takes every genuine call from
+ * a GoTrue whose clock is up to 25 s off ours.
+ */
+export const MIN_SIGNATURE_TOLERANCE_MS = 30_000
 /** Standard Webhooks keys shorter than this are too weak to trust (the spec's own secrets are 24 to 64 bytes). */
 export const MIN_SECRET_BYTES = 24
 
@@ -45,6 +58,11 @@ export const parseHookConfig = (env: Env): HookConfig => {
     timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
     maxInFlight: integer(env, 'SMS_HOOK_MAX_IN_FLIGHT', { fallback: DEFAULT_MAX_IN_FLIGHT, min: 1, max: 100_000 }),
     unknownOutcome: oneOf(env, 'SMS_HOOK_UNKNOWN_OUTCOME', ['success', 'error'] as const, 'success'),
+    signatureToleranceMs: duration(env, 'SMS_HOOK_SIGNATURE_TOLERANCE', {
+      fallback: DEFAULT_SIGNATURE_TOLERANCE_MS,
+      min: MIN_SIGNATURE_TOLERANCE_MS,
+      max: DEFAULT_SIGNATURE_TOLERANCE_MS,
+    }),
   }
 }
 

@@ -2,9 +2,7 @@ import { Webhook } from 'standardwebhooks'
 import type { Clock } from '../clock.js'
 import { constantTimeEqual } from '../digest.js'
 import { SignatureError } from '../errors.js'
-
-/** Standard Webhooks' replay window, in both directions. */
-export const TOLERANCE_SECONDS = 5 * 60
+import { DEFAULT_SIGNATURE_TOLERANCE_MS } from './config.js'
 
 /** Where the `webhook-*` headers come from: a `Headers`, or a runtime's cheaper view of the same request. */
 export interface HeaderSource {
@@ -38,24 +36,34 @@ export interface SignatureHeaders {
 
 /**
  * The checks of a signed call that cost nothing: the three `webhook-*` headers present and the timestamp all
- * digits and within TOLERANCE_SECONDS. The handler runs them before it reads the body, so a call without them
- * (anyone may send up to MAX_BODY_BYTES of junk) costs neither a body read nor an HMAC.
+ * digits and at most `toleranceMs` from the clock, either way (`SMS_HOOK_SIGNATURE_TOLERANCE`; Standard Webhooks'
+ * 5 minutes by default). The handler runs them before it reads the body, so a call without them (anyone may send
+ * up to MAX_BODY_BYTES of junk) costs neither a body read nor an HMAC.
  *
- * Done here rather than by the library's `verify()`, which reads `Date.now()` instead of the injected clock and
- * accepts timestamps such as "123abc" (parseInt).
+ * Done here rather than by the library's `verify()`, which reads `Date.now()` instead of the injected clock,
+ * accepts timestamps such as "123abc" (parseInt), and has a fixed 5 minutes where we may have less. Nothing here
+ * calls `verify()`: the library only computes HMACs (`sign()`, which looks at no clock), so this is the one check
+ * of the timestamp, and a call it refuses never reaches one that would allow more.
  *
  * @throws SignatureError (missing_headers, invalid_timestamp, timestamp_too_old, timestamp_too_new)
  */
-export const checkSignatureHeaders = (headers: HeaderSource, clock: Clock): SignatureHeaders => {
+export const checkSignatureHeaders = (
+  headers: HeaderSource,
+  clock: Clock,
+  toleranceMs: number = DEFAULT_SIGNATURE_TOLERANCE_MS,
+): SignatureHeaders => {
   const id = headers.get('webhook-id')
   const timestamp = headers.get('webhook-timestamp')
   const signature = headers.get('webhook-signature')
   if (!id || !timestamp || !signature) throw new SignatureError('missing_headers')
   if (!/^\d{1,12}$/.test(timestamp)) throw new SignatureError('invalid_timestamp')
   const seconds = Number(timestamp)
+  // In whole seconds, as the header counts: a timestamp exactly the tolerance away is still taken, whatever
+  // fraction of the current second has passed.
   const now = Math.floor(clock.now() / 1000)
-  if (now - seconds > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_old')
-  if (seconds - now > TOLERANCE_SECONDS) throw new SignatureError('timestamp_too_new')
+  const tolerance = toleranceMs / 1000
+  if (now - seconds > tolerance) throw new SignatureError('timestamp_too_old')
+  if (seconds - now > tolerance) throw new SignatureError('timestamp_too_new')
   return { id, seconds, signature }
 }
 
@@ -98,8 +106,8 @@ export const createBodyVerifier = (secrets: readonly Uint8Array[], signer: Signe
 }
 
 /**
- * Both steps in one, headers then body: for callers that hold the body already (tests, the signer's checks).
- * The handler runs them apart, with the body read between.
+ * Both steps in one, headers then body: for callers that hold the body already (tests, the signer's checks),
+ * with the same `toleranceMs` as `checkSignatureHeaders`. The handler runs them apart, with the body read between.
  *
  * @returns a function that returns the body as text when the signature holds and throws `SignatureError` otherwise.
  */
@@ -107,10 +115,11 @@ export const createSignatureVerifier = (
   secrets: readonly Uint8Array[],
   clock: Clock,
   signer: SignerFactory = standardWebhooksSigner,
+  toleranceMs: number = DEFAULT_SIGNATURE_TOLERANCE_MS,
 ) => {
   const verifyBody = createBodyVerifier(secrets, signer)
   return function verifySignature(headers: HeaderSource, body: Uint8Array): string {
-    return verifyBody(checkSignatureHeaders(headers, clock), body)
+    return verifyBody(checkSignatureHeaders(headers, clock, toleranceMs), body)
   }
 }
 

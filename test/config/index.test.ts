@@ -21,7 +21,7 @@ describe('configuration', () => {
       mode: 'development',
       routing: { providers: [{ name: 'console' }], routes: [{ prefix: '*', providers: ['console'] }] },
       logLevel: 'info',
-      hook: { timeoutMs: 4500 },
+      hook: { timeoutMs: 4500, signatureToleranceMs: 300_000 },
       message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
     })
     expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: 1024, metrics: { port: undefined, token: undefined } })
@@ -96,5 +96,42 @@ describe('configuration', () => {
 
   it('accepts SMS_HOOK_TIMEOUT_MS up to 4800', () => {
     expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
+  })
+
+  describe('SMS_HOOK_SIGNATURE_TOLERANCE', () => {
+    const tolerance = (value: string) =>
+      parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_SIGNATURE_TOLERANCE: value }).hook
+        .signatureToleranceMs
+
+    it('is the Standard Webhooks 5 minutes when unset or blank', () => {
+      expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test' }).hook.signatureToleranceMs).toBe(300_000)
+      expect(tolerance('  ')).toBe(300_000)
+    })
+
+    it.each([
+      ['30s', 30_000],
+      ['30000ms', 30_000],
+      ['2m', 120_000],
+      ['300s', 300_000],
+      ['5m', 300_000],
+    ])('takes %s as %i ms', (value, ms) => {
+      expect(tolerance(value)).toBe(ms)
+    })
+
+    it.each([
+      ['29s', /between/],
+      ['29999ms', /between/],
+      ['6m', /between/],
+      ['301s', /between/],
+      ['30', /must be a duration/],
+      ['five minutes', /must be a duration/],
+      ['1h', /must be a duration/],
+      ['-30s', /must be a duration/],
+    ])('refuses %s, naming the variable', (value, message) => {
+      const error = errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_SIGNATURE_TOLERANCE: value })
+      expect(error.variable).toBe('SMS_HOOK_SIGNATURE_TOLERANCE')
+      expect(error.message).toMatch(/^SMS_HOOK_SIGNATURE_TOLERANCE: /)
+      expect(error.message).toMatch(message)
+    })
   })
 })

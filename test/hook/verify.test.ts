@@ -18,8 +18,8 @@ const vectorB = {
   signature: 'v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=',
 }
 
-const verifierAt = (secret: string, seconds: number) =>
-  createSignatureVerifier(parseSecrets(secret), { now: () => seconds * 1000 })
+const verifierAt = (secret: string, seconds: number, toleranceMs?: number) =>
+  createSignatureVerifier(parseSecrets(secret), { now: () => seconds * 1000 }, undefined, toleranceMs)
 
 const headers = (id: string, timestamp: string | number, signature: string) =>
   new Headers({ 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature })
@@ -139,5 +139,55 @@ describe('checkSignatureHeaders: the checks made before the body is read', () =>
     const checked = checkSignatureHeaders(headers(v.id, v.timestamp, 'v1,not-it'), clock)
     expect(failure(() => createBodyVerifier(parseSecrets(v.secret))(checked, bytes(v.payload)))).toBe('no_matching_signature')
     expect(createBodyVerifier(parseSecrets(v.secret))({ ...checked, signature: v.signature }, bytes(v.payload))).toBe(v.payload)
+  })
+})
+
+describe('the tolerance (SMS_HOOK_SIGNATURE_TOLERANCE), on both sides of the clock', () => {
+  const v = vectorA
+  // The vector's signature is valid, so only the distance between its timestamp and the clock decides.
+  const at = (offsetSeconds: number, toleranceMs?: number) => {
+    const verify = verifierAt(v.secret, v.timestamp + offsetSeconds, toleranceMs)
+    return failure(() => verify(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))
+  }
+
+  for (const [label, toleranceMs] of [['30 s', 30_000], ['5 min', 300_000]] as const) {
+    const seconds = toleranceMs / 1000
+    it(`with ${label}: accepts ${seconds - 1} s and ${seconds} s either way, refuses ${seconds + 1} s`, () => {
+      expect([at(seconds - 1, toleranceMs), at(seconds, toleranceMs), at(seconds + 1, toleranceMs)]).toEqual([
+        'passed',
+        'passed',
+        'timestamp_too_old',
+      ])
+      expect([at(-(seconds - 1), toleranceMs), at(-seconds, toleranceMs), at(-(seconds + 1), toleranceMs)]).toEqual([
+        'passed',
+        'passed',
+        'timestamp_too_new',
+      ])
+    })
+  }
+
+  it('is 5 minutes when not given, as the spec says', () => {
+    expect([at(300), at(301), at(-300), at(-301)]).toEqual(['passed', 'timestamp_too_old', 'passed', 'timestamp_too_new'])
+  })
+
+  it('refuses with 30 s a correctly signed call 31 s old, which the library\'s own 5 minutes would take', () => {
+    expect(at(31, 30_000)).toBe('timestamp_too_old')
+    expect(at(31)).toBe('passed')
+  })
+
+  it('counts whole seconds: the edge holds through the last millisecond of its second', () => {
+    const clock = { now: () => (v.timestamp + 30) * 1000 + 999 }
+    expect(failure(() => checkSignatureHeaders(headers(v.id, v.timestamp, v.signature), clock, 30_000))).toBe('passed')
+  })
+
+  it('applies to the header checks run before the body is read, without an HMAC', () => {
+    const clock = { now: () => v.timestamp * 1000 }
+    const reason = (timestamp: number) => failure(() => checkSignatureHeaders(headers(v.id, timestamp, 'v1,not-it'), clock, 30_000))
+    expect([reason(v.timestamp - 30), reason(v.timestamp - 31), reason(v.timestamp + 30), reason(v.timestamp + 31)]).toEqual([
+      'passed',
+      'timestamp_too_old',
+      'passed',
+      'timestamp_too_new',
+    ])
   })
 })
