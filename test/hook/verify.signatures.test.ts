@@ -60,6 +60,21 @@ describe('POST /send-sms signature checks', () => {
     ])
   })
 
+  it('holds a shorter SMS_HOOK_SIGNATURE_TOLERANCE (30s) on both sides, edges included', async () => {
+    const at = Date.now()
+    const seconds = Math.floor(at / 1000)
+    const { app, logs } = makeApp({ clock: { now: () => at }, env: { SMS_HOOK_SIGNATURE_TOLERANCE: '30s' } })
+    // Well within the library's fixed 5 minutes, and correctly signed: only our own window refuses these.
+    await expectUnauthorized(await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 31 })))
+    await expectUnauthorized(await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 31 })))
+    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 30 }))).status).toBe(200)
+    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 30 }))).status).toBe(200)
+    expect(logs.filter((l) => l.msg === 'hook signature rejected').map((l) => l.reason)).toEqual([
+      'timestamp_too_old',
+      'timestamp_too_new',
+    ])
+  })
+
   it('refuses a timestamp with trailing garbage even when the signature covers it', async () => {
     const { app } = makeApp()
     const { body } = signupPayload()
