@@ -134,7 +134,7 @@ export const isStoreFullError = (e: unknown): e is StoreFullError => e instanceo
  * - `loading`: the server is loading its dataset after a restart.
  * - `busy`: the server is running a long script, or a Durable Object is overloaded.
  * - `script`: a script failed (NOSCRIPT that could not be retried, a Lua error).
- * - `cluster_down`: the cluster has slots without a master.
+ * - `unreplicated`: SMS_HOOK_REDIS_DURABLE=wait, and no replica acknowledged the write in time.
  * - `bad_reply`: the answer did not have the shape the store wrote (a stored outcome that does not parse).
  * - `full`: the in-memory store holds as many keys in flight as it may.
  * - `other`: any other error reply.
@@ -148,7 +148,7 @@ export type StoreErrorReason =
   | 'loading'
   | 'busy'
   | 'script'
-  | 'cluster_down'
+  | 'unreplicated'
   | 'bad_reply'
   | 'full'
   | 'other'
@@ -162,7 +162,7 @@ export const STORE_ERROR_REASONS: readonly StoreErrorReason[] = [
   'loading',
   'busy',
   'script',
-  'cluster_down',
+  'unreplicated',
   'bad_reply',
   'full',
   'other',
@@ -196,6 +196,12 @@ export const storeErrorReason = (e: unknown): StoreErrorReason =>
  */
 export class StateUnavailableError extends Error {
   override readonly name = 'StateUnavailableError'
+  /** What kept the answer away, for logs: a system error code (`ECONNREFUSED`, `ENOTFOUND`), `timeout` or `closed`. */
+  readonly code: string | undefined
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = options?.code
+  }
 }
 
 export const isStateUnavailableError = (e: unknown): e is StateUnavailableError =>

@@ -54,7 +54,7 @@ describe('Node entry start-up', () => {
   it('refuses a REDIS_URL that is no redis:// URL, without echoing it', async () => {
     const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'http://:secret@cache:6379' })
     expect(await run.exited).toBe(1)
-    expect(run.stderr()).toContain('invalid configuration: REDIS_URL: must start with redis:// or rediss://')
+    expect(run.stderr()).toContain('invalid configuration: REDIS_URL: must start with redis://, rediss://, redis+cluster://')
     expect(run.stderr()).not.toContain('secret')
   })
 

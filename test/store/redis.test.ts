@@ -151,8 +151,8 @@ describe.skipIf(redis.url === '')(
         await shared.counters.hit(key, 60_000)
         const keys = await scanKeys(admin, `${prefix}*${key}*`)
         expect(keys).toHaveLength(2)
-        expect(keys).toContain(`${prefix}idem:${key}`)
-        expect(keys).toContainEqual(expect.stringMatching(`^${prefix}rate:${key}:60000:\\d+$`))
+        expect(keys).toContain(`${prefix}idem:{${key}}`)
+        expect(keys).toContainEqual(expect.stringMatching(`^${prefix}rate:\\{${key}\\}:60000:\\d+$`))
         for (const k of keys) expect(await admin.pttl(k)).toBeGreaterThan(0)
       } finally {
         admin.disconnect()
@@ -314,7 +314,7 @@ describe.skipIf(!redis.dedicated)(
       await claimToken(state.store, key)
       const admin = new Redis({ port: redisServer.port, host: '127.0.0.1', password: 'default-pw', db: 3 })
       try {
-        expect(await admin.exists(`${prefix}idem:${key}`)).toBe(1)
+        expect(await admin.exists(`${prefix}idem:{${key}}`)).toBe(1)
       } finally {
         admin.disconnect()
       }
