@@ -162,7 +162,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       })
     let signed: SignatureHeaders
     try {
-      signed = checkSignatureHeaders(headers, clock)
+      signed = checkSignatureHeaders(headers, clock, hook.signatureToleranceMs)
     } catch (error) {
       if (!isSignatureError(error)) throw error
       return unauthorized(error.reason)
