@@ -3,7 +3,7 @@ import type { Context, Handler } from 'hono'
 import type { Clock } from './clock.js'
 import type { Config } from './config/index.js'
 import { inboxRoutes, servesInbox } from './dev/routes.js'
-import { errorBody, isRequestAbortedError } from './errors.js'
+import { errorBody, isRequestAbortedError, isStoreError } from './errors.js'
 import { createGuard } from './guard/index.js'
 import { logObserver, observeAll, type HookObserver } from './hook/events.js'
 import { sendSmsHandler } from './hook/handler.js'
@@ -97,8 +97,10 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
 }
 
 /**
- * `GET /readyz`: 200 once the configuration was read (an app exists only then) and the shared state answers;
- * 503 with the reason otherwise, so a load balancer sends GoTrue's calls to replicas that can de-duplicate them.
+ * `GET /readyz`: 200 once the configuration was read (an app exists only then) and the shared state takes a
+ * write; 503 otherwise, so a load balancer sends GoTrue's calls to replicas that can de-duplicate them. The
+ * answer says only which of two things is wrong, in fixed words: anyone may ask, and the cause (host names,
+ * the server's own message) is for the log, where the entry point writes it.
  */
 const readyz = (ready: (() => Promise<void>) | undefined) =>
   async function readyz(c: Context) {
@@ -106,6 +108,9 @@ const readyz = (ready: (() => Promise<void>) | undefined) =>
       await ready?.()
       return c.json({ status: 'ready' })
     } catch (error) {
-      return c.json({ status: 'not_ready', reason: `shared state: ${error instanceof Error ? error.message : String(error)}` }, 503)
+      return c.json({ status: 'not_ready', reason: isStoreError(error) ? REFUSING_WRITES : NOT_ANSWERING }, 503)
     }
   }
+
+const NOT_ANSWERING = 'shared state not answering'
+const REFUSING_WRITES = 'shared state refusing writes'

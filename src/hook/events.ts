@@ -2,7 +2,7 @@
  * What the hook reports about each call, as typed events: the handler decides the order of steps, observers
  * decide what to do with what happened (the JSON log here; metrics elsewhere). An observer must not throw.
  */
-import { isDeadlineError, isProviderError, type ProviderErrorKind } from '../errors.js'
+import { isDeadlineError, isProviderError, storeErrorReason, type ProviderErrorKind } from '../errors.js'
 import { maskPhone, type Logger, type LogFields } from '../log.js'
 import type { GuardRule } from '../guard/index.js'
 import type { Delivered, Refused } from '../outcome.js'
@@ -151,6 +151,7 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'store_error':
         logger.error(STORE_ERROR_MESSAGES[event.phase], {
           ...callFields(event.call, undefined),
+          reason: storeErrorReason(event.error),
           error: describeError(event.error),
         })
         return

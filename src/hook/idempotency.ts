@@ -1,4 +1,5 @@
 import { sha256Hex } from '../digest.js'
+import { isStoreError } from '../errors.js'
 import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import type { IdempotencyStore } from '../store/types.js'
 import type { HookPayload } from './parse.js'
@@ -119,7 +120,17 @@ export const once = async (
     }
     // A claim whose lease is already lost by the time it is marked sends nothing: its caller waits like a repeat.
     if (outcome === undefined) {
-      if (!(await store.markSending(key, token))) return undefined
+      let marked: boolean
+      try {
+        marked = await store.markSending(key, token)
+      } catch (error) {
+        // A refusal (full, read-only, not replicated) is an answer: the mark did not hold, nothing will be sent,
+        // and the key is given back so GoTrue's retry may send. Silence is left as it is: the mark may have
+        // landed, and the caller may send without the store (SMS_HOOK_STATE_DOWN=send).
+        if (isStoreError(error)) await settle(store.release(key, token))
+        throw error
+      }
+      if (!marked) return undefined
       let sent: Sent
       try {
         sent = await send()

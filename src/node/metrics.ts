@@ -4,7 +4,7 @@
  */
 import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { errorBody, isDeadlineError, isProviderError } from '../errors.js'
+import { errorBody, isDeadlineError, isProviderError, storeErrorReason } from '../errors.js'
 import type { HookObserver } from '../hook/events.js'
 import type { Outcome } from '../outcome.js'
 import { bearerToken, isToken } from '../token.js'
@@ -75,8 +75,9 @@ export const createMetrics = (options: { token?: string | undefined } = {}): Met
   })
   const storeErrors = new Counter({
     name: 'sms_hook_store_errors_total',
-    help: 'Failures of the shared state other than its being unreachable, by phase: claim, guard (its counters), record.',
-    labelNames: ['phase'],
+    help:
+      'Refusals of the shared state (an error reply, not silence: 503 with nothing sent), by phase (claim, guard, record) and reason (oom, readonly, redirect, wrongtype, noperm, loading, busy, script, unreplicated, bad_reply, full, other).',
+    labelNames: ['phase', 'reason'],
     registers,
   })
   const stateDown = new Counter({
@@ -136,7 +137,7 @@ export const createMetrics = (options: { token?: string | undefined } = {}): Met
         stateDown.inc({ step: event.step, policy: event.policy })
         return
       case 'store_error':
-        storeErrors.inc({ phase: event.phase })
+        storeErrors.inc({ phase: event.phase, reason: storeErrorReason(event.error) })
         return
       case 'breaker':
         breakers.set({ provider: event.provider }, event.state === 'opened' ? 1 : 0)

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { isStateUnavailableError, isStoreError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { StateConfig } from '../store/config.js'
 import { MemoryRateCounters } from '../store/memory-counters.js'
@@ -10,12 +11,15 @@ import type { IdempotencyStore, RateCounters } from '../store/types.js'
 export interface NodeState {
   store: IdempotencyStore
   counters: RateCounters
-  /** Resolves when the state answers (`/readyz`): Redis within a second; memory always. */
+  /**
+   * Resolves when the state takes a write (`/readyz`): Redis within a second; memory always. Rejects with
+   * StateUnavailableError (no answer) or StoreError (refused), whose details are logged here.
+   */
   ready(): Promise<void>
   close(): Promise<void>
 }
 
-/** One log line per this much time at most while Redis stays unreachable: the client retries every 2 s. */
+/** One log line per cause per this much time at most while Redis stays unwell: probes come every few seconds. */
 const ERROR_LOG_INTERVAL_MS = 60_000
 
 /**
@@ -28,22 +32,58 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
   if (config.redis === undefined) {
     return {
       store: new MemoryIdempotencyStore({ clock, maxKeys: config.idempotencyMaxKeys }),
-      counters: new MemoryRateCounters({ clock }),
+      counters: new MemoryRateCounters({ clock, maxKeys: config.guardMaxKeys }),
       ready: async () => {},
       close: async () => {},
     }
   }
-  let loggedAt = -Infinity
+  const loggedAt = new Map<string, number>()
+  /** True the first time `cause` is seen in a minute: a probe every few seconds must not flood the log. */
+  const due = (cause: string) => {
+    const now = clock.now()
+    if (now - (loggedAt.get(cause) ?? -Infinity) < ERROR_LOG_INTERVAL_MS) return false
+    loggedAt.set(cause, now)
+    return true
+  }
   const redis = createRedisState({
     url: config.redis.url,
     prefix: config.redis.prefix,
+    durable: config.redis.durable,
     clock,
     onError: (error) => {
-      const now = clock.now()
-      if (now - loggedAt < ERROR_LOG_INTERVAL_MS) return
-      loggedAt = now
-      logger.warn('shared state (Redis) connection error; reconnecting', { error: error.message })
+      if (due(`connection:${causeOf(error)}`)) {
+        logger.warn('shared state (Redis) connection error; reconnecting', { cause: causeOf(error), error: error.message })
+      }
     },
   })
-  return { store: redis.store, counters: redis.counters, ready: () => redis.ping(), close: () => redis.close() }
+  return {
+    store: redis.store,
+    counters: redis.counters,
+    ready: async () => {
+      try {
+        await redis.ready()
+      } catch (error) {
+        const cause = causeOf(error)
+        if (due(`ready:${cause}`)) {
+          logger.warn(isStoreError(error) ? 'shared state (Redis) refuses writes' : 'shared state (Redis) not answering', {
+            cause,
+            error: error instanceof Error ? error.message : String(error),
+          })
+        }
+        throw error
+      }
+    },
+    close: () => redis.close(),
+  }
+}
+
+/**
+ * The cause of a failure in one word, which the log is rate-limited by: the server's error code for a refusal
+ * (`OOM`, `READONLY`), the system's for silence (`ECONNREFUSED`, `ENOTFOUND`), else `timeout` or `closed`.
+ */
+const causeOf = (error: unknown): string => {
+  if (isStoreError(error)) return /^redis: ([A-Z]+) /.exec(error.message)?.[1] ?? error.reason
+  if (isStateUnavailableError(error) && error.code !== undefined) return error.code
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : 'unknown'
 }

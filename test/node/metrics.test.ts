@@ -64,7 +64,7 @@ describe('the metrics observer', () => {
     expect(sample(text, 'sms_hook_idempotent_repeats_total{outcome="too_many_requests"}')).toBe(1)
     expect(sample(text, 'sms_hook_guard_refusals_total{rule="per_number"}')).toBe(1)
     expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(1)
-    expect(sample(text, 'sms_hook_store_errors_total{phase="record"}')).toBe(1)
+    expect(sample(text, 'sms_hook_store_errors_total{phase="record",reason="other"}')).toBe(1)
     expect(sample(text, 'sms_hook_circuit_breaker_open{provider="twilio"}')).toBe(1)
     expect(sample(text, 'sms_hook_circuit_breaker_open{provider="vonage"}')).toBe(0)
     expect(sample(text, 'sms_hook_process_cpu_seconds_total')).toBeGreaterThan(0)
