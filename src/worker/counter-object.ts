@@ -1,7 +1,8 @@
 import { DurableObject } from 'cloudflare:workers'
+import { systemClock, type Clock } from '../clock.js'
 import { checkWindow, type RateCounters } from '../store/types.js'
-
-type Window = { start: number; count: number }
+import { hasEnded, isCurrent, windowEnd, windowStart, type CountedWindow } from '../store/windows.js'
+import { objectCall } from './object-errors.js'
 
 /** Storage key of the window of each length (ms): one key's minute and hour windows are two counters. */
 const windowKey = (windowMs: number) => `window:${windowMs}`
@@ -16,12 +17,19 @@ const windowKey = (windowMs: number) => `window:${windowMs}`
  * alarm at the earliest window end deletes ended windows, so storage holds nothing once every window is over.
  */
 export class CounterObject extends DurableObject<unknown> {
-  readonly #windows = new Map<number, Window>()
+  /**
+   * The objects' time. The runtime builds an object from its state and env alone, and env holds only strings
+   * and bindings, so a clock cannot be handed to one; it is read from here at each call instead. Tests run the
+   * objects in their own isolate and set a manual clock here (and put this one back), as the Node stores take theirs.
+   */
+  static clock: Clock = systemClock
+
+  readonly #windows = new Map<number, CountedWindow>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
-      for (const [name, window] of await ctx.storage.list<Window>({ prefix: 'window:' })) {
+      for (const [name, window] of await ctx.storage.list<CountedWindow>({ prefix: 'window:' })) {
         this.#windows.set(Number(name.slice('window:'.length)), window)
       }
     })
@@ -29,11 +37,10 @@ export class CounterObject extends DurableObject<unknown> {
 
   async hit(windowMs: number): Promise<number> {
     checkWindow(windowMs)
-    const now = Date.now()
-    const start = now - (now % windowMs)
+    const start = windowStart(CounterObject.clock.now(), windowMs)
     const current = this.#windows.get(windowMs)
     // Counted in memory before the write is awaited, so concurrent hits never read the same count.
-    const window = current?.start === start ? { start, count: current.count + 1 } : { start, count: 1 }
+    const window = { start, count: isCurrent(current, start) ? current.count + 1 : 1 }
     this.#windows.set(windowMs, window)
     await this.ctx.storage.put(windowKey(windowMs), window)
     if (window.count === 1) await this.#schedule()
@@ -41,9 +48,9 @@ export class CounterObject extends DurableObject<unknown> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now()
+    const now = CounterObject.clock.now()
     for (const [windowMs, window] of this.#windows) {
-      if (window.start + windowMs > now) continue
+      if (!hasEnded(window.start, windowMs, now)) continue
       this.#windows.delete(windowMs)
       await this.ctx.storage.delete(windowKey(windowMs))
     }
@@ -53,7 +60,7 @@ export class CounterObject extends DurableObject<unknown> {
 
   async #schedule() {
     let end = Infinity
-    for (const [windowMs, window] of this.#windows) end = Math.min(end, window.start + windowMs)
+    for (const [windowMs, window] of this.#windows) end = Math.min(end, windowEnd(window.start, windowMs))
     await this.ctx.storage.setAlarm(end)
   }
 }
@@ -70,6 +77,6 @@ export class DurableObjectRateCounters implements RateCounters {
 
   async hit(key: string, windowMs: number): Promise<number> {
     checkWindow(windowMs)
-    return this.namespace.getByName(key).hit(windowMs)
+    return objectCall(() => this.namespace.getByName(key).hit(windowMs))
   }
 }

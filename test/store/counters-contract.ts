@@ -81,6 +81,16 @@ export const describeCountersContract = (name: string, make: () => TimedCounters
       expect(counts.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1))
     })
 
+    it('goes on counting a key, one by one, while many other keys are counted in its window', async () => {
+      const timed = await make()
+      const key = newKey()
+      await toWindowStart(timed, MINUTE)
+      for (let round = 1; round <= 4; round++) {
+        expect(await timed.counters.hit(key, MINUTE)).toBe(round)
+        await Promise.all(Array.from({ length: 10 }, () => timed.counters.hit(newKey(), MINUTE)))
+      }
+    })
+
     it('refuses a window that is not a whole positive number of milliseconds', async () => {
       const { counters } = await make()
       await expect(counters.hit(newKey(), 0)).rejects.toThrow('windowMs')

@@ -1,18 +1,22 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it, onTestFinished, vi } from 'vitest'
-import { DurableObjectRateCounters } from '../../src/worker/counter-object.js'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
+import { CounterObject, DurableObjectRateCounters } from '../../src/worker/counter-object.js'
 import { describeCountersContract } from '../store/counters-contract.js'
 
+/** A manual clock for the objects, which run in the tests' isolate and read `CounterObject.clock`; put back after the test. */
+const objectClock = () => {
+  let now = Date.now()
+  const system = CounterObject.clock
+  CounterObject.clock = { now: () => now }
+  onTestFinished(() => void (CounterObject.clock = system))
+  return { now: () => now, advance: (ms: number) => void (now += ms) }
+}
+
 describeCountersContract('DurableObjectRateCounters', () => {
-  // The objects run in the tests' isolate, so a faked Date is their clock too.
-  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
-  onTestFinished(() => void vi.useRealTimers())
-  return {
-    counters: new DurableObjectRateCounters(env.COUNTERS),
-    now: () => Date.now(),
-    advance: (ms) => void vi.advanceTimersByTime(ms),
-  }
+  const clock = objectClock()
+  return { counters: new DurableObjectRateCounters(env.COUNTERS), now: clock.now, advance: clock.advance }
 })
 
 describe('the Durable Object counters across the life of their objects', () => {
@@ -34,14 +38,31 @@ describe('the Durable Object counters across the life of their objects', () => {
     await counters.hit(key, 60_000)
     await counters.hit(key, 60 * 60_000)
     expect(await stored()).toBe(2)
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
-    onTestFinished(() => void vi.useRealTimers())
-    vi.advanceTimersByTime(60_000)
+    const clock = objectClock()
+    clock.advance(60_000)
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await stored()).toBe(1)
-    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now())
-    vi.advanceTimersByTime(60 * 60_000)
+    expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeGreaterThan(clock.now())
+    clock.advance(60 * 60_000)
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await stored()).toBe(0)
+  })
+})
+
+describe('the Durable Object counters when an object fails', () => {
+  /** A namespace whose every object fails its call with `error`, as the runtime reports a reset or a queue too long. */
+  const failing = (error: Error) =>
+    ({ getByName: () => ({ hit: () => Promise.reject(error) }) }) as unknown as DurableObjectNamespace<CounterObject>
+
+  it('reads an object reset or out of reach (retryable) as the state being down', async () => {
+    const counters = new DurableObjectRateCounters(failing(Object.assign(new Error('reset'), { retryable: true })))
+    const error = await counters.hit('key', 60_000).catch((e: unknown) => e)
+    expect(isStateUnavailableError(error)).toBe(true)
+  })
+
+  it('reads an overloaded object as a store error that refuses, not as silence', async () => {
+    const counters = new DurableObjectRateCounters(failing(Object.assign(new Error('queue full'), { overloaded: true })))
+    const error = await counters.hit('key', 60_000).catch((e: unknown) => e)
+    expect(isStoreError(error) && error.reason).toBe('busy')
   })
 })
