@@ -1,0 +1,240 @@
+/**
+ * The Redis state on a real Redis Cluster (test/support/redis-cluster.ts, `redis+cluster://`): the store and
+ * counters contracts, then two hook replicas, each with its own state on the cluster, as GoTrue reaches them
+ * while a slot the calls use moves (ASK, then MOVED) and a master fails over. Node only: ioredis needs Node's
+ * net, and the suite starts its own redis-server processes.
+ */
+import { randomUUID } from 'node:crypto'
+import { isDeepStrictEqual } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MESSAGES } from '../../src/outcome.js'
+import { createRedisState, type RedisState } from '../../src/store/redis.js'
+import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { makeApp, ScriptedProvider } from '../support/app.js'
+import { signupPayload } from '../support/payloads.js'
+import { onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import { findRedisServer, reconnected } from '../support/redis.js'
+import { signedPost } from '../support/sign.js'
+import { describeCountersContract } from './counters-contract.js'
+import { claimToken, describeStoreContract } from './contract.js'
+
+const available = findRedisServer() !== undefined
+const prefix = `sms-hook-test:${randomUUID()}:`
+
+const manualClock = () => {
+  let now = Date.now()
+  return { now: () => now, advance: (ms: number) => void (now += ms) }
+}
+
+interface Answer {
+  status: number
+  body: unknown
+}
+const SENT: Answer = { status: 200, body: {} }
+const LIMITED: Answer = { status: 200, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } }
+const UNAVAILABLE: Answer = { status: 200, body: { error: { http_code: 503, message: MESSAGES.unavailable } } }
+const isSent = (answer: Answer) => isDeepStrictEqual(answer, SENT)
+
+/**
+ * The guard as the fault runs need it: two calls an hour per number, so the third is refused on either replica,
+ * and `refuse` while the state does not answer, since `send` goes on without de-duplication by design.
+ */
+const ENV = { SMS_HOOK_LIMIT_PER_NUMBER: '2/1h', SMS_HOOK_LIMIT_PER_IP: 'off', SMS_HOOK_STATE_DOWN: 'refuse' }
+
+/**
+ * Two hook replicas on their own states, and GoTrue calling them: each call is posted to both at once, as a
+ * retry that reaches another replica while the first attempt is still running. Every call and answer is kept,
+ * so that a run can be checked as a whole: what was sent, to whom, how often.
+ */
+const hookPair = (states: readonly RedisState[]) => {
+  const replicas = states.map((state) => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider, store: state.store, counters: state.counters, env: ENV })
+    const post = async (body: string): Promise<Answer> => {
+      const response = await app.request('/send-sms', signedPost(body))
+      return { status: response.status, body: (await response.json()) as unknown }
+    }
+    return { post, provider }
+  })
+  const calls: { uuid: string; phone: string; answers: Answer[] }[] = []
+  const sent = () => replicas.flatMap((replica) => replica.provider.calls.map((call) => call.message))
+  return {
+    calls,
+    /** One GoTrue call to `phone`; `uuid` again is the same call once more, with a fresh `metadata.time`. */
+    async call(phone: string, uuid?: string) {
+      const payload = signupPayload({ phone, ...(uuid === undefined ? {} : { uuid }) })
+      const answers = await Promise.all(replicas.map((replica) => replica.post(payload.body)))
+      calls.push({ uuid: payload.uuid, phone, answers })
+      return answers
+    },
+    sendsOf: (uuid: string) => sent().filter((message) => message.reference === uuid).length,
+    sendsTo: (phone: string) => sent().filter((message) => message.to.e164.replace(/^\+/, '') === phone).length,
+    sendCount: () => sent().length,
+  }
+}
+
+/** What holds after any run: each call sent once if a replica said so, never otherwise; no number past its limit. */
+const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
+  for (const { uuid, answers } of pair.calls) {
+    for (const answer of answers) expect([SENT, LIMITED, UNAVAILABLE]).toContainEqual(answer)
+    expect({ uuid, answers, sends: pair.sendsOf(uuid) }).toEqual({ uuid, answers, sends: answers.some(isSent) ? 1 : 0 })
+  }
+  for (const phone of new Set(pair.calls.map((call) => call.phone))) expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(2)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe.skipIf(!available)(
+  available ? 'Redis state on a Redis Cluster' : 'Redis state on a Redis Cluster (SKIPPED: no redis-server on the PATH)',
+  () => {
+    let cluster: RedisCluster
+    const opened: RedisState[] = []
+    const open = (options: { clock?: ReturnType<typeof manualClock> } = {}) => {
+      const state = createRedisState({ url: cluster.url, prefix, onError: () => {}, ...options })
+      opened.push(state)
+      return state
+    }
+    beforeAll(async () => {
+      cluster = await startRedisCluster()
+    }, 60_000)
+    afterAll(async () => {
+      await Promise.all(opened.map((state) => state.close()))
+      await cluster?.stop()
+    }, 30_000)
+
+    describe('contracts', () => {
+      let shared: RedisState
+      let timed: RedisState
+      const clock = manualClock()
+      beforeAll(async () => {
+        shared = open()
+        timed = open({ clock })
+        await Promise.all([reconnected(shared), reconnected(timed)])
+      }, 20_000)
+
+      describeStoreContract(
+        'Redis Cluster idempotency store',
+        () => shared.store,
+        () => ({ store: timed.store, advance: clock.advance }),
+      )
+
+      describeCountersContract('Redis Cluster rate counters', () => ({
+        counters: timed.counters,
+        now: clock.now,
+        advance: clock.advance,
+      }))
+
+      it('spreads the keys of many calls over every master', async () => {
+        const keys = Array.from({ length: 30 }, () => randomUUID())
+        for (const key of keys) await claimToken(shared.store, key)
+        const holders = new Set<number>()
+        for (const master of await cluster.masters()) {
+          const held = await onNode(master.port, async (redis) => (await redis.keys(`${prefix}*`)).filter((k) => keys.some((key) => k.includes(key))))
+          if (held.length > 0) holders.add(master.port)
+        }
+        expect(holders.size).toBe(3)
+      })
+    })
+
+    describe('faults, with two hook replicas', () => {
+      let pair: ReturnType<typeof hookPair>
+      beforeAll(async () => {
+        const states = [open(), open()]
+        await Promise.all(states.map(reconnected))
+        pair = hookPair(states)
+      }, 20_000)
+
+      it('keeps sending once per call through a manual failover (CLUSTER FAILOVER)', { timeout: 30_000 }, async () => {
+        const [master] = await cluster.masters()
+        let settled = false
+        const answers: Answer[][] = []
+        const run = async () => {
+          for (let i = 0; i < 200 && !settled; i++) answers.push(await pair.call(uniqueMainlandPhone()))
+          for (let i = 0; i < 5; i++) answers.push(await pair.call(uniqueMainlandPhone()))
+        }
+        const running = run()
+        await sleep(100)
+        await cluster.failover(master!, { mode: 'manual' }).finally(() => (settled = true))
+        await running
+        expectExactlyOnce(pair)
+        // The old master hands over its slots only once the replica has caught up: nothing is lost, nobody waits.
+        expect(answers.flat().filter((answer) => !isSent(answer))).toEqual([])
+      })
+
+      it(
+        'sends every call once and holds the per-number limit across both replicas while a slot moves and a master is killed',
+        { timeout: 60_000 },
+        async () => {
+          const numbers = Array.from({ length: 4 }, () => uniqueMainlandPhone())
+
+          // Before any fault: the first call to each number is sent once, both replicas answering success.
+          for (const phone of numbers) expect(await pair.call(phone)).toEqual([SENT, SENT])
+          const firstCalls = pair.calls.map((call) => call.uuid)
+
+          // The slot of one number's counter moves to another master. Midway, the counter is on the target while
+          // the slot is still the source's: the source answers ASK. After, every master answers MOVED to the target.
+          const [counter, ...others] = await cluster.keys(`${prefix}*${numbers[0]}*`)
+          expect(others).toEqual([])
+          const slot = await cluster.keySlot(counter!)
+          const from = await cluster.nodeForSlot(slot)
+          const to = (await cluster.masters()).find((master) => master.id !== from.id)!
+          const migrating: Answer[][] = []
+          await cluster.reshardSlot(slot, to, {
+            whileMigrating: async () => {
+              // A key the source no longer has, in a slot it is migrating: it sends the client on with ASK.
+              await expect(onNode(from.port, (redis) => redis.exists(counter!))).rejects.toThrow(`ASK ${slot} 127.0.0.1:${to.port}`)
+              expect(await onNode(to.port, async (redis) => (await redis.call('ASKING'), redis.exists(counter!)))).toBe(1)
+              for (const phone of numbers) migrating.push(await pair.call(phone))
+            },
+          })
+          expect(migrating).toEqual(numbers.map(() => [SENT, SENT]))
+          expect(await cluster.nodeForSlot(slot)).toEqual(to)
+          // Two sent to each number within the hour: the third is refused on either replica, through MOVED.
+          for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+          // The master that now holds the moved slot is killed while calls keep coming: new numbers, and numbers
+          // near their limit. Calls may be refused while the replica takes over, but none is sent twice.
+          const busy = Array.from({ length: 3 }, () => uniqueMainlandPhone())
+          const killedAt = performance.now()
+          let settled = false
+          const failover = cluster.failover(to).finally(() => (settled = true))
+          const run = async (worker: number) => {
+            for (let i = 0; i < 150 && !settled; i++) {
+              await pair.call(i % 2 === 0 ? uniqueMainlandPhone() : busy[(i + worker) % busy.length]!)
+              await sleep(50)
+            }
+          }
+          await Promise.all([run(0), run(1)])
+          const promoted = await failover
+          const failedOverMs = performance.now() - killedAt
+
+          // After the failover, calls are sent again within a few seconds: a new number, and the moved counter,
+          // now on the promoted replica, still refusing its number.
+          let recoveredMs: number | undefined
+          for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
+            const fresh = await pair.call(uniqueMainlandPhone())
+            const limited = await pair.call(numbers[0]!)
+            if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) {
+              recoveredMs = performance.now() - killedAt
+            } else {
+              await sleep(100)
+            }
+          }
+          expect({ failedOverMs, recoveredMs }).toEqual({ failedOverMs, recoveredMs: expect.any(Number) })
+          expect(recoveredMs! - failedOverMs).toBeLessThan(5000)
+          expect(await cluster.nodeForSlot(slot)).toEqual(promoted)
+
+          // What the killed master held survives on its replica: the outcomes of the first calls (GoTrue asking
+          // again is answered from them, nothing sent) and every number's count.
+          const before = pair.sendCount()
+          for (const [i, phone] of numbers.entries()) expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
+          expect(pair.sendCount()).toBe(before)
+          for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+          expectExactlyOnce(pair)
+          for (const phone of numbers) expect(pair.sendsTo(phone)).toBe(2)
+        },
+      )
+    })
+  },
+)

@@ -1,0 +1,192 @@
+/**
+ * The Redis state on a real Sentinel setup (test/support/redis-sentinel.ts, `redis+sentinel://`): the store and
+ * counters contracts, then two hook replicas, each with its own state, as GoTrue reaches them while the master
+ * is killed and the sentinels promote its replica. Node only: ioredis needs Node's net, and the suite starts its
+ * own redis-server processes.
+ */
+import { randomUUID } from 'node:crypto'
+import { isDeepStrictEqual } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MESSAGES } from '../../src/outcome.js'
+import { createRedisState, type RedisState } from '../../src/store/redis.js'
+import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { makeApp, ScriptedProvider } from '../support/app.js'
+import { signupPayload } from '../support/payloads.js'
+import { onNode } from '../support/redis-cluster.js'
+import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-sentinel.js'
+import { findRedisServer, reconnected } from '../support/redis.js'
+import { signedPost } from '../support/sign.js'
+import { describeCountersContract } from './counters-contract.js'
+import { claimToken, describeStoreContract } from './contract.js'
+
+const available = findRedisServer() !== undefined
+const prefix = `sms-hook-test:${randomUUID()}:`
+
+const manualClock = () => {
+  let now = Date.now()
+  return { now: () => now, advance: (ms: number) => void (now += ms) }
+}
+
+interface Answer {
+  status: number
+  body: unknown
+}
+const SENT: Answer = { status: 200, body: {} }
+const LIMITED: Answer = { status: 200, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } }
+const UNAVAILABLE: Answer = { status: 200, body: { error: { http_code: 503, message: MESSAGES.unavailable } } }
+const isSent = (answer: Answer) => isDeepStrictEqual(answer, SENT)
+
+/**
+ * The guard as the fault run needs it: two calls an hour per number, so the third is refused on either replica,
+ * and `refuse` while the state does not answer, since `send` goes on without de-duplication by design.
+ */
+const ENV = { SMS_HOOK_LIMIT_PER_NUMBER: '2/1h', SMS_HOOK_LIMIT_PER_IP: 'off', SMS_HOOK_STATE_DOWN: 'refuse' }
+
+/**
+ * Two hook replicas on their own states, and GoTrue calling them: each call is posted to both at once, as a
+ * retry that reaches another replica while the first attempt is still running. Every call and answer is kept,
+ * so that a run can be checked as a whole: what was sent, to whom, how often.
+ */
+const hookPair = (states: readonly RedisState[]) => {
+  const replicas = states.map((state) => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider, store: state.store, counters: state.counters, env: ENV })
+    const post = async (body: string): Promise<Answer> => {
+      const response = await app.request('/send-sms', signedPost(body))
+      return { status: response.status, body: (await response.json()) as unknown }
+    }
+    return { post, provider }
+  })
+  const calls: { uuid: string; phone: string; answers: Answer[] }[] = []
+  const sent = () => replicas.flatMap((replica) => replica.provider.calls.map((call) => call.message))
+  return {
+    calls,
+    /** One GoTrue call to `phone`; `uuid` again is the same call once more, with a fresh `metadata.time`. */
+    async call(phone: string, uuid?: string) {
+      const payload = signupPayload({ phone, ...(uuid === undefined ? {} : { uuid }) })
+      const answers = await Promise.all(replicas.map((replica) => replica.post(payload.body)))
+      calls.push({ uuid: payload.uuid, phone, answers })
+      return answers
+    },
+    sendsOf: (uuid: string) => sent().filter((message) => message.reference === uuid).length,
+    sendsTo: (phone: string) => sent().filter((message) => message.to.e164.replace(/^\+/, '') === phone).length,
+    sendCount: () => sent().length,
+  }
+}
+
+/** What holds after any run: each call sent once if a replica said so, never otherwise; no number past its limit. */
+const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
+  for (const { uuid, answers } of pair.calls) {
+    for (const answer of answers) expect([SENT, LIMITED, UNAVAILABLE]).toContainEqual(answer)
+    expect({ uuid, answers, sends: pair.sendsOf(uuid) }).toEqual({ uuid, answers, sends: answers.some(isSent) ? 1 : 0 })
+  }
+  for (const phone of new Set(pair.calls.map((call) => call.phone))) expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(2)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe.skipIf(!available)(
+  available ? 'Redis state behind Sentinel' : 'Redis state behind Sentinel (SKIPPED: no redis-server on the PATH)',
+  () => {
+    let sentinel: RedisSentinelSetup
+    const opened: RedisState[] = []
+    const open = (options: { clock?: ReturnType<typeof manualClock> } = {}) => {
+      const state = createRedisState({ url: sentinel.url, prefix, onError: () => {}, ...options })
+      opened.push(state)
+      return state
+    }
+    beforeAll(async () => {
+      sentinel = await startRedisSentinel()
+    }, 60_000)
+    afterAll(async () => {
+      await Promise.all(opened.map((state) => state.close()))
+      await sentinel?.stop()
+    }, 30_000)
+
+    describe('contracts', () => {
+      let shared: RedisState
+      let timed: RedisState
+      const clock = manualClock()
+      beforeAll(async () => {
+        shared = open()
+        timed = open({ clock })
+        await Promise.all([reconnected(shared), reconnected(timed)])
+      }, 20_000)
+
+      describeStoreContract(
+        'Sentinel idempotency store',
+        () => shared.store,
+        () => ({ store: timed.store, advance: clock.advance }),
+      )
+
+      describeCountersContract('Sentinel rate counters', () => ({
+        counters: timed.counters,
+        now: clock.now,
+        advance: clock.advance,
+      }))
+
+      it('writes to the master the sentinels name', async () => {
+        const key = randomUUID()
+        await claimToken(shared.store, key)
+        const [found] = await onNode(await sentinel.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`))
+        expect(found).toContain(key)
+      })
+    })
+
+    it(
+      'sends every call once and holds the per-number limit across two replicas while the master is killed',
+      { timeout: 60_000 },
+      async () => {
+        const states = [open(), open()]
+        await Promise.all(states.map(reconnected))
+        const pair = hookPair(states)
+        const numbers = Array.from({ length: 4 }, () => uniqueMainlandPhone())
+
+        // Before the fault: two calls to each number are sent once each, both replicas answering success; the
+        // third is refused on either replica.
+        for (const phone of numbers) expect(await pair.call(phone)).toEqual([SENT, SENT])
+        const firstCalls = pair.calls.map((call) => call.uuid)
+        for (const phone of numbers) expect(await pair.call(phone)).toEqual([SENT, SENT])
+        for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+        // The master is killed while calls keep coming: new numbers, and numbers near their limit. Calls may be
+        // refused while the sentinels promote the replica, but none is sent twice.
+        const busy = Array.from({ length: 3 }, () => uniqueMainlandPhone())
+        const killedAt = performance.now()
+        let settled = false
+        const failover = sentinel.killMaster().finally(() => (settled = true))
+        const run = async (worker: number) => {
+          for (let i = 0; i < 150 && !settled; i++) {
+            await pair.call(i % 2 === 0 ? uniqueMainlandPhone() : busy[(i + worker) % busy.length]!)
+            await sleep(50)
+          }
+        }
+        await Promise.all([run(0), run(1)])
+        const promoted = await failover
+        const failedOverMs = performance.now() - killedAt
+
+        // After the failover, calls are sent again within a few seconds, and the counts made before it still refuse.
+        let recoveredMs: number | undefined
+        for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
+          const fresh = await pair.call(uniqueMainlandPhone())
+          const limited = await pair.call(numbers[0]!)
+          if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) recoveredMs = performance.now() - killedAt
+          else await sleep(100)
+        }
+        expect({ failedOverMs, recoveredMs }).toEqual({ failedOverMs, recoveredMs: expect.any(Number) })
+        expect(recoveredMs! - failedOverMs).toBeLessThan(5000)
+        expect(await sentinel.masterPort()).toBe(promoted)
+
+        // What the killed master held survives on the promoted replica: the outcomes of the first calls (GoTrue
+        // asking again is answered from them, nothing sent) and every number's count.
+        const before = pair.sendCount()
+        for (const [i, phone] of numbers.entries()) expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
+        expect(pair.sendCount()).toBe(before)
+        for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+        expectExactlyOnce(pair)
+        for (const phone of numbers) expect(pair.sendsTo(phone)).toBe(2)
+      },
+    )
+  },
+)
