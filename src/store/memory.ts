@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.js'
 import type { Outcome } from '../outcome.js'
 import { StoreFullError } from '../errors.js'
+import * as KeyState from './key-state.js'
 import { Queue } from './queue.js'
-import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from './types.js'
+import type { ClaimResult, IdempotencyStore, WaitResult } from './types.js'
 
 export interface MemoryStoreOptions {
   clock: Clock
@@ -10,24 +11,16 @@ export interface MemoryStoreOptions {
   maxKeys?: number
 }
 
-type InFlight = {
-  state: 'in_flight'
-  token: string
-  leaseUntil: number
-  /** Marked by `markSending`: once the lease lapses, the key is handed on as `abandoned`, never sent again. */
-  sending: boolean
-  waiters: Set<() => void> | undefined
-}
 /**
  * A completed key, as small as it can be, since 100,000 of them are kept: a delivery keeps its provider and
  * message id rather than an outcome object (made again only for a replay), and the expiry is counted from the
  * store's own epoch, a small integer that V8 keeps inside the object instead of a boxed number beside it.
  */
-class Done {
+class Done implements KeyState.Done {
   constructor(
     readonly key: string,
-    /** Milliseconds after the store's epoch. */
-    readonly until: number,
+    /** Milliseconds after the store's epoch, as all the store's times are. */
+    readonly expiresAt: number,
     /** The provider that delivered; undefined for a refusal. */
     readonly provider: string | undefined,
     /** The message id of a delivery, or the refusal itself. */
@@ -43,7 +36,7 @@ class Done {
   }
 }
 
-type Entry = InFlight | Done
+type Entry = KeyState.InFlight | Done
 
 /** Expired keys forgotten per claim at most, so a burst of expiries never stalls one request. */
 const SWEEP_PER_CLAIM = 64
@@ -62,8 +55,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #entries = new Map<string, Entry>()
   /** Completed entries, oldest first; an entry no longer in `#entries` is skipped. */
   readonly #done = new Queue<Done>()
+  /** Wakes of the `wait`s open on a key. Apart from the entries, since most keys never have a waiter. */
+  readonly #waiters = new Map<string, Set<() => void>>()
   readonly #clock: Clock
-  /** Expiries are kept relative to this, so that they stay small integers. */
+  /** The store's times count from this, so that they stay small integers. */
   readonly #epoch: number
   readonly #maxKeys: number
   #nextToken = 0
@@ -81,107 +76,66 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
-    const now = this.#clock.now()
-    const entry = this.#live(key, now)
-    if (entry?.state === 'done') return { status: 'done', outcome: entry.outcome }
-    if (entry?.state === 'in_flight') {
-      if (entry.leaseUntil > now) return { status: 'in_flight' }
-      // Its owner died after it may have sent: the key passes to this caller, still marked, without a resend.
-      const token = this.#token(now)
-      this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, sending: true, waiters: undefined })
-      wakeAll(entry)
-      return { status: 'abandoned', token }
+    const now = this.#now()
+    const { result, entry } = KeyState.claim(this.#live(key, now), now, leaseMs, () => this.#token(now))
+    if (entry === undefined) return result
+    // A new key; an abandoned one takes the place of its lapsed claim.
+    if (result.status === 'claimed') {
+      this.#sweep(now)
+      this.#makeRoom(now)
     }
-    this.#sweep(now)
-    this.#makeRoom(now)
-    const token = this.#token(now)
-    this.#entries.set(key, { state: 'in_flight', token, leaseUntil: now + leaseMs, sending: false, waiters: undefined })
-    return { status: 'claimed', token }
+    this.#entries.set(key, entry)
+    this.#wake(key)
+    return result
   }
 
   async markSending(key: string, token: string): Promise<boolean> {
-    const entry = this.#owned(key, token)
-    if (!entry || entry.leaseUntil <= this.#clock.now()) return false
-    entry.sending = true
+    const marked = KeyState.markSending(this.#entries.get(key), token, this.#now())
+    if (marked === undefined) return false
+    this.#entries.set(key, marked)
     return true
   }
 
   wait(key: string, signal: AbortSignal): Promise<WaitResult> {
-    const now = this.#clock.now()
-    const entry = this.#live(key, now)
-    if (entry?.state === 'done') return Promise.resolve({ status: 'done', outcome: entry.outcome })
-    if (entry === undefined || entry.leaseUntil <= now) return Promise.resolve({ status: 'free' })
-    if (signal.aborted) return Promise.reject(signal.reason)
-    return new Promise<WaitResult>((resolve, reject) => {
-      const settle = () => {
-        clearTimeout(leaseTimer)
-        const now = this.#clock.now()
-        const current = this.#live(key, now)
-        if (current === entry && entry.leaseUntil > now) {
-          // The lease timer fired a little before the lease's end by the clock (timers round to the
-          // millisecond): the owner still holds the key, so keep waiting rather than report it free.
-          leaseTimer = setTimeout(settle, Math.max(1, entry.leaseUntil - now))
-          return
-        }
-        signal.removeEventListener('abort', onAbort)
-        entry.waiters?.delete(settle)
-        if (current?.state === 'done') resolve({ status: 'done', outcome: current.outcome })
-        else resolve({ status: 'free' })
-      }
-      const onAbort = () => {
-        clearTimeout(leaseTimer)
-        entry.waiters?.delete(settle)
-        reject(signal.reason)
-      }
-      // An owner that never comes back (crashed mid-send) must not hold waiters beyond its lease.
-      let leaseTimer = setTimeout(settle, Math.max(0, entry.leaseUntil - this.#clock.now()))
-      ;(entry.waiters ??= new Set()).add(settle)
-      signal.addEventListener('abort', onAbort, { once: true })
+    return KeyState.waitForKey({
+      entry: () => this.#entries.get(key),
+      now: () => this.#now(),
+      subscribe: (wake) => this.#subscribe(key, wake),
+      signal,
     })
   }
 
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
-    const entry = this.#owned(key, token)
-    if (!entry) return false
-    const until = this.#clock.now() + ttlMs - this.#epoch
-    const done = outcome.ok ? new Done(key, until, outcome.provider, outcome.messageId) : new Done(key, until, undefined, outcome)
+    if (!KeyState.owns(this.#entries.get(key), token)) return false
+    const expiresAt = this.#now() + ttlMs
+    const done = outcome.ok ? new Done(key, expiresAt, outcome.provider, outcome.messageId) : new Done(key, expiresAt, undefined, outcome)
     this.#entries.set(key, done)
     this.#done.push(done)
-    wakeAll(entry)
+    this.#wake(key)
     return true
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const entry = this.#owned(key, token)
-    if (!entry) return false
+    if (!KeyState.owns(this.#entries.get(key), token)) return false
     this.#entries.delete(key)
-    wakeAll(entry)
+    this.#wake(key)
     return true
+  }
+
+  #now() {
+    return this.#clock.now() - this.#epoch
   }
 
   #token(now: number) {
     return `${now.toString(36)}-${(this.#nextToken++).toString(36)}`
   }
 
-  #owned(key: string, token: string) {
-    const entry = this.#entries.get(key)
-    return entry?.state === 'in_flight' && entry.token === token ? entry : undefined
-  }
-
-  /**
-   * The entry for `key` unless it has expired: an outcome past its TTL, or a lapsed lease that was not marked
-   * sending. A lapsed claim that was marked stays (for SENDING_MARK_TTL_MS) to be handed on as `abandoned`.
-   */
+  /** The entry for `key` unless it has ended (KeyState.endOf), which is forgotten here. */
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key)
-    if (!entry) return undefined
-    const expired =
-      entry.state === 'done'
-        ? entry.until + this.#epoch <= now
-        : entry.leaseUntil + (entry.sending ? SENDING_MARK_TTL_MS : 0) <= now
-    if (!expired) return entry
+    if (entry === undefined || KeyState.live(entry, now) !== undefined) return entry
     this.#entries.delete(key)
-    if (entry.state === 'in_flight') wakeAll(entry)
+    this.#wake(key)
     return undefined
   }
 
@@ -189,7 +143,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #sweep(now: number) {
     for (let i = 0; i < SWEEP_PER_CLAIM; i++) {
       const oldest = this.#done.peek()
-      if (oldest === undefined || oldest.until + this.#epoch > now) break
+      if (oldest === undefined || oldest.expiresAt > now) break
       this.#shift()
     }
   }
@@ -202,7 +156,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     for (const [key, entry] of this.#entries) {
       if (entry.state === 'in_flight' && entry.leaseUntil <= now) {
         this.#entries.delete(key)
-        wakeAll(entry)
+        this.#wake(key)
         if (this.#entries.size < this.#maxKeys) return
       }
     }
@@ -214,9 +168,20 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const oldest = this.#done.shift()!
     if (this.#entries.get(oldest.key) === oldest) this.#entries.delete(oldest.key)
   }
-}
 
-/** Waiters are made only by repeats that found the key in flight; most keys never have one. */
-const wakeAll = (entry: { waiters: Set<() => void> | undefined }) => {
-  if (entry.waiters) for (const wake of [...entry.waiters]) wake()
+  #subscribe(key: string, wake: () => void) {
+    let wakes = this.#waiters.get(key)
+    if (wakes === undefined) this.#waiters.set(key, (wakes = new Set()))
+    wakes.add(wake)
+    return () => {
+      wakes.delete(wake)
+      if (wakes.size === 0 && this.#waiters.get(key) === wakes) this.#waiters.delete(key)
+    }
+  }
+
+  /** Makes every waiter on `key` look again: the key's entry changed. */
+  #wake(key: string) {
+    const wakes = this.#waiters.get(key)
+    if (wakes !== undefined) for (const wake of [...wakes]) wake()
+  }
 }
