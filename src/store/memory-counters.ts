@@ -33,9 +33,10 @@ const SWEEP_PER_HIT = 64
  * Count-min sketch dimensions (Cormode and Muthukrishnan). An estimate is never below the true count. It is at most
  * `e / WIDTH * N` above it for a share `1 - e^-DEPTH` of keys, N being the hits counted in the sketch in that window:
  * with 65,536 cells by 4 rows, at most one too many per 24,000 sketched hits for 98% of keys (100,000 sketched
- * hits: 5 at most), and conservative update (raising only the cells below the new estimate) keeps the usual figure
- * well under that. Cells are 32-bit, so a sketch is 1 MiB, one per window length, only while keys are past the cap
- * in its window.
+ * hits: 5 at most). Conservative update (raising only the cells below the new estimate) keeps the usual figure well
+ * under that: after 100,000 distinct keys in one window, a new key is counted exactly or one too high (0.1% two);
+ * after a million, 5 to 8 too high. Cells are 32-bit, so a sketch is 1 MiB (an ArrayBuffer, outside the V8 heap),
+ * one per window length, only while keys are past the cap in its window.
  */
 const SKETCH_WIDTH = 1 << 16
 const SKETCH_DEPTH = 4
