@@ -1,20 +1,37 @@
 import { DurableObject } from 'cloudflare:workers'
+import { systemClock, type Clock } from '../clock.js'
 import { untilAborted } from '../deadline.js'
 import type { Outcome } from '../outcome.js'
-import { SENDING_MARK_TTL_MS, type ClaimResult, type IdempotencyStore, type WaitResult } from '../store/types.js'
-
-type Entry =
-  /** `sending`: marked before the provider call; such a claim outlives its lease to be handed on as `abandoned`. */
-  | { state: 'in_flight'; token: string; leaseUntil: number; sending?: boolean }
-  | { state: 'done'; outcome: Outcome; expiresAt: number }
+import * as KeyState from '../store/key-state.js'
+import type { ClaimResult, IdempotencyStore, WaitResult } from '../store/types.js'
+import { objectCall } from './object-errors.js'
 
 const ENTRY = 'entry'
 
-const endOf = (entry: Entry) =>
-  entry.state === 'done' ? entry.expiresAt : entry.leaseUntil + (entry.sending ? SENDING_MARK_TTL_MS : 0)
+/**
+ * The clock of every IdempotencyObject in this isolate. A module's, because a Durable Object is built by the
+ * runtime with only (ctx, env), and env carries strings and bindings, not a clock a test can move. Read at
+ * each call, not kept by an object, so that it reaches objects already built. Only tests set it: objects of the
+ * Worker under test run in the tests' own isolate (vitest-pool-workers), so they see this module's variable.
+ */
+let clock: Clock = systemClock
+const now = () => clock.now()
 
 /**
- * The state of ONE idempotency key on Workers, with the semantics of `MemoryIdempotencyStore`.
+ * Sets the clock of the idempotency objects, for tests; returns the function that puts the system clock back.
+ *
+ * @example
+ * onTestFinished(setIdempotencyObjectClock({ now: () => manualNow }))
+ */
+export const setIdempotencyObjectClock = (next: Clock): (() => void) => {
+  clock = next
+  return () => {
+    clock = systemClock
+  }
+}
+
+/**
+ * The state of ONE idempotency key on Workers, by the same rules as `MemoryIdempotencyStore` (store/key-state.ts).
  *
  * Keys are sharded one per object (`getByName(key)`) rather than kept in a single object: the keys never
  * interact (no cross-key cap is needed when each object holds one), a single object would serialise every hook
@@ -24,108 +41,91 @@ const endOf = (entry: Entry) =>
  * The entry lives in Durable Object storage, mirrored in memory: the runtime may evict an idle object or restart
  * it on a deploy, and a claim or an outcome must outlive the instance that recorded it. The constructor reloads
  * it before any call is served, and every change is written before the caller gets its answer. An alarm at
- * the entry's end (its lease, or SENDING_MARK_TTL_MS past it for a claim marked sending, or its TTL) deletes
- * it, so storage holds nothing once a key is forgotten.
+ * the entry's end (KeyState.endOf) deletes it, so storage holds nothing once a key is forgotten.
  *
  * Waiters live in memory only: an object is not evicted while a `wait` call is open. If it is reset anyway (a
  * deploy), the waiting call fails and the hook answers 503 store_unavailable; the stored claim or outcome is
  * kept, so GoTrue's next attempt is still answered from it.
  */
 export class IdempotencyObject extends DurableObject<unknown> {
-  #entry: Entry | undefined
+  #entry: KeyState.KeyEntry | undefined
   readonly #waiters = new Set<() => void>()
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env)
     void ctx.blockConcurrencyWhile(async () => {
-      this.#entry = await ctx.storage.get<Entry>(ENTRY)
+      this.#entry = await ctx.storage.get<KeyState.KeyEntry>(ENTRY)
     })
   }
 
   async claim(leaseMs: number): Promise<ClaimResult> {
-    const entry = this.#live()
-    if (entry?.state === 'done') return { status: 'done', outcome: entry.outcome }
-    const now = Date.now()
-    if (entry?.state === 'in_flight' && entry.leaseUntil > now) return { status: 'in_flight' }
-    const token = crypto.randomUUID()
-    // A live entry in flight past its lease is one marked sending whose owner died: hand it on, still marked.
-    const sending = entry !== undefined
-    await this.#save({ state: 'in_flight', token, leaseUntil: now + leaseMs, sending })
-    return sending ? { status: 'abandoned', token } : { status: 'claimed', token }
+    const { result, entry } = KeyState.claim(this.#entry, now(), leaseMs, () => crypto.randomUUID())
+    if (entry !== undefined) await this.#save(entry)
+    return result
   }
 
   async markSending(token: string): Promise<boolean> {
-    const entry = this.#entry
-    if (entry?.state !== 'in_flight' || entry.token !== token || entry.leaseUntil <= Date.now()) return false
-    await this.#save({ ...entry, sending: true })
+    const marked = KeyState.markSending(this.#entry, token, now())
+    if (marked === undefined) return false
+    await this.#save(marked)
     return true
   }
 
   /** Settles when the key is no longer in flight; the caller's own deadline is applied on its side. */
   wait(): Promise<WaitResult> {
-    const entry = this.#live()
-    if (entry?.state === 'done') return Promise.resolve({ status: 'done', outcome: entry.outcome })
-    if (entry === undefined || entry.leaseUntil <= Date.now()) return Promise.resolve({ status: 'free' })
-    return new Promise<WaitResult>((resolve) => {
-      const settle = () => {
-        clearTimeout(leaseTimer)
-        this.#waiters.delete(settle)
-        const current = this.#live()
-        resolve(current?.state === 'done' ? { status: 'done', outcome: current.outcome } : { status: 'free' })
-      }
-      // An owner that never comes back must not hold waiters beyond its lease.
-      const leaseTimer = setTimeout(settle, Math.max(0, entry.leaseUntil - Date.now()))
-      this.#waiters.add(settle)
+    return KeyState.waitForKey({
+      entry: () => this.#entry,
+      now,
+      subscribe: (wake) => {
+        this.#waiters.add(wake)
+        return () => void this.#waiters.delete(wake)
+      },
     })
   }
 
   async complete(token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
-    if (!this.#owns(token)) return false
-    await this.#save({ state: 'done', outcome, expiresAt: Date.now() + ttlMs })
-    this.#wake()
+    if (!KeyState.owns(this.#entry, token)) return false
+    await this.#save({ state: 'done', outcome, expiresAt: now() + ttlMs })
     return true
   }
 
   async release(token: string): Promise<boolean> {
-    if (!this.#owns(token)) return false
+    if (!KeyState.owns(this.#entry, token)) return false
     await this.#forget()
-    this.#wake()
     return true
   }
 
   override async alarm(): Promise<void> {
     const entry = this.#entry
     if (entry === undefined) return
-    if (this.#live() === undefined) {
-      await this.#forget()
-      this.#wake()
-    } else {
-      await this.ctx.storage.setAlarm(endOf(entry))
-    }
+    if (KeyState.live(entry, now()) === undefined) await this.#forget()
+    else await this.#setAlarm(entry)
   }
 
-  #owns(token: string): boolean {
-    return this.#entry?.state === 'in_flight' && this.#entry.token === token
-  }
-
-  /** The entry unless its lease or TTL has ended; an ended one is deleted by the alarm or overwritten. */
-  #live(): Entry | undefined {
-    const entry = this.#entry
-    return entry !== undefined && endOf(entry) > Date.now() ? entry : undefined
-  }
-
-  async #save(entry: Entry) {
+  async #save(entry: KeyState.KeyEntry) {
     this.#entry = entry
     await this.ctx.storage.put(ENTRY, entry)
-    await this.ctx.storage.setAlarm(endOf(entry))
+    await this.#setAlarm(entry)
+    this.#wake()
   }
 
   async #forget() {
     this.#entry = undefined
     await this.ctx.storage.deleteAlarm()
     await this.ctx.storage.deleteAll()
+    this.#wake()
   }
 
+  /**
+   * An alarm at the entry's end by the clock. Alarms run on the runtime's time, so the alarm is set the rest of
+   * the entry's life from the runtime's now: the same moment under the system clock, and one that still comes
+   * under a clock that stands still or lags (the alarm then finds the entry live and sets itself again).
+   */
+  #setAlarm(entry: KeyState.KeyEntry) {
+    return this.ctx.storage.setAlarm(Date.now() + Math.max(0, KeyState.endOf(entry) - now()))
+  }
+
+  /** Makes every waiter look again: the entry changed. */
   #wake() {
     for (const wake of [...this.#waiters]) wake()
   }
@@ -143,25 +143,25 @@ export class DurableObjectIdempotencyStore implements IdempotencyStore {
   constructor(readonly namespace: DurableObjectNamespace<IdempotencyObject>) {}
 
   claim(key: string, leaseMs: number): Promise<ClaimResult> {
-    return this.#object(key).claim(leaseMs)
+    return objectCall<ClaimResult>(() => this.#object(key).claim(leaseMs))
   }
 
   wait(key: string, signal: AbortSignal): Promise<WaitResult> {
     // A signal cannot cross into the object, so the deadline is kept here; the object's own wait ends with the
     // owner's lease at the latest.
-    return untilAborted<WaitResult>(this.#object(key).wait() as Promise<WaitResult>, signal)
+    return untilAborted(objectCall<WaitResult>(() => this.#object(key).wait()), signal)
   }
 
   markSending(key: string, token: string): Promise<boolean> {
-    return this.#object(key).markSending(token)
+    return objectCall(() => this.#object(key).markSending(token))
   }
 
   complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
-    return this.#object(key).complete(token, outcome, ttlMs)
+    return objectCall(() => this.#object(key).complete(token, outcome, ttlMs))
   }
 
   release(key: string, token: string): Promise<boolean> {
-    return this.#object(key).release(token)
+    return objectCall(() => this.#object(key).release(token))
   }
 
   #object(key: string) {
