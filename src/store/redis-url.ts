@@ -45,7 +45,7 @@ export const parseRedisUrl = (url: string): RedisTarget => {
   const scheme = /^([a-z+]+:)\/\//i.exec(url)?.[1]?.toLowerCase()
   const kind = scheme === undefined ? undefined : KINDS[scheme]
   if (kind === undefined) {
-    if (scheme === undefined && !URL.canParse(url)) throw new ConfigError('REDIS_URL', 'is not a URL')
+    if (scheme === undefined && !isUrl(url)) throw new ConfigError('REDIS_URL', 'is not a URL')
     throw new ConfigError(
       'REDIS_URL',
       'must start with redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel://',
@@ -118,4 +118,13 @@ const readAddress = (text: string, defaultPort: number): RedisAddress => {
   const port = /:(\d+)$/.exec(text)?.[1]
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw new ConfigError('REDIS_URL', 'has a port out of range')
   return { host, port: port === undefined ? defaultPort : Number(port) }
+}
+
+const isUrl = (text: string) => {
+  try {
+    new URL(text)
+    return true
+  } catch {
+    return false
+  }
 }

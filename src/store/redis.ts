@@ -124,7 +124,7 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
     store: new RedisIdempotencyStore(link, prefix, clock, pollIntervalMs, waitMs),
     counters: new RedisRateCounters(link, prefix, clock),
     async ping() {
-      await withTimeout(link.run(() => client.ping()), PING_TIMEOUT_MS, () => noAnswer('no answer to PING within 1 s'))
+      await withTimeout(link.run(() => client.ping(), false), PING_TIMEOUT_MS, () => noAnswer('no answer to PING within 1 s'))
     },
     async ready() {
       const probe = link.write(`${prefix}ready`, waitMs, (c) => c.smsHookProbe(`${prefix}ready`, READY_KEY_TTL_MS))
@@ -276,17 +276,37 @@ const systemCode = (error: unknown): string | undefined => {
  */
 class Link {
   lastError: Error | undefined
+  /**
+   * Set by a READONLY answer, after which the client reconnects (to find the new primary), and cleared once it is
+   * connected again or a command succeeds: the moments in between are not silence but the same refusal, so they are not sent unguarded
+   * under SMS_HOOK_STATE_DOWN=send. Otherwise an endpoint that stays a replica would let a call through now and
+   * then, each time the client reconnects.
+   */
+  #refusal: StoreError | undefined
   readonly #client: Client
   constructor(client: Client) {
     this.#client = client
+    client.on('ready', () => (this.#refusal = undefined))
   }
 
-  async run<T>(call: (client: Client) => Promise<T>): Promise<T> {
+  /** `write`: a call that succeeding proves the server takes writes again (a PING does not). */
+  async run<T>(call: (client: Client) => Promise<T>, write = true): Promise<T> {
     try {
-      return await call(this.#client)
+      const reply = await call(this.#client)
+      if (write) this.#refusal = undefined
+      return reply
     } catch (error) {
-      throw fromRedisError(error, this.lastError)
+      throw this.read(error)
     }
+  }
+
+  read(error: unknown): Error {
+    const read = fromRedisError(error, this.lastError)
+    if (read instanceof StoreError && read.reason === 'readonly') this.#refusal = read
+    if (read instanceof StateUnavailableError && this.#refusal !== undefined) {
+      return new StoreError(this.#refusal.reason, `${this.#refusal.message} (reconnecting: ${read.message})`, { cause: error })
+    }
+    return read
   }
 
   /**
@@ -297,14 +317,14 @@ class Link {
     if (waitMs === undefined) return this.run(call)
     const results = await this.run(async (client) => {
       const pipeline = client.pipeline()
-      // The pipeline records the script call rather than run it; its promise is the pipeline's to settle.
-      void call(pipeline as unknown as Client).catch(() => undefined)
+      // On a pipeline the script call is recorded, not run: exec() below sends it and gives its reply.
+      void call(pipeline as unknown as Client)
       pipeline.wait(1, waitMs)
       return (await pipeline.exec()) ?? []
     })
     const [written, acked] = results
-    if (written?.[0]) throw fromRedisError(written[0], this.lastError)
-    if (acked?.[0]) throw fromRedisError(acked[0], this.lastError)
+    if (written?.[0]) throw this.read(written[0])
+    if (acked?.[0]) throw this.read(acked[0])
     if (typeof acked?.[1] !== 'number' || acked[1] < 1) {
       throw new StoreError('unreplicated', `redis: no replica acknowledged the write of ${key} within ${waitMs} ms`)
     }
