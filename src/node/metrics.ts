@@ -9,6 +9,13 @@ import type { HookObserver } from '../hook/events.js'
 import type { Outcome } from '../outcome.js'
 import { bearerToken, isToken } from '../token.js'
 
+export interface MetricsOptions {
+  /** `GET /metrics` answers `Authorization: Bearer <token>` only. */
+  token?: string | undefined
+  /** The in-memory guard counters' figures (`MemoryRateCounters.stats`); absent with Redis. */
+  guardKeys?: (() => { exact: number; max: number; sketched: number }) | undefined
+}
+
 export interface Metrics {
   registry: Registry
   /** Counts what each hook event reports. */
@@ -25,10 +32,33 @@ export interface Metrics {
  * const metrics = createMetrics({ token: config.metrics.token })
  * const app = createApp(config, { ...deps, observers: [metrics.observe], metrics: metrics.handler })
  */
-export const createMetrics = (options: { token?: string | undefined } = {}): Metrics => {
+export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'sms_hook_' })
   const registers = [registry]
+  const { guardKeys } = options
+  if (guardKeys !== undefined) {
+    // Read when scraped: the counters keep their own figures, the hook's path pays nothing for them.
+    new Gauge({
+      name: 'sms_hook_guard_keys',
+      help: "The in-memory guard's windows: exact (counted one by one) and max (SMS_HOOK_GUARD_MAX_KEYS). At max, new numbers are counted in a fixed-size sketch instead.",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'exact' }, guardKeys().exact)
+        this.set({ state: 'max' }, guardKeys().max)
+      },
+    })
+    new Counter({
+      name: 'sms_hook_guard_sketched_hits_total',
+      help: 'Calls the in-memory guard counted in its sketch because SMS_HOOK_GUARD_MAX_KEYS windows were live: a flood of distinct numbers, or a cap too low.',
+      registers,
+      collect() {
+        this.reset()
+        this.inc(guardKeys().sketched)
+      },
+    })
+  }
 
   const hooks = new Counter({
     name: 'sms_hook_hooks_total',

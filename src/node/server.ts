@@ -76,7 +76,7 @@ export const startNodeServer = async (
   // When each request arrived, stamped as Node reads it, before the app's turn: under load the handler may run
   // much later, and GoTrue's 5 s started with the request, not with the handler.
   const arrivals = new WeakMap<IncomingMessage, number>()
-  const metrics = createMetrics({ token: listen.metrics.token })
+  const metrics = createMetrics({ token: listen.metrics.token, guardKeys: state.guardKeys })
   const ownMetricsPort = listen.metrics.port !== undefined
   const app = createApp(config, {
     clock,

@@ -17,6 +17,8 @@ export interface NodeState {
    */
   ready(): Promise<void>
   close(): Promise<void>
+  /** The in-memory guard's windows, for the metrics; undefined with Redis, which keeps every window. */
+  guardKeys?: () => { exact: number; max: number; sketched: number }
 }
 
 /** One log line per cause per this much time at most while Redis stays unwell: probes come every few seconds. */
@@ -30,11 +32,13 @@ const ERROR_LOG_INTERVAL_MS = 60_000
 export const createNodeState = (config: StateConfig, deps: { clock: Clock; logger: Logger }): NodeState => {
   const { clock, logger } = deps
   if (config.redis === undefined) {
+    const counters = new MemoryRateCounters({ clock, maxKeys: config.guardMaxKeys })
     return {
       store: new MemoryIdempotencyStore({ clock, maxKeys: config.idempotencyMaxKeys }),
-      counters: new MemoryRateCounters({ clock, maxKeys: config.guardMaxKeys }),
+      counters,
       ready: async () => {},
       close: async () => {},
+      guardKeys: () => ({ ...counters.stats(), max: config.guardMaxKeys }),
     }
   }
   const loggedAt = new Map<string, number>()

@@ -110,6 +110,20 @@ describe('GET /metrics on the Node server', () => {
     expect(sample(text, 'sms_hook_hooks_total{outcome="too_many_requests"}')).toBe(2)
   })
 
+  it("shows the in-memory guard's pressure: exact windows, the cap, and calls counted past it", async () => {
+    const { url } = await start({ SMS_HOOK_LIMIT_PER_NUMBER: '5/1h', SMS_HOOK_GUARD_MAX_KEYS: '100' })
+    const before = await (await fetch(`${url}/metrics`)).text()
+    expect(sample(before, 'sms_hook_guard_keys{state="max"}')).toBe(100)
+    expect(sample(before, 'sms_hook_guard_sketched_hits_total')).toBe(0)
+    // 120 distinct numbers: past 100 windows, the others are counted in the sketch.
+    for (let i = 0; i < 120; i++) {
+      await fetch(`${url}/send-sms`, signedPost(signupPayload({ phone: `861380013${String(i).padStart(4, '0')}` }).body))
+    }
+    const text = await (await fetch(`${url}/metrics`)).text()
+    expect(sample(text, 'sms_hook_guard_keys{state="exact"}')).toBe(100)
+    expect(sample(text, 'sms_hook_guard_sketched_hits_total')).toBe(20)
+  })
+
   it('with SMS_HOOK_METRICS_TOKEN, answers only a request with that bearer token', async () => {
     const token = 'metrics-token-0123456789'
     const { url } = await start({ SMS_HOOK_METRICS_TOKEN: token })
