@@ -94,6 +94,49 @@ describe('configuration', () => {
     expect(() => parseServerConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
   })
 
+  describe('shared state settings', () => {
+    const state = (env: Record<string, string>) => parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', ...env }).state
+
+    it('defaults: memory, no replica acknowledgements, 100,000 exact guard windows', () => {
+      expect(state({})).toMatchObject({ redis: undefined, stateDown: 'send', guardMaxKeys: 100_000 })
+      expect(state({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({ url: 'redis://r:6379', prefix: 'sms-hook:', durable: 'none' })
+    })
+
+    it('reads SMS_HOOK_REDIS_DURABLE=wait with REDIS_URL, and refuses it without one or with another value', () => {
+      expect(state({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main', SMS_HOOK_REDIS_DURABLE: 'wait' }).redis?.durable).toBe('wait')
+      expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_REDIS_DURABLE: 'wait' })).toEqual({
+        variable: 'SMS_HOOK_REDIS_DURABLE',
+        message: expect.stringContaining('need REDIS_URL'),
+      })
+      expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'redis://r', SMS_HOOK_REDIS_DURABLE: 'always' }).variable).toBe(
+        'SMS_HOOK_REDIS_DURABLE',
+      )
+    })
+
+    it('reads SMS_HOOK_GUARD_MAX_KEYS, and names it when out of range', () => {
+      expect(state({ SMS_HOOK_GUARD_MAX_KEYS: '5000' }).guardMaxKeys).toBe(5000)
+      for (const value of ['10', 'lots', '100000000']) {
+        expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_GUARD_MAX_KEYS: value }).variable).toBe('SMS_HOOK_GUARD_MAX_KEYS')
+      }
+    })
+
+    it('takes the Cluster and Sentinel forms of REDIS_URL, and refuses malformed ones without echoing a password', () => {
+      expect(state({ REDIS_URL: 'rediss+cluster://u:p@n1:7000,n2:7001' }).redis?.url).toBe('rediss+cluster://u:p@n1:7000,n2:7001')
+      for (const url of [
+        'redis://:secret@a:1,b:2',
+        'redis+cluster://:secret@a:1/0',
+        'redis+sentinel://:secret@s1:26379',
+        'redis+sentinel://:secret@s1:26379/main?db=x',
+        'redis+cluster://:secret@a:99999',
+        'redis+cluster://:secret@',
+      ]) {
+        const error = errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: url })
+        expect(error.variable).toBe('REDIS_URL')
+        expect(error.message).not.toContain('secret')
+      }
+    })
+  })
+
   it('accepts SMS_HOOK_TIMEOUT_MS up to 4800', () => {
     expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
   })

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { isConfigError, isStateUnavailableError } from '../../src/errors.js'
+import { parseRedisUrl } from '../../src/store/redis-url.js'
 import { createRedisState, redisOptionsFromUrl, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { freePort, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
 import { describeCountersContract } from './counters-contract.js'
@@ -91,6 +92,37 @@ describe('REDIS_URL', () => {
     })
     expect(redisOptionsFromUrl('rediss://[::1]:6380').tls).toEqual({})
     expect(redisOptionsFromUrl('rediss://[::1]:6380').host).toBe('::1')
+  })
+
+  it('reads the seed nodes of redis+cluster://, with credentials and TLS for rediss+cluster://', () => {
+    expect(parseRedisUrl('rediss+cluster://alice:s%40cret@node-1.cache:7000,node-2.cache,[::1]:7002')).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: 'node-1.cache', port: 7000 },
+        { host: 'node-2.cache', port: 6379 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'alice',
+      password: 's@cret',
+      tls: true,
+    })
+  })
+
+  it('reads the sentinels, the master name and the database of redis+sentinel://', () => {
+    expect(parseRedisUrl('redis+sentinel://:pw@s1:26379,s2,s3:26380/my%20master?db=2')).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26379 },
+        { host: 's3', port: 26380 },
+      ],
+      name: 'my master',
+      db: 2,
+      username: undefined,
+      password: 'pw',
+      tls: false,
+    })
+    expect(parseRedisUrl('rediss+sentinel://s1/main')).toMatchObject({ kind: 'sentinel', name: 'main', db: 0, tls: true })
   })
 
   it('refuses other schemes, a path that is no database index, and no URL at all, never echoing it', () => {
