@@ -5,9 +5,11 @@
  *
  * Most cases run on real time with short leases, so that they hold for any store in any runtime. The cases of a
  * dead owner move time by hand instead (a manual clock the store was given, or fake timers), because they pass
- * leases of seconds and a marked claim's memory of minutes.
+ * leases of seconds and a marked claim's memory of minutes. The cases of a clock apart from the timers
+ * (`StoreContractOptions.withClock`) run only for a store that can be given one.
  */
 import { describe, expect, it } from 'vitest'
+import type { Clock } from '../../src/clock.js'
 import type { Outcome } from '../../src/outcome.js'
 import { SENDING_MARK_TTL_MS, type IdempotencyStore } from '../../src/store/types.js'
 
@@ -31,11 +33,85 @@ export interface TimedStore {
   advance(ms: number): void | Promise<void>
 }
 
+export interface StoreContractOptions {
+  /**
+   * A store that judges leases by `clock` alone and times its waits with the runtime's timers, for the cases
+   * where the two disagree: a lease timer that fires before the lease's end by the clock, a clock that stands
+   * still while timers fire, a clock moved past the lease by hand. Off when left out. Leave it out for a store
+   * that also ends keys by another clock, as Redis does by its server's (PEXPIRE): such a store frees a key
+   * when that clock says so, which these cases would read as a lease lost early.
+   */
+  withClock?: (clock: Clock) => IdempotencyStore | Promise<IdempotencyStore>
+}
+
+/** A clock that moves only when told, from the wall clock's now (so that what a case leaves behind still ends). */
+const manualClock = () => {
+  let now = Date.now()
+  return { now: () => now, advance: (ms: number) => void (now += ms) }
+}
+
+/** A clock at half the timers' pace: every lease timer fires early by it. */
+const slowClock = (): Clock => {
+  const start = Date.now()
+  return { now: () => start + Math.floor((Date.now() - start) / 2) }
+}
+
+/** A pending result a case can look at before it settles. */
+const track = <T>(promise: Promise<T>) => {
+  const tracked: { promise: Promise<T>; value?: T } = { promise }
+  void promise.then((value) => (tracked.value = value))
+  return tracked
+}
+
 export const describeStoreContract = (
   name: string,
   makeStore: () => IdempotencyStore,
   makeTimedStore: () => TimedStore | Promise<TimedStore>,
+  options: StoreContractOptions = {},
 ) => {
+  const { withClock } = options
+  describe.skipIf(withClock === undefined)(`${name}: leases by its clock, whatever its timers do`, () => {
+    it('keeps a waiter waiting while the clock stands still, however often its lease timer fires', async () => {
+      const clock = manualClock()
+      const store = await withClock!(clock)
+      const key = newKey()
+      const token = await claimToken(store, key, 50)
+      const waiting = track(store.wait(key, never()))
+      // Several leases' worth of timers, and a change to the entry that wakes the waiter to look again.
+      await sleep(120)
+      expect(await store.markSending(key, token)).toBe(true)
+      await sleep(120)
+      expect(waiting.value).toBeUndefined()
+      expect(await store.claim(key, 1000)).toEqual({ status: 'in_flight' })
+      expect(await store.complete(key, token, delivered, 60_000)).toBe(true)
+      expect(await waiting.promise).toEqual({ status: 'done', outcome: delivered })
+    })
+
+    it('lets the claim lapse, and tells its waiter free, once the clock is moved past the lease by hand', async () => {
+      const clock = manualClock()
+      const store = await withClock!(clock)
+      const key = newKey()
+      await claimToken(store, key, 50)
+      const waiting = track(store.wait(key, never()))
+      await sleep(120)
+      expect(waiting.value).toBeUndefined()
+      clock.advance(50)
+      expect(await waiting.promise).toEqual({ status: 'free' })
+      expect((await store.claim(key, 1000)).status).toBe('claimed')
+    })
+
+    it('does not tell a waiter free before the lease has ended by a clock slower than its timers', async () => {
+      const clock = slowClock()
+      const store = await withClock!(clock)
+      const key = newKey()
+      const claimedAt = clock.now()
+      await claimToken(store, key, 100)
+      expect(await store.wait(key, never())).toEqual({ status: 'free' })
+      expect(clock.now()).toBeGreaterThanOrEqual(claimedAt + 100)
+      expect((await store.claim(key, 1000)).status).toBe('claimed')
+    })
+  })
+
   describe(`${name}: the idempotency store contract`, () => {
     it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {
       const store = makeStore()

@@ -1,19 +1,26 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { describe, expect, it, onTestFinished, vi } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import type { Clock } from '../../src/clock.js'
+import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import type { Outcome } from '../../src/outcome.js'
-import { DurableObjectIdempotencyStore } from '../../src/worker/store-object.js'
+import { DurableObjectIdempotencyStore, setIdempotencyObjectClock, type IdempotencyObject } from '../../src/worker/store-object.js'
 import { claimToken, describeStoreContract } from '../store/contract.js'
+
+/** The store, its objects on `clock` until the case ends (they run in the tests' isolate, so see the setting). */
+const storeOn = (clock: Clock) => {
+  onTestFinished(setIdempotencyObjectClock(clock))
+  return new DurableObjectIdempotencyStore(env.IDEMPOTENCY)
+}
 
 describeStoreContract(
   'DurableObjectIdempotencyStore',
   () => new DurableObjectIdempotencyStore(env.IDEMPOTENCY),
   () => {
-    // The objects run in the tests' isolate, so a faked Date is their clock too.
-    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() })
-    onTestFinished(() => void vi.useRealTimers())
-    return { store: new DurableObjectIdempotencyStore(env.IDEMPOTENCY), advance: (ms) => void vi.advanceTimersByTime(ms) }
+    let now = Date.now()
+    return { store: storeOn({ now: () => now }), advance: (ms) => void (now += ms) }
   },
+  { withClock: storeOn },
 )
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
@@ -63,5 +70,37 @@ describe('the Durable Object store across the life of its objects', () => {
     await store.release(key, await claimToken(store, key))
     expect(await runInDurableObject(stub, async (_, state) => (await state.storage.list()).size)).toBe(0)
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBeNull()
+  })
+})
+
+describe('the Durable Object store when its object fails', () => {
+  /** A namespace whose every object call fails with `error`, as the runtime's stubs reject. */
+  const failingWith = (error: Error) => {
+    const stub = new Proxy({}, { get: () => () => Promise.reject(error) })
+    return new DurableObjectIdempotencyStore({ getByName: () => stub } as unknown as DurableObjectNamespace<IdempotencyObject>)
+  }
+  const everyOperation = (store: DurableObjectIdempotencyStore) => [
+    store.claim('k', 5000),
+    store.markSending('k', 't'),
+    store.wait('k', new AbortController().signal),
+    store.complete('k', 't', delivered, 60_000),
+    store.release('k', 't'),
+  ]
+
+  it('reads a reset object (retryable) as the state unavailable, in every operation', async () => {
+    const store = failingWith(Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: true }))
+    for (const failure of await Promise.allSettled(everyOperation(store))) {
+      expect(failure.status).toBe('rejected')
+      expect(isStateUnavailableError((failure as PromiseRejectedResult).reason)).toBe(true)
+    }
+  })
+
+  it('reads an overloaded object as a busy store, in every operation', async () => {
+    const store = failingWith(Object.assign(new Error('Durable Object is overloaded.'), { overloaded: true }))
+    for (const failure of await Promise.allSettled(everyOperation(store))) {
+      expect(failure.status).toBe('rejected')
+      const reason: unknown = (failure as PromiseRejectedResult).reason
+      expect(isStoreError(reason) && reason.reason).toBe('busy')
+    }
   })
 })
