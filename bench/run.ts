@@ -709,35 +709,74 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
     const client = redisClient(redis)
     await client.flushdb()
     const outcome = { ok: true as const, provider: 'console', messageId: `console-${randomUUID()}` }
-    const sequence = async (key: string) => {
-      const claim = await state.store.claim(key, 5500)
+    const sequenceOf = (of: typeof state) => async (key: string) => {
+      const claim = await of.store.claim(key, 5500)
       if (claim.status !== 'claimed') throw new Error(`claim of a fresh key answered ${claim.status}`)
-      await state.store.markSending(key, claim.token)
-      await state.store.complete(key, claim.token, outcome, 10 * 60 * 1000)
+      if (!(await of.store.markSending(key, claim.token))) throw new Error('markSending of a fresh claim answered false')
+      await of.store.complete(key, claim.token, outcome, 10 * 60 * 1000)
     }
+    const sequence = sequenceOf(state)
+    // SMS_HOOK_REDIS_DURABLE=wait needs a replica to acknowledge: one of our own, attached before either is
+    // measured, so that both pay for replication and differ only by the WAIT.
+    const replica = await startRedis(['--replicaof', '127.0.0.1', String(redis.port)])
+    const durable = createRedisState({ url: redis.url, prefix: 'bench-raw:', durable: 'wait' })
+    const durableSequence = sequenceOf(durable)
+    for (let i = 0; i < 100 && !(await durable.ready().then(() => true, () => false)); i++) await sleep(100)
     for (let i = 0; i < 200; i++) await sequence(randomUUID()) // warm: scripts loaded, JIT
-    const times = new Float64Array(S.rawSequences)
-    const redis0 = redis.cpuSeconds()
-    const cpu0 = process.cpuUsage()
-    for (let i = 0; i < S.rawSequences; i++) {
-      const t = performance.now()
-      await sequence(randomUUID())
-      times[i] = performance.now() - t
+    for (let i = 0; i < 200; i++) await durableSequence(randomUUID())
+    /** `count` calls one after another: their times, and redis-server and client CPU per call. */
+    const rawRun = async (run: (key: string) => Promise<void>, count: number) => {
+      const times = new Float64Array(count)
+      const redis0 = redis.cpuSeconds()
+      const cpu0 = process.cpuUsage()
+      for (let i = 0; i < count; i++) {
+        const t = performance.now()
+        await run(randomUUID())
+        times[i] = performance.now() - t
+      }
+      const clientCpu = process.cpuUsage(cpu0)
+      return { times, redisUs: ((redis.cpuSeconds() - redis0) / count) * 1e6, clientUs: (clientCpu.user + clientCpu.system) / count }
     }
-    const clientCpu = process.cpuUsage(cpu0)
-    const redisUs = ((redis.cpuSeconds() - redis0) / S.rawSequences) * 1e6
-    times.sort()
+    // Rounds taken in turn, so that a slow spell of the machine falls on both.
+    const ROUNDS = 3
+    const plainRuns: Awaited<ReturnType<typeof rawRun>>[] = []
+    const durableRuns: Awaited<ReturnType<typeof rawRun>>[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      plainRuns.push(await rawRun(sequence, Math.ceil(S.rawSequences / ROUNDS)))
+      durableRuns.push(await rawRun(durableSequence, Math.ceil(S.rawSequences / ROUNDS)))
+    }
+    const merged = (runs: typeof plainRuns) => {
+      const times = Float64Array.from(runs.flatMap((r) => [...r.times])).sort()
+      const mean = (f: (r: (typeof runs)[number]) => number) => runs.reduce((sum, r) => sum + f(r), 0) / runs.length
+      return { times, redisUs: mean((r) => r.redisUs), clientUs: mean((r) => r.clientUs) }
+    }
+    const plain = merged(plainRuns)
+    const waited = merged(durableRuns)
+    const figureOf = (m: typeof plain) =>
+      `p50 ${(percentile(m.times, 50) * 1000).toFixed(0)} µs, p99 ${(percentile(m.times, 99) * 1000).toFixed(0)} µs per call; ` +
+      `redis-server CPU ${m.redisUs.toFixed(1)} µs, client CPU ${m.clientUs.toFixed(1)} µs per call`
     rows.push({
       section: 'Redis',
       what: 'raw store scripts of one call: claim + markSending + complete (3 round trips)',
       target: '',
-      figure:
-        `p50 ${(percentile(times, 50) * 1000).toFixed(0)} µs, p99 ${(percentile(times, 99) * 1000).toFixed(0)} µs per call; ` +
-        `redis-server CPU ${redisUs.toFixed(1)} µs, client CPU ${((clientCpu.user + clientCpu.system) / S.rawSequences).toFixed(1)} µs per call`,
+      figure: figureOf(plain),
       verdict: 'info',
-      how: `${num(S.rawSequences)} calls one after another through the service's own store (ioredis, EVALSHA) from the benchmark process`,
+      how: `${num(S.rawSequences)} calls one after another through the service's own store (ioredis, EVALSHA) from the benchmark process, a replica attached`,
     })
     log(`  raw scripts: ${rows.at(-1)!.figure}`)
+    rows.push({
+      section: 'Redis',
+      what: 'the same with SMS_HOOK_REDIS_DURABLE=wait (markSending and complete each wait for the replica: WAIT 1)',
+      target: '',
+      figure:
+        `${figureOf(waited)}; ratio durable/plain p50 ${(percentile(waited.times, 50) / percentile(plain.times, 50)).toFixed(2)}, ` +
+        `p99 ${(percentile(waited.times, 99) / percentile(plain.times, 99)).toFixed(2)}`,
+      verdict: 'info',
+      how: `${ROUNDS} rounds of each in turn in the same run, against the same primary and its one replica on this machine (a real replica elsewhere adds its network round trip)`,
+    })
+    log(`  raw scripts, durable: ${rows.at(-1)!.figure}`)
+    await durable.close()
+    await replica.stop()
 
     await client.flushdb()
     const used0 = await usedMemory(client)

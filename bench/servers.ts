@@ -252,9 +252,10 @@ export interface RedisServer extends Proc {
 
 /**
  * A redis-server of our own on a free port of 127.0.0.1, keeping nothing on disk, so the benchmark never touches
- * another Redis (such as one on 6379). Rejects when redis-server is not on PATH or does not answer.
+ * another Redis (such as one on 6379). `args` are added to its command line (`--replicaof` for a replica). Rejects
+ * when redis-server is not on PATH or does not answer.
  */
-export const startRedis = async (): Promise<RedisServer> => {
+export const startRedis = async (args: string[] = []): Promise<RedisServer> => {
   let version: string
   try {
     version = /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1] ?? '?'
@@ -265,7 +266,7 @@ export const startRedis = async (): Promise<RedisServer> => {
   const dir = tempDir('redis')
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const output = tail(child, 'stdout')
