@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MESSAGES } from '../../src/outcome.js'
-import { createRedisState, type RedisState } from '../../src/store/redis.js'
+import { createRedisState, type RedisDurability, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
@@ -82,6 +82,9 @@ const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
   for (const phone of new Set(pair.calls.map((call) => call.phone))) expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(2)
 }
 
+/** `none` (the default) and `wait` (SMS_HOOK_REDIS_DURABLE: every mark and outcome acknowledged by a replica). */
+const DURABILITIES: RedisDurability[] = ['none', 'wait']
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!available)(
@@ -89,7 +92,7 @@ describe.skipIf(!available)(
   () => {
     let cluster: RedisCluster
     const opened: RedisState[] = []
-    const open = (options: { clock?: ReturnType<typeof manualClock> } = {}) => {
+    const open = (options: Partial<RedisStateOptions> = {}) => {
       const state = createRedisState({ url: cluster.url, prefix, onError: () => {}, ...options })
       opened.push(state)
       return state
@@ -102,139 +105,156 @@ describe.skipIf(!available)(
       await cluster?.stop()
     }, 30_000)
 
-    describe('contracts', () => {
-      let shared: RedisState
-      let timed: RedisState
-      const clock = manualClock()
-      beforeAll(async () => {
-        shared = open()
-        timed = open({ clock })
-        await Promise.all([reconnected(shared), reconnected(timed)])
-      }, 20_000)
-
-      describeStoreContract(
-        'Redis Cluster idempotency store',
-        () => shared.store,
-        () => ({ store: timed.store, advance: clock.advance }),
-      )
-
-      describeCountersContract('Redis Cluster rate counters', () => ({
-        counters: timed.counters,
-        now: clock.now,
-        advance: clock.advance,
-      }))
-
-      it('spreads the keys of many calls over every master', async () => {
-        const keys = Array.from({ length: 30 }, () => randomUUID())
-        for (const key of keys) await claimToken(shared.store, key)
-        const holders = new Set<number>()
-        for (const master of await cluster.masters()) {
-          const held = await onNode(master.port, async (redis) => (await redis.keys(`${prefix}*`)).filter((k) => keys.some((key) => k.includes(key))))
-          if (held.length > 0) holders.add(master.port)
-        }
-        expect(holders.size).toBe(3)
-      })
+    it('spreads the keys of many calls over every master', async () => {
+      const state = open()
+      await reconnected(state)
+      const keys = Array.from({ length: 30 }, () => randomUUID())
+      for (const key of keys) await claimToken(state.store, key)
+      const holders = new Set<number>()
+      for (const master of await cluster.masters()) {
+        const held = await onNode(master.port, async (redis) => (await redis.keys(`${prefix}*`)).filter((k) => keys.some((key) => k.includes(key))))
+        if (held.length > 0) holders.add(master.port)
+      }
+      expect(holders.size).toBe(3)
     })
 
-    describe('faults, with two hook replicas', () => {
-      let pair: ReturnType<typeof hookPair>
-      beforeAll(async () => {
-        const states = [open(), open()]
-        await Promise.all(states.map(reconnected))
-        pair = hookPair(states)
-      }, 20_000)
+    describe.each(DURABILITIES)('SMS_HOOK_REDIS_DURABLE=%s', (durable) => {
+      describe('contracts', () => {
+        let shared: RedisState
+        let timed: RedisState
+        const clock = manualClock()
+        beforeAll(async () => {
+          shared = open({ durable })
+          timed = open({ durable, clock })
+          await Promise.all([reconnected(shared), reconnected(timed)])
+        }, 20_000)
 
-      it('keeps sending once per call through a manual failover (CLUSTER FAILOVER)', { timeout: 30_000 }, async () => {
-        const [master] = await cluster.masters()
-        let settled = false
-        const answers: Answer[][] = []
-        const run = async () => {
-          for (let i = 0; i < 200 && !settled; i++) answers.push(await pair.call(uniqueMainlandPhone()))
-          for (let i = 0; i < 5; i++) answers.push(await pair.call(uniqueMainlandPhone()))
-        }
-        const running = run()
-        await sleep(100)
-        await cluster.failover(master!, { mode: 'manual' }).finally(() => (settled = true))
-        await running
-        expectExactlyOnce(pair)
-        // The old master hands over its slots only once the replica has caught up: nothing is lost, nobody waits.
-        expect(answers.flat().filter((answer) => !isSent(answer))).toEqual([])
+        describeStoreContract(
+          'Redis Cluster idempotency store',
+          () => shared.store,
+          () => ({ store: timed.store, advance: clock.advance }),
+        )
+
+        describeCountersContract('Redis Cluster rate counters', () => ({
+          counters: timed.counters,
+          now: clock.now,
+          advance: clock.advance,
+        }))
       })
 
-      it(
-        'sends every call once and holds the per-number limit across both replicas while a slot moves and a master is killed',
-        { timeout: 60_000 },
-        async () => {
-          const numbers = Array.from({ length: 4 }, () => uniqueMainlandPhone())
+      describe('faults, with two hook replicas', () => {
+        let pair: ReturnType<typeof hookPair>
+        beforeAll(async () => {
+          const states = [open({ durable }), open({ durable })]
+          await Promise.all(states.map(reconnected))
+          pair = hookPair(states)
+        }, 20_000)
 
-          // Before any fault: the first call to each number is sent once, both replicas answering success.
-          for (const phone of numbers) expect(await pair.call(phone)).toEqual([SENT, SENT])
-          const firstCalls = pair.calls.map((call) => call.uuid)
-
-          // The slot of one number's counter moves to another master. Midway, the counter is on the target while
-          // the slot is still the source's: the source answers ASK. After, every master answers MOVED to the target.
-          const [counter, ...others] = await cluster.keys(`${prefix}*${numbers[0]}*`)
-          expect(others).toEqual([])
-          const slot = await cluster.keySlot(counter!)
-          const from = await cluster.nodeForSlot(slot)
-          const to = (await cluster.masters()).find((master) => master.id !== from.id)!
-          const migrating: Answer[][] = []
-          await cluster.reshardSlot(slot, to, {
-            whileMigrating: async () => {
-              // A key the source no longer has, in a slot it is migrating: it sends the client on with ASK.
-              await expect(onNode(from.port, (redis) => redis.exists(counter!))).rejects.toThrow(`ASK ${slot} 127.0.0.1:${to.port}`)
-              expect(await onNode(to.port, async (redis) => (await redis.call('ASKING'), redis.exists(counter!)))).toBe(1)
-              for (const phone of numbers) migrating.push(await pair.call(phone))
-            },
-          })
-          expect(migrating).toEqual(numbers.map(() => [SENT, SENT]))
-          expect(await cluster.nodeForSlot(slot)).toEqual(to)
-          // Two sent to each number within the hour: the third is refused on either replica, through MOVED.
-          for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
-
-          // The master that now holds the moved slot is killed while calls keep coming: new numbers, and numbers
-          // near their limit. Calls may be refused while the replica takes over, but none is sent twice.
-          const busy = Array.from({ length: 3 }, () => uniqueMainlandPhone())
-          const killedAt = performance.now()
+        it('keeps sending once per call through a manual failover (CLUSTER FAILOVER)', { timeout: 30_000 }, async () => {
+          const [master] = await cluster.masters()
           let settled = false
-          const failover = cluster.failover(to).finally(() => (settled = true))
-          const run = async (worker: number) => {
-            for (let i = 0; i < 150 && !settled; i++) {
-              await pair.call(i % 2 === 0 ? uniqueMainlandPhone() : busy[(i + worker) % busy.length]!)
-              await sleep(50)
-            }
+          const answers: Answer[][] = []
+          const run = async () => {
+            for (let i = 0; i < 200 && !settled; i++) answers.push(await pair.call(uniqueMainlandPhone()))
+            for (let i = 0; i < 5; i++) answers.push(await pair.call(uniqueMainlandPhone()))
           }
-          await Promise.all([run(0), run(1)])
-          const promoted = await failover
-          const failedOverMs = performance.now() - killedAt
-
-          // After the failover, calls are sent again within a few seconds: a new number, and the moved counter,
-          // now on the promoted replica, still refusing its number.
-          let recoveredMs: number | undefined
-          for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
-            const fresh = await pair.call(uniqueMainlandPhone())
-            const limited = await pair.call(numbers[0]!)
-            if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) {
-              recoveredMs = performance.now() - killedAt
-            } else {
-              await sleep(100)
-            }
-          }
-          expect({ failedOverMs, recoveredMs }).toEqual({ failedOverMs, recoveredMs: expect.any(Number) })
-          expect(recoveredMs! - failedOverMs).toBeLessThan(5000)
-          expect(await cluster.nodeForSlot(slot)).toEqual(promoted)
-
-          // What the killed master held survives on its replica: the outcomes of the first calls (GoTrue asking
-          // again is answered from them, nothing sent) and every number's count.
-          const before = pair.sendCount()
-          for (const [i, phone] of numbers.entries()) expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
-          expect(pair.sendCount()).toBe(before)
-          for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
-
+          const running = run()
+          await sleep(100)
+          await cluster.failover(master!, { mode: 'manual' }).finally(() => (settled = true))
+          await running
           expectExactlyOnce(pair)
-          for (const phone of numbers) expect(pair.sendsTo(phone)).toBe(2)
-        },
-      )
+          // The old master hands over its slots only once the replica has caught up: nothing is lost, nobody waits.
+          expect(answers.flat().filter((answer) => !isSent(answer))).toEqual([])
+        })
+
+        it(
+          'sends every call once and holds the per-number limit across both replicas while a slot moves and a master is killed',
+          { timeout: 60_000 },
+          async () => {
+            const numbers = Array.from({ length: 4 }, () => uniqueMainlandPhone())
+
+            // Before any fault: the first call to each number is sent once, both replicas answering success.
+            for (const phone of numbers) expect(await pair.call(phone)).toEqual([SENT, SENT])
+            const firstCalls = pair.calls.slice(-numbers.length).map((call) => call.uuid)
+
+            // The slot of one number's counter moves to another master, and the second calls have their keys in
+            // it too (the store puts a call's key in a hash tag: its slot is the uuid's own). Midway, the counter
+            // is on the target while the slot is still the source's: the source answers ASK, for it and for the
+            // new keys. After, every master answers MOVED to the target.
+            const [counter, ...others] = await cluster.keys(`${prefix}rate:*${numbers[0]}*`)
+            expect(others).toEqual([])
+            const slot = await cluster.keySlot(counter!)
+            const inSlot = () => cluster.keyInSlot(slot, () => randomUUID())
+            const secondCalls = await Promise.all(numbers.map(inSlot))
+            const from = await cluster.nodeForSlot(slot)
+            const to = (await cluster.masters()).find((master) => master.id !== from.id)!
+            const migrating: Answer[][] = []
+            await cluster.reshardSlot(slot, to, {
+              whileMigrating: async () => {
+                // A key the source no longer has, in a slot it is migrating: it sends the client on with ASK.
+                await expect(onNode(from.port, (redis) => redis.exists(counter!))).rejects.toThrow(`ASK ${slot} 127.0.0.1:${to.port}`)
+                for (const [i, phone] of numbers.entries()) migrating.push(await pair.call(phone, secondCalls[i]))
+              },
+            })
+            expect(migrating).toEqual(numbers.map(() => [SENT, SENT]))
+            const [idempotencyKey] = await cluster.keys(`${prefix}idem:*${secondCalls[0]}*`)
+            expect(await cluster.keySlot(idempotencyKey!)).toBe(slot)
+            expect(await cluster.nodeForSlot(slot)).toEqual(to)
+            // Two sent to each number within the hour: the third is refused on either replica, through MOVED.
+            for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+            // The master that now holds the moved slot is killed while calls keep coming: new numbers, and numbers
+            // near their limit. Calls may be refused while the replica takes over, but none is sent twice.
+            const busy = Array.from({ length: 3 }, () => uniqueMainlandPhone())
+            let settled = false
+            const failover = cluster.failover(to).finally(() => (settled = true))
+            const run = async (worker: number) => {
+              for (let i = 0; i < 150 && !settled; i++) {
+                await pair.call(i % 2 === 0 ? uniqueMainlandPhone() : busy[(i + worker) % busy.length]!)
+                await sleep(50)
+              }
+            }
+            await Promise.all([run(0), run(1)])
+            const promoted = await failover
+            expect(await cluster.nodeForSlot(slot)).toEqual(promoted)
+
+            if (durable === 'wait') {
+              // The promoted replica has no replica of its own: no write to its slots can be acknowledged, so
+              // calls with keys there are refused, with nothing sent, until the killed node is back as its replica.
+              const refused = await pair.call(uniqueMainlandPhone(), await inSlot())
+              expect(refused).toEqual([UNAVAILABLE, UNAVAILABLE])
+              await cluster.restart(to)
+            }
+
+            // Then calls are sent again within a few seconds: a new number with its key in the moved slot, and
+            // the moved counter, now on the promoted replica, still refusing its number.
+            const resumedAt = performance.now()
+            let recoveredMs: number | undefined
+            for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
+              const fresh = await pair.call(uniqueMainlandPhone(), await inSlot())
+              const limited = await pair.call(numbers[0]!)
+              if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) recoveredMs = performance.now() - resumedAt
+              else await sleep(100)
+            }
+            expect(recoveredMs).toBeLessThan(5000)
+
+            // What the killed master held survives on its replica: the outcomes of the calls (GoTrue asking again
+            // is answered from them, nothing sent) and every number's count.
+            const before = pair.sendCount()
+            for (const [i, phone] of numbers.entries()) {
+              expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
+              expect(await pair.call(phone, secondCalls[i])).toEqual([SENT, SENT])
+            }
+            expect(pair.sendCount()).toBe(before)
+            for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
+
+            expectExactlyOnce(pair)
+            for (const phone of numbers) expect(pair.sendsTo(phone)).toBe(2)
+            // Every master has a replica again for what comes next.
+            if (durable === 'none') await cluster.restart(to)
+          },
+        )
+      })
     })
   },
 )

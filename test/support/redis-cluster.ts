@@ -27,6 +27,11 @@ export interface RedisCluster {
   nodeForSlot(slot: number): Promise<ClusterNode>
   /** `CLUSTER KEYSLOT`: the slot the server puts `key` in (hash tags included). */
   keySlot(key: string): Promise<number>
+  /**
+   * A string from `candidate` whose hash tag puts it in `slot` (asked of the server in batches), so that a test
+   * can aim a key of its own at the slot it moves or fails over.
+   */
+  keyInSlot(slot: number, candidate: () => string): Promise<string>
   /** Every key on the live masters that matches the `SCAN` pattern. */
   keys(pattern: string): Promise<string[]>
   /**
@@ -43,6 +48,11 @@ export interface RedisCluster {
   failover(master: ClusterNode, options?: { mode?: 'kill' | 'manual' }): Promise<ClusterNode>
   /** SIGKILL of one node's process. */
   kill(node: ClusterNode): Promise<void>
+  /**
+   * Starts a killed node again on its port, with the cluster state it had saved: a master that was failed over
+   * comes back as a replica of the one that replaced it. Resolves once the cluster has settled.
+   */
+  restart(node: ClusterNode): Promise<void>
   /** Kills every node and removes their directories. */
   stop(): Promise<void>
 }
@@ -51,6 +61,9 @@ export interface RedisCluster {
 const POLL_MS = 100
 const CLUSTER_OK_POLLS = 150
 const FAILOVER_POLLS = 150
+/** 40 batches of 5000 candidates: a slot is one in 16384, so all of them missing it is as likely as 5 in a million. */
+const SLOT_BATCHES = 40
+const SLOT_BATCH = 5000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -143,7 +156,11 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
       // The cluster's state file is written into the server's own directory (`--dir`), one per node.
       servers.push(
         await startRedisServer({
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'],
+          args: [
+            ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'],
+            // A master waits 5 s by default before a full sync, for more replicas to share it: each has one.
+            ...['--repl-diskless-sync-delay', '0'],
+          ],
         }),
       )
     }
@@ -224,6 +241,18 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
       replicas,
       nodeForSlot,
       keySlot: async (key) => (await call(aliveNodes()[0]!.port, 'CLUSTER', 'KEYSLOT', key)) as number,
+      keyInSlot: (slot, candidate) =>
+        onNode(aliveNodes()[0]!.port, async (redis) => {
+          for (let batch = 0; batch < SLOT_BATCHES; batch++) {
+            const keys = Array.from({ length: SLOT_BATCH }, candidate)
+            const pipeline = redis.pipeline()
+            for (const key of keys) pipeline.call('CLUSTER', 'KEYSLOT', key)
+            const slots = (await pipeline.exec()) ?? []
+            const found = slots.findIndex(([error, value]) => error === null && value === slot)
+            if (found >= 0) return keys[found]!
+          }
+          throw new Error(`no candidate key fell in slot ${slot} after ${SLOT_BATCHES * SLOT_BATCH} tries`)
+        }),
       async keys(pattern) {
         const found: string[] = []
         for (const master of await masters()) {
@@ -292,6 +321,22 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
         return asNode(replica)
       },
       kill,
+      async restart(node) {
+        if (alive.has(node.port)) throw new Error(`node ${node.port} is running`)
+        await serverOf(node).start()
+        alive.add(node.port)
+        await until(
+          `node ${node.port} to rejoin the cluster`,
+          async () => {
+            for (const other of aliveNodes()) {
+              const line = (await clusterNodes(other.port)).find((l) => l.id === node.id)
+              if (line === undefined || !isLive(line)) return false
+            }
+            return settled()
+          },
+          CLUSTER_OK_POLLS,
+        )
+      },
       stop: async () => {
         alive.clear()
         await stopAll()

@@ -2,7 +2,8 @@
  * A real Sentinel setup for the tests: one master, one replica of it, and three sentinels (quorum 2) watching
  * them, each a process on a free loopback port with its own temporary directory, persisting nothing. Sentinels
  * rewrite their configuration as they learn the setup, so each has its own writable file. `killMaster` crashes
- * the master the way an OOM kill would and waits for the sentinels to promote the replica.
+ * the master the way an OOM kill would and waits for the sentinels to promote the replica; `reviveOldMaster`
+ * brings the crashed one back as the new master's replica.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -23,11 +24,18 @@ export interface RedisSentinelSetup {
    * replica as the master and the replica says it is one.
    */
   killMaster(): Promise<number>
+  /**
+   * Starts the killed master again as a replica of the new one, and resolves once it is in sync and every
+   * sentinel sees it: the setup can fail over once more.
+   */
+  reviveOldMaster(): Promise<void>
   /** Stops every process and removes their directories. */
   stop(): Promise<void>
 }
 
 const SENTINELS = 3
+/** A master waits 5 s by default before a full sync, for more replicas to share it: here there is only one. */
+const IMMEDIATE_SYNC = ['--repl-diskless-sync-delay', '0']
 const SYNC_POLLS = 100
 /** Sentinels say hello to each other every 2 s through the master, and a failover takes a few seconds more. */
 const DISCOVERY_POLLS = 150
@@ -114,9 +122,9 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
     await Promise.all(servers.map((server) => server.stop()))
   }
   try {
-    const master = await startRedisServer({ binary })
+    const master = await startRedisServer({ binary, args: IMMEDIATE_SYNC })
     servers.push(master)
-    const replica = await startRedisServer({ binary, args: ['--replicaof', '127.0.0.1', String(master.port)] })
+    const replica = await startRedisServer({ binary, args: [...IMMEDIATE_SYNC, '--replicaof', '127.0.0.1', String(master.port)] })
     servers.push(replica)
     await until('the replica to sync with the master', async () => (await role(replica.port)).link === 'up', SYNC_POLLS)
     for (let i = 0; i < SENTINELS; i++) sentinels.push(await startSentinel(binary, name, master.port))
@@ -136,7 +144,10 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
       DISCOVERY_POLLS,
     )
 
-    let killed = false
+    // The server the sentinels name as master, the other one, and whether that other one is running.
+    let current = master
+    let standby = replica
+    let standbyUp = true
     const masterPort = async () => {
       for (const sentinel of sentinels) {
         const port = await masterAddress(sentinel.port, name).catch(() => undefined)
@@ -149,22 +160,43 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
       name,
       masterPort,
       async killMaster() {
-        // With one replica, the first failover leaves none to promote.
-        if (killed) throw new Error('the master was killed already: no replica is left to promote')
-        if ((await masterPort()) !== master.port) throw new Error('the sentinels name another master than the one started')
-        killed = true
-        await master.kill()
+        if (!standbyUp) throw new Error('no replica is running to promote: revive the old master first')
+        if ((await masterPort()) !== current.port) throw new Error(`the sentinels do not name ${current.port} as the master`)
+        const [killed, promoted] = [current, standby]
+        await killed.kill()
         await until(
-          `the sentinels to promote ${replica.port} after ${master.port} was killed`,
+          `the sentinels to promote ${promoted.port} after ${killed.port} was killed`,
           async () => {
             for (const sentinel of sentinels) {
-              if ((await masterAddress(sentinel.port, name)) !== replica.port) return false
+              if ((await masterAddress(sentinel.port, name)) !== promoted.port) return false
             }
-            return (await role(replica.port)).role === 'master'
+            return (await role(promoted.port)).role === 'master'
           },
           FAILOVER_POLLS,
         )
-        return replica.port
+        ;[current, standby, standbyUp] = [promoted, killed, false]
+        return promoted.port
+      },
+      async reviveOldMaster() {
+        if (standbyUp) throw new Error('the old master is running already')
+        await standby.start()
+        standbyUp = true
+        // What an orchestrator restarting it with the sentinels' configuration does; the sentinels themselves
+        // would only convert it after 8 s of seeing it claim to be a master.
+        await onNode(standby.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)))
+        await until(`${standby.port} to sync as a replica of ${current.port}`, async () => (await role(standby.port)).link === 'up', SYNC_POLLS)
+        await until(
+          `every sentinel to see ${standby.port} as a replica that is up`,
+          async () => {
+            for (const sentinel of sentinels) {
+              const known = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
+              const entry = known.find((fields) => fields[fields.indexOf('port') + 1] === String(standby.port))
+              if (entry?.[entry.indexOf('flags') + 1] !== 'slave') return false
+            }
+            return true
+          },
+          DISCOVERY_POLLS,
+        )
       },
       stop,
     }
