@@ -60,15 +60,19 @@ export const claim = (entry: KeyEntry | undefined, now: number, leaseMs: number,
 }
 
 /**
- * Whether `token` still holds the key, so may complete or release it. Its lease need not be current: an owner
- * that was only slow still records its outcome, as long as nobody claimed the key since.
+ * Whether `token` still holds the key, so may complete or release it. Its lease need not be current: a claim
+ * marked sending lives on past it, so an owner that was only slow still records what it sent. An unmarked
+ * claim ends with its lease, whether or not the store has forgotten it yet (Redis has, by its expiry), so the
+ * answer never depends on when an ended entry happens to be swept.
  */
-export const owns = (entry: KeyEntry | undefined, token: string): entry is InFlight =>
-  entry?.state === 'in_flight' && entry.token === token
+export const owns = (entry: KeyEntry | undefined, token: string, now: number): entry is InFlight => {
+  const current = live(entry, now)
+  return current?.state === 'in_flight' && current.token === token
+}
 
 /** The marked claim to store, or undefined when the mark is refused: the lease was lost, and the caller must not send. */
 export const markSending = (entry: KeyEntry | undefined, token: string, now: number): InFlight | undefined =>
-  owns(entry, token) && entry.leaseUntil > now ? { ...entry, sending: true } : undefined
+  owns(entry, token, now) && entry.leaseUntil > now ? { ...entry, sending: true } : undefined
 
 /** What a waiter sees: settled (`done`, `free`), or the claim it waits on. */
 export type Peek = WaitResult | { status: 'in_flight'; token: string; leaseUntil: number }

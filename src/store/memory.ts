@@ -106,8 +106,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
-    if (!KeyState.owns(this.#entries.get(key), token)) return false
-    const expiresAt = this.#now() + ttlMs
+    const now = this.#now()
+    if (!KeyState.owns(this.#entries.get(key), token, now)) return false
+    const expiresAt = now + ttlMs
     const done = outcome.ok ? new Done(key, expiresAt, outcome.provider, outcome.messageId) : new Done(key, expiresAt, undefined, outcome)
     this.#entries.set(key, done)
     this.#done.push(done)
@@ -116,7 +117,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    if (!KeyState.owns(this.#entries.get(key), token)) return false
+    if (!KeyState.owns(this.#entries.get(key), token, this.#now())) return false
     this.#entries.delete(key)
     this.#wake(key)
     return true

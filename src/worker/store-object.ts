@@ -84,13 +84,14 @@ export class IdempotencyObject extends DurableObject<unknown> {
   }
 
   async complete(token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
-    if (!KeyState.owns(this.#entry, token)) return false
-    await this.#save({ state: 'done', outcome, expiresAt: now() + ttlMs })
+    const at = now()
+    if (!KeyState.owns(this.#entry, token, at)) return false
+    await this.#save({ state: 'done', outcome, expiresAt: at + ttlMs })
     return true
   }
 
   async release(token: string): Promise<boolean> {
-    if (!KeyState.owns(this.#entry, token)) return false
+    if (!KeyState.owns(this.#entry, token, now())) return false
     await this.#forget()
     return true
   }

@@ -292,6 +292,16 @@ export const describeStoreContract = (
       expect((await store.claim(key, 1000)).status).toBe('claimed')
     })
 
+    it('refuses completion and release to an owner whose unmarked claim lapsed, though nobody claimed it since', async () => {
+      const { store, advance } = await makeTimedStore()
+      const key = newKey()
+      const token = await claimToken(store, key, 1000)
+      await advance(1001)
+      expect(await store.complete(key, token, delivered, 60_000)).toBe(false)
+      expect(await store.release(key, token)).toBe(false)
+      expect((await store.claim(key, 1000)).status).toBe('claimed')
+    })
+
     it('lets an owner that was only slow, not dead, still record its outcome over its marked claim', async () => {
       const { store, advance } = await makeTimedStore()
       const key = newKey()
