@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isStateUnavailableError } from '../../src/errors.js'
 import { MESSAGES } from '../../src/outcome.js'
 import { createRedisState, type RedisDurability, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
@@ -143,9 +144,10 @@ describe.skipIf(!available)(
       })
 
       describe('faults, with two hook replicas', () => {
+        let states: RedisState[]
         let pair: ReturnType<typeof hookPair>
         beforeAll(async () => {
-          const states = [open({ durable }), open({ durable })]
+          states = [open({ durable }), open({ durable })]
           await Promise.all(states.map(reconnected))
           pair = hookPair(states)
         }, 20_000)
@@ -237,6 +239,8 @@ describe.skipIf(!available)(
               else await sleep(100)
             }
             expect(recoveredMs).toBeLessThan(5000)
+            // `/readyz` agrees: each replica's state takes a write again.
+            for (const state of states) await expect(state.ready()).resolves.toBeUndefined()
 
             // What the killed master held survives on its replica: the outcomes of the calls (GoTrue asking again
             // is answered from them, nothing sent) and every number's count.
@@ -254,6 +258,50 @@ describe.skipIf(!available)(
             if (durable === 'none') await cluster.restart(to)
           },
         )
+      })
+    })
+
+    describe('a cluster that requires a password', () => {
+      const password = 'cluster pw/1'
+      let secured: RedisCluster
+      beforeAll(async () => {
+        secured = await startRedisCluster({ password })
+      }, 60_000)
+      afterAll(async () => {
+        await secured?.stop()
+      }, 30_000)
+
+      it("authenticates to every node it is sent to with the URL's password", async () => {
+        const state = createRedisState({ url: secured.url, prefix, onError: () => {} })
+        opened.push(state)
+        await reconnected(state)
+        const keys = Array.from({ length: 30 }, () => randomUUID())
+        for (const key of keys) {
+          await claimToken(state.store, key)
+          expect(await state.counters.hit(key, 60_000)).toBe(1)
+        }
+        await expect(state.ready()).resolves.toBeUndefined()
+        const holders = new Set<number>()
+        for (const master of await secured.masters()) {
+          const held = await onNode(master.port, (redis) => redis.keys(`${prefix}*`), password)
+          if (keys.some((key) => held.some((k) => k.includes(key)))) holders.add(master.port)
+        }
+        expect(holders.size).toBe(3)
+      })
+
+      it('fails at once with StateUnavailableError, never hanging, with a wrong password', async () => {
+        const state = createRedisState({ url: secured.url.replace(encodeURIComponent(password), 'wrong'), prefix, onError: () => {} })
+        opened.push(state)
+        await sleep(500)
+        for (const operation of [() => state.ping(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {
+          const started = performance.now()
+          const error = await operation().then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(isStateUnavailableError(error), String(error)).toBe(true)
+          expect(performance.now() - started).toBeLessThan(1500)
+        }
       })
     })
   },

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isStateUnavailableError } from '../../src/errors.js'
 import { MESSAGES } from '../../src/outcome.js'
 import { createRedisState, type RedisDurability, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
@@ -191,6 +192,8 @@ describe.skipIf(!available)(
             else await sleep(100)
           }
           expect(recoveredMs).toBeLessThan(5000)
+          // `/readyz` agrees: each replica's state takes a write again.
+          for (const state of states) await expect(state.ready()).resolves.toBeUndefined()
           expect(await sentinel.masterPort()).toBe(promoted)
 
           // What the killed master held survives on the promoted replica: the outcomes of the first calls
@@ -206,6 +209,44 @@ describe.skipIf(!available)(
           if (durable === 'none') await sentinel.reviveOldMaster()
         },
       )
+    })
+
+    describe('a master and replica that require a password', () => {
+      const password = 'sentinel pw/1'
+      let secured: RedisSentinelSetup
+      beforeAll(async () => {
+        secured = await startRedisSentinel({ password })
+      }, 60_000)
+      afterAll(async () => {
+        await secured?.stop()
+      }, 30_000)
+
+      it("authenticates to the master with the URL's password, asking the sentinels without it", async () => {
+        const state = createRedisState({ url: secured.url, prefix, onError: () => {} })
+        opened.push(state)
+        await reconnected(state)
+        const key = randomUUID()
+        await claimToken(state.store, key)
+        expect(await state.counters.hit(key, 60_000)).toBe(1)
+        await expect(state.ready()).resolves.toBeUndefined()
+        const found = await onNode(await secured.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`), password)
+        expect(found).toHaveLength(2)
+      })
+
+      it('fails at once with StateUnavailableError, never hanging, with a wrong password', async () => {
+        const state = createRedisState({ url: secured.url.replace(encodeURIComponent(password), 'wrong'), prefix, onError: () => {} })
+        opened.push(state)
+        await sleep(500)
+        for (const operation of [() => state.ping(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {
+          const started = performance.now()
+          const error = await operation().then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(isStateUnavailableError(error), String(error)).toBe(true)
+          expect(performance.now() - started).toBeLessThan(1500)
+        }
+      })
     })
   },
 )

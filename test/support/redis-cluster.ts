@@ -87,10 +87,11 @@ export const until = async (what: string, check: () => Promise<boolean>, polls: 
  * One command on one node over a connection of its own, closed after: a node may have been killed, and a
  * connection that reconnects in the background would outlive the rig.
  */
-export const onNode = async <T>(port: number, run: (redis: Redis) => Promise<T>): Promise<T> => {
+export const onNode = async <T>(port: number, run: (redis: Redis) => Promise<T>, password?: string): Promise<T> => {
   const redis = new Redis({
     host: '127.0.0.1',
     port,
+    password,
     lazyConnect: true,
     connectTimeout: 1000,
     commandTimeout: 5000,
@@ -106,10 +107,9 @@ export const onNode = async <T>(port: number, run: (redis: Redis) => Promise<T>)
   }
 }
 
-const call = (port: number, ...args: (string | number)[]) =>
-  onNode(port, (redis) => redis.call(args[0] as string, ...args.slice(1)) as Promise<unknown>)
-
 const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim()
+
+type Call = (port: number, ...args: (string | number)[]) => Promise<unknown>
 
 interface NodeLine {
   id: string
@@ -121,7 +121,7 @@ interface NodeLine {
 }
 
 /** `CLUSTER NODES` as one node sees the cluster. */
-const clusterNodes = async (port: number): Promise<NodeLine[]> => {
+const clusterNodes = async (call: Call, port: number): Promise<NodeLine[]> => {
   const text = (await call(port, 'CLUSTER', 'NODES')) as string
   return text
     .trim()
@@ -147,8 +147,15 @@ const execFileText = (file: string, args: string[], timeoutMs: number) =>
     })
   })
 
-/** Starts the cluster and resolves once every node reports `cluster_state:ok` and every replica is in sync. */
-export const startRedisCluster = async (): Promise<RedisCluster> => {
+/**
+ * Starts the cluster and resolves once every node reports `cluster_state:ok` and every replica is in sync. With
+ * `password`, every node requires it (replicas too, of their masters) and `url` carries it.
+ */
+export const startRedisCluster = async (options: { password?: string } = {}): Promise<RedisCluster> => {
+  const { password } = options
+  const on = <T>(port: number, run: (redis: Redis) => Promise<T>) => onNode(port, run, password)
+  const call: Call = (port, ...args) => on(port, (redis) => redis.call(args[0] as string, ...args.slice(1)) as Promise<unknown>)
+  const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password]
   const servers: RedisServer[] = []
   const stopAll = () => Promise.all(servers.map((server) => server.stop()))
   try {
@@ -160,13 +167,17 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
             ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000'],
             // A master waits 5 s by default before a full sync, for more replicas to share it: each has one.
             ...['--repl-diskless-sync-delay', '0'],
+            ...auth,
           ],
         }),
       )
     }
     await execFileText(
       'redis-cli',
-      ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      [
+        ...(password === undefined ? [] : ['-a', password, '--no-auth-warning']),
+        ...['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      ],
       30_000,
     )
     const nodes: ClusterNode[] = []
@@ -178,7 +189,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
     const view = async () => {
       for (const node of aliveNodes()) {
         try {
-          return await clusterNodes(node.port)
+          return await clusterNodes(call, node.port)
         } catch {
           // Being killed: ask the next one.
         }
@@ -192,7 +203,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
     const replicas = async () =>
       (await view()).filter((line) => line.flags.includes('slave') && isLive(line)).map(asNode)
     const nodeForSlot = async (slot: number) => {
-      const slots = (await onNode(aliveNodes()[0]!.port, (redis) => redis.call('CLUSTER', 'SLOTS'))) as [
+      const slots = (await on(aliveNodes()[0]!.port, (redis) => redis.call('CLUSTER', 'SLOTS'))) as [
         number,
         number,
         [string, number, string],
@@ -209,7 +220,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
         const info = (await call(node.port, 'CLUSTER', 'INFO')) as string
         if (infoField(info, 'cluster_state') !== 'ok') return false
       }
-      const seen = await Promise.all(live.map((node) => clusterNodes(node.port)))
+      const seen = await Promise.all(live.map((node) => clusterNodes(call, node.port)))
       const masterIds = (lines: NodeLine[]) =>
         lines
           .filter((line) => line.flags.includes('master') && line.slots.length > 0)
@@ -219,7 +230,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
       if (new Set(seen.map(masterIds)).size !== 1) return false
       for (const line of seen[0]!) {
         if (!alive.has(line.port) || !line.flags.includes('slave')) continue
-        const replication = (await onNode(line.port, (redis) => redis.info('replication'))) as string
+        const replication = (await on(line.port, (redis) => redis.info('replication'))) as string
         if (infoField(replication, 'master_link_status') !== 'up') return false
       }
       return true
@@ -232,7 +243,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
     }
 
     return {
-      url: `redis+cluster://${nodes
+      url: `redis+cluster://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${nodes
         .slice(0, 3)
         .map((node) => `127.0.0.1:${node.port}`)
         .join(',')}`,
@@ -242,7 +253,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
       nodeForSlot,
       keySlot: async (key) => (await call(aliveNodes()[0]!.port, 'CLUSTER', 'KEYSLOT', key)) as number,
       keyInSlot: (slot, candidate) =>
-        onNode(aliveNodes()[0]!.port, async (redis) => {
+        on(aliveNodes()[0]!.port, async (redis) => {
           for (let batch = 0; batch < SLOT_BATCHES; batch++) {
             const keys = Array.from({ length: SLOT_BATCH }, candidate)
             const pipeline = redis.pipeline()
@@ -256,7 +267,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
       async keys(pattern) {
         const found: string[] = []
         for (const master of await masters()) {
-          await onNode(master.port, async (redis) => {
+          await on(master.port, async (redis) => {
             let cursor = '0'
             do {
               const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
@@ -277,7 +288,8 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
           for (let batch = 0; batch < 100; batch++) {
             const keys = (await call(from.port, 'CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[]
             if (keys.length === 0) return
-            await call(from.port, 'MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys)
+            const migrateAuth = password === undefined ? [] : ['AUTH', password]
+            await call(from.port, 'MIGRATE', '127.0.0.1', to.port, '', 0, 5000, ...migrateAuth, 'KEYS', ...keys)
           }
           throw new Error(`slot ${slot} kept keys on ${from.port} after 100 MIGRATE batches`)
         }
@@ -293,7 +305,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
         }
         await until(`slot ${slot} to be on ${to.port} for every live node`, async () => {
           for (const node of aliveNodes()) {
-            const owner = (await clusterNodes(node.port)).find((line) => line.slots.some((range) => inRange(range, slot)))
+            const owner = (await clusterNodes(call, node.port)).find((line) => line.slots.some((range) => inRange(range, slot)))
             if (owner?.id !== to.id) return false
           }
           return true
@@ -311,7 +323,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
           `replica ${replica.port} to take over from master ${master.port}`,
           async () => {
             for (const node of aliveNodes()) {
-              const line = (await clusterNodes(node.port)).find((l) => l.id === replica.id)
+              const line = (await clusterNodes(call, node.port)).find((l) => l.id === replica.id)
               if (line === undefined || !line.flags.includes('master') || line.slots.length === 0) return false
             }
             return settled()
@@ -329,7 +341,7 @@ export const startRedisCluster = async (): Promise<RedisCluster> => {
           `node ${node.port} to rejoin the cluster`,
           async () => {
             for (const other of aliveNodes()) {
-              const line = (await clusterNodes(other.port)).find((l) => l.id === node.id)
+              const line = (await clusterNodes(call, other.port)).find((l) => l.id === node.id)
               if (line === undefined || !isLive(line)) return false
             }
             return settled()

@@ -47,7 +47,7 @@ interface Sentinel {
 }
 
 /** One `redis-server <conf> --sentinel`, resolved once it answers PING. */
-const startSentinel = async (binary: string, name: string, masterPort: number): Promise<Sentinel> => {
+const startSentinel = async (binary: string, name: string, masterPort: number, password?: string): Promise<Sentinel> => {
   const dir = mkdtempSync(join(tmpdir(), 'sms-hook-sentinel-'))
   const port = await freePort()
   const conf = join(dir, 'sentinel.conf')
@@ -61,6 +61,8 @@ const startSentinel = async (binary: string, name: string, masterPort: number): 
       `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
       `sentinel down-after-milliseconds ${name} 1000`,
       `sentinel failover-timeout ${name} 5000`,
+      // Quoted: a password may hold spaces, and the configuration reads double-quoted strings with escapes.
+      ...(password === undefined ? [] : [`sentinel auth-pass ${name} ${JSON.stringify(password)}`]),
       '',
     ].join('\n'),
   )
@@ -105,16 +107,22 @@ const masterAddress = async (port: number, name: string) => {
   return reply === null ? undefined : Number(reply[1])
 }
 
-const role = async (port: number) => {
-  const info = await onNode(port, (redis) => redis.info('replication'))
+const role = async (port: number, password: string | undefined) => {
+  const info = await onNode(port, (redis) => redis.info('replication'), password)
   return { role: /^role:(\w+)/m.exec(info)?.[1], link: /^master_link_status:(\w+)/m.exec(info)?.[1] }
 }
 
-/** Starts the setup and resolves once the replica is in sync and every sentinel knows the replica and the others. */
-export const startRedisSentinel = async (options: { name?: string } = {}): Promise<RedisSentinelSetup> => {
+/**
+ * Starts the setup and resolves once the replica is in sync and every sentinel knows the replica and the others.
+ * With `password`, the master and the replica require it (and the sentinels know it); `url` carries it. The
+ * sentinels themselves require none.
+ */
+export const startRedisSentinel = async (options: { name?: string; password?: string } = {}): Promise<RedisSentinelSetup> => {
   const binary = findRedisServer()
   if (binary === undefined) throw new Error('redis-server is not on the PATH')
   const name = options.name ?? 'sms-hook'
+  const { password } = options
+  const args = password === undefined ? IMMEDIATE_SYNC : [...IMMEDIATE_SYNC, '--requirepass', password, '--masterauth', password]
   const servers: RedisServer[] = []
   const sentinels: Sentinel[] = []
   const stop = async () => {
@@ -122,12 +130,12 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
     await Promise.all(servers.map((server) => server.stop()))
   }
   try {
-    const master = await startRedisServer({ binary, args: IMMEDIATE_SYNC })
+    const master = await startRedisServer({ binary, args })
     servers.push(master)
-    const replica = await startRedisServer({ binary, args: [...IMMEDIATE_SYNC, '--replicaof', '127.0.0.1', String(master.port)] })
+    const replica = await startRedisServer({ binary, args: [...args, '--replicaof', '127.0.0.1', String(master.port)] })
     servers.push(replica)
-    await until('the replica to sync with the master', async () => (await role(replica.port)).link === 'up', SYNC_POLLS)
-    for (let i = 0; i < SENTINELS; i++) sentinels.push(await startSentinel(binary, name, master.port))
+    await until('the replica to sync with the master', async () => (await role(replica.port, password)).link === 'up', SYNC_POLLS)
+    for (let i = 0; i < SENTINELS; i++) sentinels.push(await startSentinel(binary, name, master.port, password))
     // A failover needs a majority of the sentinels to know each other, and a replica they know of.
     await until(
       'every sentinel to know the replica and the other sentinels',
@@ -156,7 +164,7 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
       throw new Error('no sentinel names a master')
     }
     return {
-      url: `redis+sentinel://${sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',')}/${name}`,
+      url: `redis+sentinel://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',')}/${name}`,
       name,
       masterPort,
       async killMaster() {
@@ -170,7 +178,7 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
             for (const sentinel of sentinels) {
               if ((await masterAddress(sentinel.port, name)) !== promoted.port) return false
             }
-            return (await role(promoted.port)).role === 'master'
+            return (await role(promoted.port, password)).role === 'master'
           },
           FAILOVER_POLLS,
         )
@@ -183,8 +191,8 @@ export const startRedisSentinel = async (options: { name?: string } = {}): Promi
         standbyUp = true
         // What an orchestrator restarting it with the sentinels' configuration does; the sentinels themselves
         // would only convert it after 8 s of seeing it claim to be a master.
-        await onNode(standby.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)))
-        await until(`${standby.port} to sync as a replica of ${current.port}`, async () => (await role(standby.port)).link === 'up', SYNC_POLLS)
+        await onNode(standby.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)), password)
+        await until(`${standby.port} to sync as a replica of ${current.port}`, async () => (await role(standby.port, password)).link === 'up', SYNC_POLLS)
         await until(
           `every sentinel to see ${standby.port} as a replica that is up`,
           async () => {
