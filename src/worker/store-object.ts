@@ -8,27 +8,8 @@ import { objectCall } from './object-errors.js'
 
 const ENTRY = 'entry'
 
-/**
- * The clock of every IdempotencyObject in this isolate. A module's, because a Durable Object is built by the
- * runtime with only (ctx, env), and env carries strings and bindings, not a clock a test can move. Read at
- * each call, not kept by an object, so that it reaches objects already built. Only tests set it: objects of the
- * Worker under test run in the tests' own isolate (vitest-pool-workers), so they see this module's variable.
- */
-let clock: Clock = systemClock
-const now = () => clock.now()
-
-/**
- * Sets the clock of the idempotency objects, for tests; returns the function that puts the system clock back.
- *
- * @example
- * onTestFinished(setIdempotencyObjectClock({ now: () => manualNow }))
- */
-export const setIdempotencyObjectClock = (next: Clock): (() => void) => {
-  clock = next
-  return () => {
-    clock = systemClock
-  }
-}
+/** The objects' time, read at each call: `IdempotencyObject.clock`. */
+const now = () => IdempotencyObject.clock.now()
 
 /**
  * The state of ONE idempotency key on Workers, by the same rules as `MemoryIdempotencyStore` (store/key-state.ts).
@@ -48,6 +29,14 @@ export const setIdempotencyObjectClock = (next: Clock): (() => void) => {
  * kept, so GoTrue's next attempt is still answered from it.
  */
 export class IdempotencyObject extends DurableObject<unknown> {
+  /**
+   * The objects' time, as `CounterObject.clock`: the runtime builds an object from its state and env alone, and
+   * env holds only strings and bindings, so a clock cannot be handed to one; it is read from here at each call
+   * instead, which also reaches objects already built. Tests run the objects in their own isolate
+   * (vitest-pool-workers) and set a manual clock here, then put this one back.
+   */
+  static clock: Clock = systemClock
+
   #entry: KeyState.KeyEntry | undefined
   readonly #waiters = new Set<() => void>()
 

@@ -4,12 +4,14 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import type { Clock } from '../../src/clock.js'
 import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import type { Outcome } from '../../src/outcome.js'
-import { DurableObjectIdempotencyStore, setIdempotencyObjectClock, type IdempotencyObject } from '../../src/worker/store-object.js'
+import { DurableObjectIdempotencyStore, IdempotencyObject } from '../../src/worker/store-object.js'
 import { claimToken, describeStoreContract } from '../store/contract.js'
 
-/** The store, its objects on `clock` until the case ends (they run in the tests' isolate, so see the setting). */
+/** The store, its objects on `clock` until the case ends (they run in the tests' isolate, so read the setting). */
 const storeOn = (clock: Clock) => {
-  onTestFinished(setIdempotencyObjectClock(clock))
+  const system = IdempotencyObject.clock
+  IdempotencyObject.clock = clock
+  onTestFinished(() => void (IdempotencyObject.clock = system))
   return new DurableObjectIdempotencyStore(env.IDEMPOTENCY)
 }
 
