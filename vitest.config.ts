@@ -18,7 +18,10 @@ const NODE_ONLY = [
   'test/providers/tencent/sign-oracle.test.ts',
   // ioredis needs Node's net and tls, and the suites start redis-server processes.
   'test/store/redis.test.ts',
+  'test/store/redis-cluster.test.ts',
+  'test/store/redis-sentinel.test.ts',
   'test/hook/state-down.test.ts',
+  'test/hook/store-faults.test.ts',
   'test/guard/redis.test.ts',
 ]
 
