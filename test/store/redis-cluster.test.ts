@@ -261,6 +261,22 @@ describe.skipIf(!available)(
       })
     })
 
+    it('connects through the seeds that answer when the first one is down', async () => {
+      const [down] = await cluster.replicas()
+      await cluster.kill(down!)
+      try {
+        const others = cluster.nodes.filter((node) => node.port !== down!.port).slice(0, 2)
+        const url = `redis+cluster://${[down!, ...others].map((node) => `127.0.0.1:${node.port}`).join(',')}`
+        const state = createRedisState({ url, prefix, onError: () => {} })
+        opened.push(state)
+        await reconnected(state)
+        expect((await state.store.claim(randomUUID(), 5000)).status).toBe('claimed')
+        await expect(state.ready()).resolves.toBeUndefined()
+      } finally {
+        await cluster.restart(down!)
+      }
+    })
+
     describe('a cluster that requires a password', () => {
       const password = 'cluster pw/1'
       let secured: RedisCluster

@@ -211,6 +211,14 @@ describe.skipIf(!available)(
       )
     })
 
+    it('connects through the sentinels that answer when the first one is down', async () => {
+      await sentinel.killSentinel(0)
+      const state = open()
+      await reconnected(state)
+      expect((await state.store.claim(randomUUID(), 5000)).status).toBe('claimed')
+      await expect(state.ready()).resolves.toBeUndefined()
+    })
+
     describe('a master and replica that require a password', () => {
       const password = 'sentinel pw/1'
       let secured: RedisSentinelSetup

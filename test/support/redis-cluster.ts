@@ -67,8 +67,11 @@ const SLOT_BATCH = 5000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Runs `check` until it returns true, at most `polls` times `POLL_MS` apart; throws naming `what` otherwise. */
-export const until = async (what: string, check: () => Promise<boolean>, polls: number) => {
+/**
+ * Runs `check` until it returns true, at most `polls` times `POLL_MS` apart; throws naming `what` otherwise (a
+ * function, to say what was seen last).
+ */
+export const until = async (what: string | (() => string), check: () => Promise<boolean>, polls: number) => {
   let last: unknown
   for (let i = 0; i < polls; i++) {
     try {
@@ -80,7 +83,7 @@ export const until = async (what: string, check: () => Promise<boolean>, polls: 
     await sleep(POLL_MS)
   }
   const why = last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : String(last)})`
-  throw new Error(`${what}: not within ${(polls * POLL_MS) / 1000} s${why}`)
+  throw new Error(`${typeof what === 'string' ? what : what()}: not within ${(polls * POLL_MS) / 1000} s${why}`)
 }
 
 /**

@@ -29,6 +29,8 @@ export interface RedisSentinelSetup {
    * sentinel sees it: the setup can fail over once more.
    */
   reviveOldMaster(): Promise<void>
+  /** SIGKILL of one sentinel, by its place in `url`. */
+  killSentinel(index: number): Promise<void>
   /** Stops every process and removes their directories. */
   stop(): Promise<void>
 }
@@ -43,6 +45,7 @@ const FAILOVER_POLLS = 200
 
 interface Sentinel {
   port: number
+  kill(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -70,12 +73,14 @@ const startSentinel = async (binary: string, name: string, masterPort: number, p
   const child: ChildProcess = spawn(binary, [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGKILL')
-      await exited
-    }
+    await kill()
     rmSync(dir, { recursive: true, force: true })
   }
   try {
@@ -91,7 +96,7 @@ const startSentinel = async (binary: string, name: string, masterPort: number, p
     await stop()
     throw error
   }
-  return { port, stop }
+  return { port, kill, stop }
 }
 
 /** `SENTINEL <args>` on one sentinel, its reply as flat field/value pairs made an object. */
@@ -156,8 +161,10 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
     let current = master
     let standby = replica
     let standbyUp = true
+    const killed = new Set<Sentinel>()
+    const live = () => sentinels.filter((sentinel) => !killed.has(sentinel))
     const masterPort = async () => {
-      for (const sentinel of sentinels) {
+      for (const sentinel of live()) {
         const port = await masterAddress(sentinel.port, name).catch(() => undefined)
         if (port !== undefined) return port
       }
@@ -175,7 +182,7 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
         await until(
           `the sentinels to promote ${promoted.port} after ${killed.port} was killed`,
           async () => {
-            for (const sentinel of sentinels) {
+            for (const sentinel of live()) {
               if ((await masterAddress(sentinel.port, name)) !== promoted.port) return false
             }
             return (await role(promoted.port, password)).role === 'master'
@@ -193,18 +200,26 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
         // would only convert it after 8 s of seeing it claim to be a master.
         await onNode(standby.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)), password)
         await until(`${standby.port} to sync as a replica of ${current.port}`, async () => (await role(standby.port, password)).link === 'up', SYNC_POLLS)
+        let seen: string[] = []
         await until(
-          `every sentinel to see ${standby.port} as a replica that is up`,
+          () => `every sentinel to see ${standby.port} as a replica that is up (flags seen: ${seen.join('; ')})`,
           async () => {
-            for (const sentinel of sentinels) {
+            seen = []
+            for (const sentinel of live()) {
               const known = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
               const entry = known.find((fields) => fields[fields.indexOf('port') + 1] === String(standby.port))
-              if (entry?.[entry.indexOf('flags') + 1] !== 'slave') return false
+              seen.push(entry === undefined ? 'unknown' : entry[entry.indexOf('flags') + 1]!)
             }
-            return true
+            return seen.every((flags) => flags === 'slave')
           },
           DISCOVERY_POLLS,
         )
+      },
+      async killSentinel(index) {
+        const sentinel = sentinels[index]
+        if (sentinel === undefined) throw new Error(`there is no sentinel ${index}`)
+        killed.add(sentinel)
+        await sentinel.kill()
       },
       stop,
     }
