@@ -87,6 +87,20 @@ const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
 /** `none` (the default) and `wait` (SMS_HOOK_REDIS_DURABLE: every mark and outcome acknowledged by a replica). */
 const DURABILITIES: RedisDurability[] = ['none', 'wait']
 
+/** How long, in ms, until the state takes a write (`ready`), looking every 100 ms for at most 10 s. */
+const writableWithin = async (state: RedisState) => {
+  const started = performance.now()
+  for (let i = 0; i < 100; i++) {
+    try {
+      await state.ready()
+      return performance.now() - started
+    } catch {
+      await sleep(100)
+    }
+  }
+  throw new Error('the state took no write within 10 s')
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!available)(
@@ -137,6 +151,62 @@ describe.skipIf(!available)(
           expect(found).toContain(key)
         })
       })
+
+      it(
+        'sends every call once through a failover the sentinels are asked for (SENTINEL FAILOVER), with a hook replica started meanwhile',
+        { timeout: 30_000 },
+        async () => {
+          const states = [open({ durable }), open({ durable })]
+          await Promise.all(states.map(reconnected))
+          const pair = hookPair(states)
+          let settled = false
+          const run = async () => {
+            for (let i = 0; i < 200 && !settled; i++) {
+              await pair.call(uniqueMainlandPhone())
+              await sleep(20)
+            }
+          }
+          const running = run()
+          await sleep(100)
+          let split: unknown
+          const promoted = await sentinel
+            .failover({
+              // The sentinels name the new master; the old one still runs and takes writes. A hook replica that
+              // starts now gets the new one from the sentinels: the replicas already running must be on it too,
+              // or two of them take the same call on two masters.
+              whileSplit: async ({ demoted }) => {
+                await sleep(1000)
+                const late = open({ durable })
+                await reconnected(late)
+                const mixed = hookPair([states[0]!, late])
+                const answers = await mixed.call(uniqueMainlandPhone())
+                const onDemoted = await onNode(demoted, (redis) => redis.keys(`${prefix}*${mixed.calls[0]!.uuid}*`))
+                split = { answers, sends: mixed.sendCount(), onDemoted }
+              },
+            })
+            .finally(() => (settled = true))
+          await running
+          expect(await sentinel.masterPort()).toBe(promoted)
+          // Under `wait`, the new master has no replica to acknowledge until the old one is made its replica: the
+          // call is refused, nothing sent. Soft, so that what follows is checked whatever this shows.
+          expect.soft(split).toEqual({
+            answers: durable === 'wait' ? [UNAVAILABLE, UNAVAILABLE] : [SENT, SENT],
+            sends: durable === 'wait' ? 0 : 1,
+            onDemoted: [],
+          })
+
+          // A replica still on the old master hears READONLY from it now, and goes to the new one within seconds.
+          for (const state of states) expect(await writableWithin(state)).toBeLessThan(5000)
+          // Then GoTrue asking again for any call answered as sent is answered from its stored outcome: nothing
+          // written during the failover was lost with the old master's data.
+          const before = pair.sendCount()
+          for (const { uuid, phone, answers } of [...pair.calls]) {
+            if (answers.some(isSent)) expect(await pair.call(phone, uuid)).toEqual([SENT, SENT])
+          }
+          expect(pair.sendCount()).toBe(before)
+          expectExactlyOnce(pair)
+        },
+      )
 
       it(
         'sends every call once and holds the per-number limit across two replicas while the master is killed',

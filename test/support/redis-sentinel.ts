@@ -25,6 +25,13 @@ export interface RedisSentinelSetup {
    */
   killMaster(): Promise<number>
   /**
+   * `SENTINEL FAILOVER`, as an operator would ask for: the sentinels promote the replica while the old master
+   * runs on. Until it is made a replica (the sentinels take some 10 s; done here at once after `whileSplit`),
+   * it still takes writes from the clients that stay with it. Resolves with the new master's port once the old
+   * one is in sync with it.
+   */
+  failover(options?: { whileSplit?: (ports: { demoted: number; promoted: number }) => Promise<void> }): Promise<number>
+  /**
    * Starts the killed master again as a replica of the new one, and resolves once it is in sync and every
    * sentinel sees it: the setup can fail over once more.
    */
@@ -163,6 +170,29 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
     let standbyUp = true
     const killed = new Set<Sentinel>()
     const live = () => sentinels.filter((sentinel) => !killed.has(sentinel))
+    /**
+     * Makes `server` a replica of the current master, as the sentinels would themselves only after some 10 s of
+     * seeing it claim to be a master (what an orchestrator restarting it with their configuration does at once),
+     * and waits until it is in sync and every sentinel sees it up.
+     */
+    const rejoin = async (server: RedisServer) => {
+      await onNode(server.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)), password)
+      await until(`${server.port} to sync as a replica of ${current.port}`, async () => (await role(server.port, password)).link === 'up', SYNC_POLLS)
+      let seen: string[] = []
+      await until(
+        () => `every sentinel to see ${server.port} as a replica that is up (flags seen: ${seen.join('; ')})`,
+        async () => {
+          seen = []
+          for (const sentinel of live()) {
+            const known = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
+            const entry = known.find((fields) => fields[fields.indexOf('port') + 1] === String(server.port))
+            seen.push(entry === undefined ? 'unknown' : entry[entry.indexOf('flags') + 1]!)
+          }
+          return seen.every((flags) => flags === 'slave')
+        },
+        DISCOVERY_POLLS,
+      )
+    }
     const masterPort = async () => {
       for (const sentinel of live()) {
         const port = await masterAddress(sentinel.port, name).catch(() => undefined)
@@ -192,28 +222,30 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
         ;[current, standby, standbyUp] = [promoted, killed, false]
         return promoted.port
       },
+      async failover(options = {}) {
+        if (!standbyUp) throw new Error('no replica is running to promote: revive the old master first')
+        const [demoted, promoted] = [current, standby]
+        await onNode(live()[0]!.port, (redis) => redis.call('SENTINEL', 'FAILOVER', name))
+        await until(
+          `the sentinels to name ${promoted.port} in place of ${demoted.port}`,
+          async () => {
+            for (const sentinel of live()) {
+              if ((await masterAddress(sentinel.port, name)) !== promoted.port) return false
+            }
+            return (await role(promoted.port, password)).role === 'master'
+          },
+          FAILOVER_POLLS,
+        )
+        ;[current, standby] = [promoted, demoted]
+        await options.whileSplit?.({ demoted: demoted.port, promoted: promoted.port })
+        await rejoin(demoted)
+        return promoted.port
+      },
       async reviveOldMaster() {
         if (standbyUp) throw new Error('the old master is running already')
         await standby.start()
         standbyUp = true
-        // What an orchestrator restarting it with the sentinels' configuration does; the sentinels themselves
-        // would only convert it after 8 s of seeing it claim to be a master.
-        await onNode(standby.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)), password)
-        await until(`${standby.port} to sync as a replica of ${current.port}`, async () => (await role(standby.port, password)).link === 'up', SYNC_POLLS)
-        let seen: string[] = []
-        await until(
-          () => `every sentinel to see ${standby.port} as a replica that is up (flags seen: ${seen.join('; ')})`,
-          async () => {
-            seen = []
-            for (const sentinel of live()) {
-              const known = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
-              const entry = known.find((fields) => fields[fields.indexOf('port') + 1] === String(standby.port))
-              seen.push(entry === undefined ? 'unknown' : entry[entry.indexOf('flags') + 1]!)
-            }
-            return seen.every((flags) => flags === 'slave')
-          },
-          DISCOVERY_POLLS,
-        )
+        await rejoin(standby)
       },
       async killSentinel(index) {
         const sentinel = sentinels[index]
