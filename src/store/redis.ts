@@ -188,6 +188,9 @@ const createClient = (target: RedisTarget, common: Common): Client => {
     retryStrategy,
     scripts: SCRIPTS,
     db: target.db,
+    // The client's own ready check holds every command back (as "not connected": silence) while a restarted
+    // Redis loads its data; without it they reach the server and come back LOADING, which is a refusal.
+    enableReadyCheck: false,
     // A primary that became a replica (a failover under a fixed endpoint) answers READONLY: reconnecting finds
     // the new primary (Sentinel asks again; a managed endpoint's name moves). The command itself is not resent.
     reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
