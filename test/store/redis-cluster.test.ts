@@ -87,6 +87,12 @@ const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
 /** `none` (the default) and `wait` (SMS_HOOK_REDIS_DURABLE: every mark and outcome acknowledged by a replica). */
 const DURABILITIES: RedisDurability[] = ['none', 'wait']
 
+/**
+ * The contracts are about what a store answers, not how fast: on a loaded machine a replica may take longer than
+ * the default 250 ms to acknowledge a write under `wait`, which would fail a case for the wrong reason.
+ */
+const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!available)(
@@ -126,8 +132,8 @@ describe.skipIf(!available)(
         let timed: RedisState
         const clock = manualClock()
         beforeAll(async () => {
-          shared = open({ durable })
-          timed = open({ durable, clock })
+          shared = open({ durable, ...CONTRACT_TIMEOUTS })
+          timed = open({ durable, clock, ...CONTRACT_TIMEOUTS })
           await Promise.all([reconnected(shared), reconnected(timed)])
         }, 20_000)
 

@@ -102,6 +102,12 @@ const writableWithin = async (state: RedisState) => {
   throw new Error('the state took no write within 10 s')
 }
 
+/**
+ * The contracts are about what a store answers, not how fast: on a loaded machine a replica may take longer than
+ * the default 250 ms to acknowledge a write under `wait`, which would fail a case for the wrong reason.
+ */
+const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!available)(
@@ -128,8 +134,8 @@ describe.skipIf(!available)(
         let timed: RedisState
         const clock = manualClock()
         beforeAll(async () => {
-          shared = open({ durable })
-          timed = open({ durable, clock })
+          shared = open({ durable, ...CONTRACT_TIMEOUTS })
+          timed = open({ durable, clock, ...CONTRACT_TIMEOUTS })
           await Promise.all([reconnected(shared), reconnected(timed)])
         }, 20_000)
 
