@@ -151,11 +151,22 @@ describe.skipIf(!available)(
           advance: clock.advance,
         }))
 
-        it('writes to the master the sentinels name', async () => {
+        it('writes to the master the sentinels name, in the database the URL names', async () => {
           const key = randomUUID()
           await claimToken(shared.store, key)
           const [found] = await onNode(await sentinel.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`))
           expect(found).toContain(key)
+
+          const inThree = open({ url: `${sentinel.url}?db=3`, durable })
+          await reconnected(inThree)
+          const other = randomUUID()
+          await claimToken(inThree.store, other)
+          const byDatabase = await onNode(await sentinel.masterPort(), async (redis) => {
+            const inZero = await redis.keys(`${prefix}*${other}*`)
+            await redis.select(3)
+            return { 0: inZero, 3: await redis.keys(`${prefix}*${other}*`) }
+          })
+          expect(byDatabase).toEqual({ 0: [], 3: [expect.stringContaining(other)] })
         })
       })
 
