@@ -13,7 +13,7 @@ import { createRedisState, type RedisDurability, type RedisState, type RedisStat
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
-import { onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import { credentials, onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { signedPost } from '../support/sign.js'
 import { describeCountersContract } from './counters-contract.js'
@@ -286,16 +286,23 @@ describe.skipIf(!available)(
 
     describe('a cluster that requires a password', () => {
       const password = 'cluster pw/1'
+      const user = { name: 'hook', password: 'hook-pw/2' }
       let secured: RedisCluster
+      /** The cluster's URL as the ACL user, as the default user with its password alone, or with a wrong password. */
+      const urlAs = (who: 'acl' | 'default' | 'wrong') =>
+        secured.url.replace(
+          credentials(password, user),
+          who === 'acl' ? credentials(password, user) : who === 'default' ? credentials(password, undefined) : credentials(undefined, { ...user, password: 'wrong' }),
+        )
       beforeAll(async () => {
-        secured = await startRedisCluster({ password })
+        secured = await startRedisCluster({ password, user })
       }, 60_000)
       afterAll(async () => {
         await secured?.stop()
       }, 30_000)
 
-      it("authenticates to every node it is sent to with the URL's password", async () => {
-        const state = createRedisState({ url: secured.url, prefix, onError: () => {} })
+      it.each(['acl', 'default'] as const)("authenticates to every node it is sent to with the URL's credentials (%s user)", async (who) => {
+        const state = createRedisState({ url: urlAs(who), prefix, onError: () => {} })
         opened.push(state)
         await reconnected(state)
         const keys = Array.from({ length: 30 }, () => randomUUID())
@@ -313,7 +320,7 @@ describe.skipIf(!available)(
       })
 
       it('fails at once with StateUnavailableError, never hanging, with a wrong password', async () => {
-        const state = createRedisState({ url: secured.url.replace(encodeURIComponent(password), 'wrong'), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs('wrong'), prefix, onError: () => {} })
         opened.push(state)
         await sleep(500)
         for (const operation of [() => state.ping(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {

@@ -13,7 +13,7 @@ import { createRedisState, type RedisDurability, type RedisState, type RedisStat
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
-import { onNode } from '../support/redis-cluster.js'
+import { credentials, onNode } from '../support/redis-cluster.js'
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-sentinel.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { signedPost } from '../support/sign.js'
@@ -309,16 +309,23 @@ describe.skipIf(!available)(
 
     describe('a master and replica that require a password', () => {
       const password = 'sentinel pw/1'
+      const user = { name: 'hook', password: 'hook-pw/2' }
       let secured: RedisSentinelSetup
+      /** The setup's URL as the ACL user, as the default user with its password alone, or with a wrong password. */
+      const urlAs = (who: 'acl' | 'default' | 'wrong') =>
+        secured.url.replace(
+          credentials(password, user),
+          who === 'acl' ? credentials(password, user) : who === 'default' ? credentials(password, undefined) : credentials(undefined, { ...user, password: 'wrong' }),
+        )
       beforeAll(async () => {
-        secured = await startRedisSentinel({ password })
+        secured = await startRedisSentinel({ password, user })
       }, 60_000)
       afterAll(async () => {
         await secured?.stop()
       }, 30_000)
 
-      it("authenticates to the master with the URL's password, asking the sentinels without it", async () => {
-        const state = createRedisState({ url: secured.url, prefix, onError: () => {} })
+      it.each(['acl', 'default'] as const)("authenticates to the master with the URL's credentials (%s user), asking the sentinels without them", async (who) => {
+        const state = createRedisState({ url: urlAs(who), prefix, onError: () => {} })
         opened.push(state)
         await reconnected(state)
         const key = randomUUID()
@@ -330,7 +337,7 @@ describe.skipIf(!available)(
       })
 
       it('fails at once with StateUnavailableError, never hanging, with a wrong password', async () => {
-        const state = createRedisState({ url: secured.url.replace(encodeURIComponent(password), 'wrong'), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs('wrong'), prefix, onError: () => {} })
         opened.push(state)
         await sleep(500)
         for (const operation of [() => state.ping(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {

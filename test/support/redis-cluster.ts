@@ -152,13 +152,19 @@ const execFileText = (file: string, args: string[], timeoutMs: number) =>
 
 /**
  * Starts the cluster and resolves once every node reports `cluster_state:ok` and every replica is in sync. With
- * `password`, every node requires it (replicas too, of their masters) and `url` carries it.
+ * `password`, every node requires it (replicas too, of their masters) and `url` carries it; with `user` as well,
+ * every node has that ACL user too, and `url` carries its name and password instead.
  */
-export const startRedisCluster = async (options: { password?: string } = {}): Promise<RedisCluster> => {
-  const { password } = options
+export const startRedisCluster = async (
+  options: { password?: string; user?: { name: string; password: string } } = {},
+): Promise<RedisCluster> => {
+  const { password, user } = options
   const on = <T>(port: number, run: (redis: Redis) => Promise<T>) => onNode(port, run, password)
   const call: Call = (port, ...args) => on(port, (redis) => redis.call(args[0] as string, ...args.slice(1)) as Promise<unknown>)
-  const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password]
+  const auth = [
+    ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
+    ...(user === undefined ? [] : ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all']),
+  ]
   const servers: RedisServer[] = []
   const stopAll = () => Promise.all(servers.map((server) => server.stop()))
   try {
@@ -246,7 +252,7 @@ export const startRedisCluster = async (options: { password?: string } = {}): Pr
     }
 
     return {
-      url: `redis+cluster://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${nodes
+      url: `redis+cluster://${credentials(password, user)}${nodes
         .slice(0, 3)
         .map((node) => `127.0.0.1:${node.port}`)
         .join(',')}`,
@@ -361,6 +367,12 @@ export const startRedisCluster = async (options: { password?: string } = {}): Pr
     await stopAll()
     throw error
   }
+}
+
+/** The `user:password@` of a URL: the ACL user's when there is one, else the default user's password alone. */
+export const credentials = (password: string | undefined, user: { name: string; password: string } | undefined) => {
+  if (user !== undefined) return `${encodeURIComponent(user.name)}:${encodeURIComponent(user.password)}@`
+  return password === undefined ? '' : `:${encodeURIComponent(password)}@`
 }
 
 /** Whether a `CLUSTER NODES` slot entry (`5`, `0-5460`, or an `[5->-id]` migration mark) holds `slot`. */

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { onNode, until } from './redis-cluster.js'
+import { credentials, onNode, until } from './redis-cluster.js'
 import { findRedisServer, freePort, startRedisServer, type RedisServer } from './redis.js'
 
 export interface RedisSentinelSetup {
@@ -126,15 +126,22 @@ const role = async (port: number, password: string | undefined) => {
 
 /**
  * Starts the setup and resolves once the replica is in sync and every sentinel knows the replica and the others.
- * With `password`, the master and the replica require it (and the sentinels know it); `url` carries it. The
- * sentinels themselves require none.
+ * With `password`, the master and the replica require it (and the sentinels know it); `url` carries it. With
+ * `user` as well, both have that ACL user too, and `url` carries its name and password instead. The sentinels
+ * themselves require none.
  */
-export const startRedisSentinel = async (options: { name?: string; password?: string } = {}): Promise<RedisSentinelSetup> => {
+export const startRedisSentinel = async (
+  options: { name?: string; password?: string; user?: { name: string; password: string } } = {},
+): Promise<RedisSentinelSetup> => {
   const binary = findRedisServer()
   if (binary === undefined) throw new Error('redis-server is not on the PATH')
   const name = options.name ?? 'sms-hook'
-  const { password } = options
-  const args = password === undefined ? IMMEDIATE_SYNC : [...IMMEDIATE_SYNC, '--requirepass', password, '--masterauth', password]
+  const { password, user } = options
+  const args = [
+    ...IMMEDIATE_SYNC,
+    ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
+    ...(user === undefined ? [] : ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all']),
+  ]
   const servers: RedisServer[] = []
   const sentinels: Sentinel[] = []
   const stop = async () => {
@@ -201,7 +208,7 @@ export const startRedisSentinel = async (options: { name?: string; password?: st
       throw new Error('no sentinel names a master')
     }
     return {
-      url: `redis+sentinel://${password === undefined ? '' : `:${encodeURIComponent(password)}@`}${sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',')}/${name}`,
+      url: `redis+sentinel://${credentials(password, user)}${sentinels.map((sentinel) => `127.0.0.1:${sentinel.port}`).join(',')}/${name}`,
       name,
       masterPort,
       async killMaster() {
