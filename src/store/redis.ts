@@ -127,7 +127,7 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
       await withTimeout(link.run(() => client.ping(), false), PING_TIMEOUT_MS, () => noAnswer('no answer to PING within 1 s'))
     },
     async ready() {
-      const probe = link.write(`${prefix}ready`, waitMs, (c) => c.smsHookProbe(`${prefix}ready`, READY_KEY_TTL_MS))
+      const probe = link.write('smsHookProbe', `${prefix}ready`, [READY_KEY_TTL_MS], waitMs)
       await withTimeout(probe, READY_TIMEOUT_MS, () => noAnswer('no answer to the readiness probe within 1 s'))
     },
     async close() {
@@ -202,6 +202,10 @@ const createClient = (target: RedisTarget, common: Common): Client => {
       name: target.name,
       role: 'master',
       sentinelRetryStrategy: retryStrategy,
+      // Hears +switch-master from the sentinels and moves to the new master at once. Without it the client stays
+      // on an old master that is still up (and takes writes, lost when it is made a replica) until that one is
+      // demoted, seconds later: two replicas would then write to two masters, and a call could be sent twice.
+      failoverDetector: true,
       ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
     }) as Client
   }
@@ -313,27 +317,47 @@ class Link {
   }
 
   /**
-   * Runs a write; with `waitMs`, on the same connection (a pipeline: on a cluster, to the node of the key's slot)
-   * followed by `WAIT 1 waitMs`, and fails with `unreplicated` unless a replica acknowledged it.
+   * Runs a write script on `key`; with `waitMs`, on the same connection (a pipeline: on a cluster, to the node of the
+   * key's slot) followed by `WAIT 1 waitMs`, and fails with `unreplicated` unless a replica acknowledged it.
    */
-  async write<T>(key: string, waitMs: number | undefined, call: (client: Client) => Promise<T>): Promise<T> {
-    if (waitMs === undefined) return this.run(call)
-    const results = await this.run(async (client) => {
+  async write(script: ScriptName, key: string, args: (string | number)[], waitMs: number | undefined): Promise<unknown> {
+    if (waitMs === undefined) return this.run((client) => (client[script] as ScriptCall)(key, ...args))
+    let replies = await this.run(async (client) => {
       const pipeline = client.pipeline()
-      // On a pipeline the script call is recorded, not run: exec() below sends it and gives its reply.
-      void call(pipeline as unknown as Client)
+      ;(pipeline[script as keyof typeof pipeline] as unknown as ScriptCall)(key, ...args)
       pipeline.wait(1, waitMs)
       return (await pipeline.exec()) ?? []
     })
-    const [written, acked] = results
+    // The cluster client does not follow a redirect met inside a pipeline whose other command (the WAIT)
+    // succeeded. The script did not run; it is sent here to the node the redirect names, with ASKING for an ASK
+    // (a slot being moved) and the slot map refreshed for a MOVED, its WAIT on that node's connection.
+    const cluster = this.#client instanceof Cluster ? this.#client : undefined
+    for (let hop = 0; cluster !== undefined && hop < 3; hop++) {
+      const redirect = /^(MOVED|ASK) \d+ (\S+)$/.exec(errorMessage(replies[0]?.[0]))
+      const node = redirect && cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === redirect[2])
+      if (!redirect || !node) break
+      if (redirect[1] === 'MOVED') cluster.refreshSlotsCache()
+      replies = await this.run(async () => {
+        const pipeline = node.pipeline()
+        if (redirect[1] === 'ASK') pipeline.asking()
+        pipeline.eval(SCRIPTS[script].lua, 1, key, ...args)
+        pipeline.wait(1, waitMs)
+        return ((await pipeline.exec()) ?? []).slice(redirect[1] === 'ASK' ? 1 : 0)
+      })
+    }
+    const [written, acked] = replies
     if (written?.[0]) throw this.read(written[0])
     if (acked?.[0]) throw this.read(acked[0])
     if (typeof acked?.[1] !== 'number' || acked[1] < 1) {
       throw new StoreError('unreplicated', `redis: no replica acknowledged the write of ${key} within ${waitMs} ms`)
     }
-    return written?.[1] as T
+    return written?.[1]
   }
 }
+
+type ScriptName = keyof typeof SCRIPTS
+type ScriptCall = (key: string, ...args: (string | number)[]) => Promise<unknown>
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : '')
 
 /** What the store wrote as an outcome, checked as it comes back: a key another program wrote is not replayed. */
 const storedOutcome = z.union([
@@ -403,13 +427,13 @@ class RedisIdempotencyStore implements IdempotencyStore {
 
   async markSending(key: string, token: string): Promise<boolean> {
     const name = this.#key(key)
-    return flag(name, await this.#link.write(name, this.#waitMs, (c) => c.smsHookMarkSending(name, this.#clock.now(), token, SENDING_MARK_TTL_MS)))
+    return flag(name, await this.#link.write('smsHookMarkSending', name, [this.#clock.now(), token, SENDING_MARK_TTL_MS], this.#waitMs))
   }
 
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const name = this.#key(key)
     const stored = JSON.stringify(outcome)
-    return flag(name, await this.#link.write(name, this.#waitMs, (c) => c.smsHookComplete(name, this.#clock.now(), token, stored, ttlMs)))
+    return flag(name, await this.#link.write('smsHookComplete', name, [this.#clock.now(), token, stored, ttlMs], this.#waitMs))
   }
 
   async release(key: string, token: string): Promise<boolean> {

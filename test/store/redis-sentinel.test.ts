@@ -186,6 +186,8 @@ describe.skipIf(!available)(
           }
           const running = run()
           await sleep(100)
+          // Calls answered before the failover begins have reached the replica (replication lags by milliseconds).
+          const beforeFailover = pair.calls.length
           let split: unknown
           const promoted = await sentinel
             .failover({
@@ -215,10 +217,13 @@ describe.skipIf(!available)(
 
           // A replica still on the old master hears READONLY from it now, and goes to the new one within seconds.
           for (const state of states) expect(await writableWithin(state)).toBeLessThan(5000)
-          // Then GoTrue asking again for any call answered as sent is answered from its stored outcome: nothing
-          // written during the failover was lost with the old master's data.
+          // Then GoTrue asking again for a call answered as sent is answered from its stored outcome. Under `wait`
+          // that holds for every call: nothing acknowledged was lost with the old master's data. Without it, what
+          // the old master took after the new one was named and before the replicas moved is lost when it is made
+          // a replica (docs/shared-state.md): only the calls from before the failover are sure to be remembered.
+          const remembered = durable === 'wait' ? pair.calls.length : beforeFailover
           const before = pair.sendCount()
-          for (const { uuid, phone, answers } of [...pair.calls]) {
+          for (const { uuid, phone, answers } of pair.calls.slice(0, remembered)) {
             if (answers.some(isSent)) expect(await pair.call(phone, uuid)).toEqual([SENT, SENT])
           }
           expect(pair.sendCount()).toBe(before)
