@@ -8,92 +8,16 @@ import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isStateUnavailableError } from '../../src/errors.js'
-import { MESSAGES } from '../../src/outcome.js'
-import { createRedisState, type RedisDurability, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
+import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
-import { makeApp, ScriptedProvider } from '../support/app.js'
-import { signupPayload } from '../support/payloads.js'
 import { credentials, onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import { type Answer, CONTRACT_TIMEOUTS, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, manualClock, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
-import { signedPost } from '../support/sign.js'
 import { describeCountersContract } from './counters-contract.js'
 import { claimToken, describeStoreContract } from './contract.js'
 
 const available = findRedisServer() !== undefined
 const prefix = `sms-hook-test:${randomUUID()}:`
-
-const manualClock = () => {
-  let now = Date.now()
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
-
-interface Answer {
-  status: number
-  body: unknown
-}
-const SENT: Answer = { status: 200, body: {} }
-const LIMITED: Answer = { status: 200, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } }
-const UNAVAILABLE: Answer = { status: 200, body: { error: { http_code: 503, message: MESSAGES.unavailable } } }
-const isSent = (answer: Answer) => isDeepStrictEqual(answer, SENT)
-
-/**
- * The guard as the fault runs need it: two calls an hour per number, so the third is refused on either replica,
- * and `refuse` while the state does not answer, since `send` goes on without de-duplication by design.
- */
-const PER_NUMBER = 2
-const ENV = { SMS_HOOK_LIMIT_PER_NUMBER: `${PER_NUMBER}/1h`, SMS_HOOK_LIMIT_PER_IP: 'off', SMS_HOOK_STATE_DOWN: 'refuse' }
-
-/**
- * Two hook replicas on their own states, and GoTrue calling them: each call is posted to both at once, as a
- * retry that reaches another replica while the first attempt is still running. Every call and answer is kept,
- * so that a run can be checked as a whole: what was sent, to whom, how often.
- */
-const hookPair = (states: readonly RedisState[]) => {
-  const replicas = states.map((state) => {
-    const provider = new ScriptedProvider()
-    const { app } = makeApp({ provider, store: state.store, counters: state.counters, env: ENV })
-    const post = async (body: string): Promise<Answer> => {
-      const response = await app.request('/send-sms', signedPost(body))
-      return { status: response.status, body: (await response.json()) as unknown }
-    }
-    return { post, provider }
-  })
-  const calls: { uuid: string; phone: string; answers: Answer[] }[] = []
-  const sent = () => replicas.flatMap((replica) => replica.provider.calls.map((call) => call.message))
-  return {
-    calls,
-    /** One GoTrue call to `phone`; `uuid` again is the same call once more, with a fresh `metadata.time`. */
-    async call(phone: string, uuid?: string) {
-      const payload = signupPayload({ phone, ...(uuid === undefined ? {} : { uuid }) })
-      const answers = await Promise.all(replicas.map((replica) => replica.post(payload.body)))
-      calls.push({ uuid: payload.uuid, phone, answers })
-      return answers
-    },
-    sendsOf: (uuid: string) => sent().filter((message) => message.reference === uuid).length,
-    sendsTo: (phone: string) => sent().filter((message) => message.to.e164.replace(/^\+/, '') === phone).length,
-    sendCount: () => sent().length,
-  }
-}
-
-/** What holds after any run: each call sent once if a replica said so, never otherwise; no number past its limit. */
-const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
-  for (const { uuid, answers } of pair.calls) {
-    for (const answer of answers) expect([SENT, LIMITED, UNAVAILABLE]).toContainEqual(answer)
-    expect({ uuid, answers, sends: pair.sendsOf(uuid) }).toEqual({ uuid, answers, sends: answers.some(isSent) ? 1 : 0 })
-  }
-  for (const phone of new Set(pair.calls.map((call) => call.phone))) expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(PER_NUMBER)
-}
-
-/** `none` (the default) and `wait` (SMS_HOOK_REDIS_DURABLE: every mark and outcome acknowledged by a replica). */
-const DURABILITIES: RedisDurability[] = ['none', 'wait']
-
-/**
- * The contracts are about what a store answers, not how fast: on a loaded machine a replica may take longer than
- * the default 250 ms to acknowledge a write under `wait`, which would fail a case for the wrong reason.
- */
-const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.skipIf(!available)(
   available ? 'Redis state on a Redis Cluster' : 'Redis state on a Redis Cluster (SKIPPED: no redis-server on the PATH)',
