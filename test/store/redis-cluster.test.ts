@@ -11,10 +11,9 @@ import { isStateUnavailableError } from '../../src/errors.js'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { credentials, onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
-import { type Answer, CONTRACT_TIMEOUTS, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, manualClock, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
+import { describeRedisContracts, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
-import { describeCountersContract } from './counters-contract.js'
-import { claimToken, describeStoreContract } from './contract.js'
+import { claimToken } from './contract.js'
 
 const available = findRedisServer() !== undefined
 const prefix = `sms-hook-test:${randomUUID()}:`
@@ -52,26 +51,7 @@ describe.skipIf(!available)(
 
     describe.each(DURABILITIES)('SMS_HOOK_REDIS_DURABLE=%s', (durable) => {
       describe('contracts', () => {
-        let shared: RedisState
-        let timed: RedisState
-        const clock = manualClock()
-        beforeAll(async () => {
-          shared = open({ durable, ...CONTRACT_TIMEOUTS })
-          timed = open({ durable, clock, ...CONTRACT_TIMEOUTS })
-          await Promise.all([reconnected(shared), reconnected(timed)])
-        }, 20_000)
-
-        describeStoreContract(
-          'Redis Cluster idempotency store',
-          () => shared.store,
-          () => ({ store: timed.store, advance: clock.advance }),
-        )
-
-        describeCountersContract('Redis Cluster rate counters', () => ({
-          counters: timed.counters,
-          now: clock.now,
-          advance: clock.advance,
-        }))
+        describeRedisContracts('Redis Cluster', durable, open)
       })
 
       describe('faults, with two hook replicas', () => {

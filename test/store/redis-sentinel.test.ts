@@ -12,10 +12,9 @@ import { createRedisState, type RedisState, type RedisStateOptions } from '../..
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { credentials, onNode } from '../support/redis-cluster.js'
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-sentinel.js'
-import { type Answer, CONTRACT_TIMEOUTS, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, manualClock, PER_NUMBER, SENT, sleep, UNAVAILABLE, writableWithin } from '../support/hook-pair.js'
+import { describeRedisContracts, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE, writableWithin } from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
-import { describeCountersContract } from './counters-contract.js'
-import { claimToken, describeStoreContract } from './contract.js'
+import { claimToken } from './contract.js'
 
 const available = findRedisServer() !== undefined
 const prefix = `sms-hook-test:${randomUUID()}:`
@@ -40,30 +39,11 @@ describe.skipIf(!available)(
 
     describe.each(DURABILITIES)('SMS_HOOK_REDIS_DURABLE=%s', (durable) => {
       describe('contracts', () => {
-        let shared: RedisState
-        let timed: RedisState
-        const clock = manualClock()
-        beforeAll(async () => {
-          shared = open({ durable, ...CONTRACT_TIMEOUTS })
-          timed = open({ durable, clock, ...CONTRACT_TIMEOUTS })
-          await Promise.all([reconnected(shared), reconnected(timed)])
-        }, 20_000)
-
-        describeStoreContract(
-          'Sentinel idempotency store',
-          () => shared.store,
-          () => ({ store: timed.store, advance: clock.advance }),
-        )
-
-        describeCountersContract('Sentinel rate counters', () => ({
-          counters: timed.counters,
-          now: clock.now,
-          advance: clock.advance,
-        }))
+        const { shared } = describeRedisContracts('Sentinel', durable, open)
 
         it('writes to the master the sentinels name, in the database the URL names', async () => {
           const key = randomUUID()
-          await claimToken(shared.store, key)
+          await claimToken(shared().store, key)
           const [found] = await onNode(await sentinel.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`))
           expect(found).toContain(key)
 

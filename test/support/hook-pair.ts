@@ -3,9 +3,12 @@
  * (test/store/redis-cluster.test.ts, redis-sentinel.test.ts) drive and check.
  */
 import { isDeepStrictEqual } from 'node:util'
-import { expect } from 'vitest'
+import { beforeAll, expect } from 'vitest'
 import { MESSAGES } from '../../src/outcome.js'
-import type { RedisDurability, RedisState } from '../../src/store/redis.js'
+import type { RedisDurability, RedisState, RedisStateOptions } from '../../src/store/redis.js'
+import { describeCountersContract } from '../store/counters-contract.js'
+import { describeStoreContract } from '../store/contract.js'
+import { reconnected } from './redis.js'
 import { makeApp, ScriptedProvider } from './app.js'
 import { signupPayload } from './payloads.js'
 import { signedPost } from './sign.js'
@@ -96,3 +99,29 @@ export const writableWithin = async (state: RedisState) => {
 export const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * The store and counters contracts on states made by `open` (one on the real clock, one on a manual clock), as a
+ * topology's suite runs them for one durability. Registers its cases where it is called.
+ */
+export const describeRedisContracts = (
+  name: string,
+  durable: RedisDurability,
+  open: (options: Partial<RedisStateOptions>) => RedisState,
+): { shared: () => RedisState } => {
+  let shared: RedisState
+  let timed: RedisState
+  const clock = manualClock()
+  beforeAll(async () => {
+    shared = open({ durable, ...CONTRACT_TIMEOUTS })
+    timed = open({ durable, clock, ...CONTRACT_TIMEOUTS })
+    await Promise.all([reconnected(shared), reconnected(timed)])
+  }, 20_000)
+  describeStoreContract(
+    `${name} idempotency store`,
+    () => shared.store,
+    () => ({ store: timed.store, advance: clock.advance }),
+  )
+  describeCountersContract(`${name} rate counters`, () => ({ counters: timed.counters, now: clock.now, advance: clock.advance }))
+  return { shared: () => shared }
+}
