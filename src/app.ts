@@ -61,7 +61,7 @@ export interface AppDeps {
  * export default app // or serve({ fetch: app.fetch })
  */
 export const createApp = (config: Config, deps: AppDeps): Hono => {
-  const { clock, logger, store, providers } = deps
+  const { logger, providers } = deps
   const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
 
   const app = new Hono()

@@ -82,7 +82,7 @@ export const RUN_ON_MS = 30_000
  * so that GoTrue's retries are answered from it and never send again.
  */
 export const deliver = async (route: readonly Provider[], message: SmsMessage, options: DeliverOptions): Promise<Delivery> => {
-  const { clock, deadline, breakerOf } = options
+  const { deadline, breakerOf } = options
   const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [], providerMs: 0 }
   let answer: { outcome: Outcome; provider: string; late: Promise<LateOutcome> | undefined } | undefined
   let mayHaveSent = false

@@ -86,7 +86,8 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
  * (`OOM`, `READONLY`), the system's for silence (`ECONNREFUSED`, `ENOTFOUND`), else `timeout` or `closed`.
  */
 const causeOf = (error: unknown): string => {
-  if (isStoreError(error)) return /^redis: ([A-Z]+) /.exec(error.message)?.[1] ?? error.reason
+  // The server's word leads the message, or follows in brackets when it refused the connection itself.
+  if (isStoreError(error)) return /(?:^redis: |\()([A-Z]{3,})\b/.exec(error.message)?.[1] ?? error.reason
   if (isStateUnavailableError(error) && error.code !== undefined) return error.code
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : 'unknown'

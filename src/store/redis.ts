@@ -264,7 +264,14 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
   }
   // Not connected: the client's own words say only that; the last connection error says why.
   const offline = /isn't writeable|isn't ready|Connection is closed|None of startup nodes|Failed to refresh slots/.test(message)
-  const why = offline ? lastConnectionError : undefined
+  // The cluster client's own error ("Failed to refresh slots cache") carries the nodes' last one.
+  const why = offline ? ((lastConnectionError as { lastNodeError?: Error } | undefined)?.lastNodeError ?? lastConnectionError) : undefined
+  // Not connected because the server refused us (a wrong password, an ACL user without the right): an answer, not
+  // silence, or a typo in REDIS_URL would send every call without de-duplication under SMS_HOOK_STATE_DOWN=send.
+  if (why?.name === 'ReplyError') {
+    const word = /^[A-Z]+/.exec(why.message)?.[0] ?? ''
+    return new StoreError(REPLY_REASONS[word] ?? 'other', `redis: ${message} (${why.message})`, { cause: error })
+  }
   const code = /timed out/i.test(message)
     ? 'timeout'
     : (systemCode(why) ?? systemCode(error) ?? (offline ? 'closed' : undefined))

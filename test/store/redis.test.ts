@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { isConfigError, isStateUnavailableError } from '../../src/errors.js'
+import { isConfigError, isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import { parseRedisUrl } from '../../src/store/redis-url.js'
 import { createRedisState, redisOptionsFromUrl, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { freePort, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
@@ -351,8 +351,11 @@ describe.skipIf(!redis.dedicated)(
         admin.disconnect()
       }
       const wrong = open({ url: redisServer.url.replace('redis://', 'redis://hook:wrong@'), onError: () => {} })
-      const { error } = await timeRejection(() => wrong.ping())
-      expect(isStateUnavailableError(error)).toBe(true)
+      // The server answered, refusing us: a refusal, never silence that SMS_HOOK_STATE_DOWN=send would send through.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const { error, ms } = await timeRejection(() => wrong.store.claim(randomUUID(), 5000))
+      expect(isStoreError(error) && error.reason).toBe('noperm')
+      expect(ms).toBeLessThan(1000)
     })
   },
 )

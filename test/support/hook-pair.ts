@@ -2,8 +2,10 @@
  * Two hook replicas over one shared Redis state, and GoTrue calling both: what the Cluster and Sentinel fault runs
  * (test/store/redis-cluster.test.ts, redis-sentinel.test.ts) drive and check.
  */
+import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { beforeAll, expect } from 'vitest'
+import { isStoreError } from '../../src/errors.js'
 import { MESSAGES } from '../../src/outcome.js'
 import type { RedisDurability, RedisState, RedisStateOptions } from '../../src/store/redis.js'
 import { describeCountersContract } from '../store/counters-contract.js'
@@ -124,4 +126,21 @@ export const describeRedisContracts = (
   )
   describeCountersContract(`${name} rate counters`, () => ({ counters: timed.counters, now: clock.now, advance: clock.advance }))
   return { shared: () => shared }
+}
+
+/**
+ * A state whose credentials the server refuses: every operation fails within a moment, as a refusal (`noperm`),
+ * never as silence, which SMS_HOOK_STATE_DOWN=send would answer by sending without the store.
+ */
+export const expectRefusedCredentials = async (state: RedisState) => {
+  await sleep(500)
+  for (const operation of [() => state.ready(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {
+    const started = performance.now()
+    const error = await operation().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isStoreError(error) && error.reason, String(error)).toBe('noperm')
+    expect(performance.now() - started).toBeLessThan(1500)
+  }
 }
