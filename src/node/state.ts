@@ -55,8 +55,13 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
     durable: config.redis.durable,
     clock,
     onError: (error) => {
-      if (due(`connection:${causeOf(error)}`)) {
-        logger.warn('shared state (Redis) connection error; reconnecting', { cause: causeOf(error), error: error.message })
+      const cause = causeOf(error)
+      if (!due(`connection:${cause}`)) return
+      if (CREDENTIALS.has(cause)) {
+        // Nothing will work until the setting is fixed: said as an error, naming it.
+        logger.error('shared state (Redis) refuses the credentials of REDIS_URL; every call is refused meanwhile', { cause, error: error.message })
+      } else {
+        logger.warn('shared state (Redis) connection error; reconnecting', { cause, error: error.message })
       }
     },
   })
@@ -81,6 +86,9 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
   }
 }
 
+/** The server's answers to a user or password it does not take. */
+const CREDENTIALS = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM'])
+
 /**
  * The cause of a failure in one word, which the log is rate-limited by: the server's error code for a refusal
  * (`OOM`, `READONLY`), the system's for silence (`ECONNREFUSED`, `ENOTFOUND`), else `timeout` or `closed`.
@@ -90,5 +98,7 @@ const causeOf = (error: unknown): string => {
   if (isStoreError(error)) return /(?:^redis: |\()([A-Z]{3,})\b/.exec(error.message)?.[1] ?? error.reason
   if (isStateUnavailableError(error) && error.code !== undefined) return error.code
   const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' ? code : 'unknown'
+  if (typeof code === 'string') return code
+  // An error reply on connecting (the client's 'error' event): its first word.
+  return (error instanceof Error && /^([A-Z]{3,})\b/.exec(error.message)?.[1]) || 'unknown'
 }

@@ -242,6 +242,25 @@ describe.skipIf(findRedisServer() === undefined)('a Redis that is gone', () => {
   })
 })
 
+describe.skipIf(findRedisServer() === undefined)('a wrong password in REDIS_URL', () => {
+  it('is a refusal: nothing sent under send, /readyz refusing writes, one error naming REDIS_URL', async () => {
+    const guarded = await server(['--requirepass', 'right'])
+    const a = replica(guarded.url.replace('redis://', 'redis://:wrong@'), `sms-hook-test:${randomUUID()}:`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const phone = number()
+    for (let i = 0; i < 3; i++) expect(await a.post(signupPayload({ phone }).body)).toEqual(storeRefused)
+    expect(a.provider.calls).toHaveLength(0)
+    expect(await a.metric('sms_hook_store_errors_total{phase="claim",reason="noperm"}')).toBe(3)
+    expect(await a.metric('sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(0)
+    expect(await a.readyz()).toEqual(refusingWrites)
+    expect(a.logs.filter((l) => l.msg.includes('refuses the credentials of REDIS_URL'))).toEqual([
+      expect.objectContaining({ level: 'error', cause: 'WRONGPASS' }),
+    ])
+    // The log never carries the password.
+    expect(JSON.stringify([...a.logs, ...a.hookLogs])).not.toContain('wrong@')
+  })
+})
+
 describe.skipIf(findRedisServer() === undefined)('SMS_HOOK_REDIS_DURABLE=wait', () => {
   it('without a replica: nothing sent (the mark would not survive a failover), the key given back, /readyz refusing writes', async () => {
     const alone = await server()
