@@ -105,6 +105,14 @@ describe('docker-compose.example.yml', () => {
     }
   })
 
+  it("runs Redis so that it refuses at its limit rather than forget a call, and keeps what it has across a restart", () => {
+    const command = (services.redis as { command?: string[] } | undefined)?.command ?? []
+    const option = (name: string) => command[command.indexOf(name) + 1]
+    expect(option('--maxmemory-policy')).toBe('noeviction')
+    expect(option('--appendonly')).toBe('yes')
+    expect(option('--appendfsync')).toBe('everysec')
+  })
+
   it('gives the provider the replicas use the settings it requires', () => {
     for (const name of replicas) {
       const env = envOf(services[name]!)
