@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isStoreError } from '../../src/errors.js'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { credentials, onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
@@ -34,6 +35,23 @@ describe.skipIf(!available)(
       await Promise.all(opened.map((state) => state.close()))
       await cluster?.stop()
     }, 30_000)
+
+    it('with a plain redis:// URL at one node: MOVED for the keys of the other nodes is a refusal (redirect), never silence', async () => {
+      const [master] = await cluster.masters()
+      const state = createRedisState({ url: `redis://127.0.0.1:${master!.port}`, prefix, onError: () => {} })
+      opened.push(state)
+      await reconnected(state)
+      const reasons = new Set<string>()
+      for (let i = 0; i < 30; i++) {
+        const error = await state.store.claim(randomUUID(), 5000).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        if (error !== undefined) reasons.add(isStoreError(error) ? error.reason : String(error))
+      }
+      // A third of the slots are this node's: those claims succeed; every other one is refused as a redirect.
+      expect([...reasons]).toEqual(['redirect'])
+    })
 
     it('spreads the keys of many calls over every master', async () => {
       const state = open()
