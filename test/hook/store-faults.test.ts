@@ -242,6 +242,35 @@ describe.skipIf(findRedisServer() === undefined)('a Redis that is gone', () => {
   })
 })
 
+describe.skipIf(findRedisServer() === undefined)('a Redis loading its data after a restart (LOADING)', () => {
+  it('is a refusal: nothing sent under send, counted as loading, /readyz refusing writes; ready once loaded', async () => {
+    // Each key loads slowly and the server answers meanwhile, so that the loading lasts seconds, as a big dataset's.
+    const loading = await server(['--key-load-delay', '300', '--loading-process-events-interval-bytes', '1024'])
+    const admin = new Redis({ host: '127.0.0.1', port: loading.port })
+    try {
+      const fill = admin.pipeline()
+      for (let i = 0; i < 10_000; i++) fill.set(`filler:${i}`, 'x')
+      await fill.exec()
+      await admin.save()
+    } finally {
+      admin.disconnect()
+    }
+    await loading.kill()
+    const restarted = loading.start()
+    const a = replica(loading.url, `sms-hook-test:${randomUUID()}:`)
+    await expect.poll(async () => (await a.readyz()).body, { timeout: 5000, interval: 100 }).toEqual(refusingWrites.body)
+    const phone = number()
+    for (let i = 0; i < 3; i++) expect(await a.post(signupPayload({ phone }).body)).toEqual(storeRefused)
+    expect(a.provider.calls).toHaveLength(0)
+    expect(await a.metric('sms_hook_store_errors_total{phase="claim",reason="loading"}')).toBe(3)
+    expect(await a.metric('sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(0)
+    await restarted
+    await writable(a.state)
+    expect(await a.readyz()).toEqual({ status: 200, body: { status: 'ready' } })
+    expect(await a.post(signupPayload({ phone }).body)).toEqual(sent)
+  })
+})
+
 describe.skipIf(findRedisServer() === undefined)('a wrong password in REDIS_URL', () => {
   it('is a refusal: nothing sent under send, /readyz refusing writes, one error naming REDIS_URL', async () => {
     const guarded = await server(['--requirepass', 'right'])
