@@ -242,6 +242,32 @@ describe.skipIf(findRedisServer() === undefined)('a Redis that is gone', () => {
   })
 })
 
+describe.skipIf(findRedisServer() === undefined)('a Redis busy with a long script of another program (BUSY)', () => {
+  it('is a refusal: nothing sent, counted as busy; the calls after SCRIPT KILL are sent', async () => {
+    const busy = await server(['--busy-reply-threshold', '100'])
+    const a = replica(busy.url, `sms-hook-test:${randomUUID()}:`)
+    await writable(a.state)
+    const looping = new Redis({ host: '127.0.0.1', port: busy.port })
+    const admin = new Redis({ host: '127.0.0.1', port: busy.port })
+    try {
+      const loop = looping.eval('while true do end', 0).catch((e: unknown) => e)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const phone = number()
+      for (let i = 0; i < 2; i++) expect(await a.post(signupPayload({ phone }).body)).toEqual(storeRefused)
+      expect(a.provider.calls).toHaveLength(0)
+      expect(await a.metric('sms_hook_store_errors_total{phase="claim",reason="busy"}')).toBe(2)
+      expect(await a.readyz()).toEqual(refusingWrites)
+      await admin.script('KILL')
+      expect(String(await loop)).toMatch(/killed/i)
+      await writable(a.state)
+      expect(await a.post(signupPayload({ phone }).body)).toEqual(sent)
+    } finally {
+      looping.disconnect()
+      admin.disconnect()
+    }
+  })
+})
+
 describe.skipIf(findRedisServer() === undefined)('a Redis loading its data after a restart (LOADING)', () => {
   it('is a refusal: nothing sent under send, counted as loading, /readyz refusing writes; ready once loaded', async () => {
     // Each key loads slowly and the server answers meanwhile, so that the loading lasts seconds, as a big dataset's.
