@@ -61,6 +61,11 @@ export interface ProviderDefinition<Settings = unknown> {
   readonly usesInbox?: boolean
   /** Reads this provider's variables; throws a `ConfigError` naming the first missing or wrong one. */
   parse(env: Env): Settings
+  /**
+   * Whether, with these settings, it can send outside mainland China. A deployment none of whose providers can
+   * reads bare 11-digit mainland mobiles as +86 (`phone/e164.ts`). Absent: it sends to any country.
+   */
+  sendsAbroad?(settings: Settings): boolean
   create(settings: Settings, deps: ProviderDeps): Provider
 }
 

@@ -2,6 +2,11 @@
  * Tencent Cloud SMS: `SendSms` of API version 2021-01-11, a JSON `POST /` signed TC3-HMAC-SHA256. Tencent sends
  * approved templates only, so the message text is not used: the OTP travels in `TemplateParamSet`. The hook's
  * idempotency key goes in `SessionContext`, which Tencent echoes in delivery receipts.
+ *
+ * Numbers: `PhoneNumberSet` takes `+` and E.164 digits, which Tencent reads as written; it also reads `0086`,
+ * `86` or a bare 11-digit number as a mainland mobile, so the `+` is always sent. A number outside mainland China
+ * needs an international template, and this provider has one template id (with the sign name only mainland
+ * messages require): it counts as sending to mainland China only, for the default of SMS_HOOK_NATIONAL_NUMBERS.
  */
 import { endpoint, jsonSetting, required, text, type Env } from '../../config/env.js'
 import { ConfigError, type ProviderErrorKind } from '../../errors.js'
@@ -42,6 +47,7 @@ const KINDS: Record<string, ProviderErrorKind> = {
 
 export const tencent = defineProvider<TencentSettings>({
   name: 'tencent',
+  sendsAbroad: () => false,
   parse(env: Env): TencentSettings {
     const fromCam = 'is required (an API key of the CAM console)'
     const sdkAppId = required(env, 'GOTRUE_SMS_TENCENT_SDK_APP_ID', 'is required (the SDK AppID of the SMS console)')
