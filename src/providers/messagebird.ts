@@ -2,6 +2,9 @@
  * MessageBird (Bird) SMS API: `POST /messages` with JSON `{originator, recipients, body, datacoding}` and
  * `Authorization: AccessKey <key>`; recipients are E.164 digits without `+`. Read from GoTrue's own
  * `GOTRUE_SMS_MESSAGEBIRD_*` variables.
+ *
+ * Numbers: MessageBird reads each recipient as an MSISDN, country code first, which is what the E.164 digits
+ * are; no national form is sent.
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'

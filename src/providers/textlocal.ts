@@ -2,6 +2,9 @@
  * Textlocal: `POST /send`, a form with `apikey`, `sender`, `numbers` (E.164 digits without `+`) and `message`.
  * Textlocal answers HTTP 200 with `status` `success` or `failure` and a list of coded errors. Read from
  * GoTrue's own `GOTRUE_SMS_TEXTLOCAL_*` variables.
+ *
+ * Numbers: Textlocal reads `numbers` in international format, country code first (`918123456789`), which is
+ * what the E.164 digits are; no national form is sent.
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'

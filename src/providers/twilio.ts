@@ -2,6 +2,9 @@
  * Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, a form with `To`
  * (`+` and E.164), `From` or `MessagingServiceSid`, and `Body`, authenticated with HTTP Basic (Account SID and
  * Auth Token). Read from GoTrue's own `GOTRUE_SMS_TWILIO_*` variables.
+ *
+ * Numbers: `To` is sent as `+` and the E.164 digits, which Twilio reads as written; without the `+` Twilio
+ * could read the digits as a national number of the sender's country.
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import { ConfigError, type ProviderErrorKind } from '../errors.js'

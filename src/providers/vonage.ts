@@ -2,6 +2,9 @@
  * Vonage (formerly Nexmo) SMS API: `POST /sms/json`, a form with `api_key`, `api_secret`, `from`, `to` (E.164
  * digits without `+`) and `text`, plus `type=unicode` when the text needs more than the GSM alphabet. Vonage
  * answers HTTP 200 whatever happened; `messages[0].status` says what. Read from GoTrue's own `GOTRUE_SMS_VONAGE_*`.
+ *
+ * Numbers: Vonage reads `to` as international format, country code first, so the E.164 digits are one number to
+ * it whatever their length; no national form is sent.
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'
