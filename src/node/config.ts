@@ -6,14 +6,20 @@ import { ConfigError } from '../errors.js'
 export interface ServerConfig {
   port: number
   host: string
-  /** Connections held open at once; past it new ones are closed as they arrive. */
+  /**
+   * Connections held open at once; past it a new one closes the one idle longest, or is closed as it arrives
+   * when every connection has a request in progress.
+   */
   maxConnections: number
   metrics: MetricsConfig
 }
 
-/** `GET /metrics` (Prometheus): on the main port unless it has one of its own, behind a token when one is set. */
+/**
+ * `GET /metrics` (Prometheus), as set: on the main port unless it has one of its own, behind a token when one is
+ * set. In production without either, the server gives it a port of its own (DEFAULT_METRICS_PORT).
+ */
 export interface MetricsConfig {
-  /** `SMS_HOOK_METRICS_PORT`: served only there, on the same HOST, when set. */
+  /** `SMS_HOOK_METRICS_PORT`: served only there, on the same HOST, when set; failing to bind it stops start-up. */
   port: number | undefined
   /** `SMS_HOOK_METRICS_TOKEN`: required as `Authorization: Bearer <token>` when set. */
   token: string | undefined

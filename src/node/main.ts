@@ -4,7 +4,7 @@ import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { parseServerConfig, type ServerConfig } from './config.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
-import { REQUEST_GRACE_MS, startNodeServer, type NodeServer } from './server.js'
+import { isMetricsListenError, REQUEST_GRACE_MS, startNodeServer, type NodeServer } from './server.js'
 
 /**
  * The Node entry: the one place that reads `process.env`.
@@ -66,7 +66,7 @@ const main = async () => {
     provider: providers.join(','),
     routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
     state: config.state.redis ? 'redis' : 'memory',
-    metrics: node.metricsUrl ?? `${node.url}/metrics`,
+    metrics: node.metricsUrl ?? 'none',
   })
   if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(
@@ -77,14 +77,20 @@ const main = async () => {
   if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret)
 }
 
-/** Why listening failed, naming the setting to change; undefined for an error that is not about the address. */
+/**
+ * Why listening failed, naming the setting to change (PORT, or SMS_HOOK_METRICS_PORT when the metrics' own port
+ * failed); undefined for an error that is not about the address.
+ */
 const listenFailure = (error: unknown, { host, port }: ServerConfig): string | undefined => {
-  const code = (error as { code?: unknown } | null)?.code
+  const [setting, at, cause] = isMetricsListenError(error)
+    ? ['SMS_HOOK_METRICS_PORT', error.port, error.cause]
+    : ['PORT', port, error]
+  const code = (cause as { code?: unknown } | null)?.code
   switch (code) {
     case 'EADDRINUSE':
-      return `PORT: ${port} is already in use on ${host} (${code})`
+      return `${setting}: ${at} is already in use on ${host} (${code})`
     case 'EACCES':
-      return `PORT: ${port} needs privileges this process does not have (${code})`
+      return `${setting}: ${at} needs privileges this process does not have (${code})`
     case 'EADDRNOTAVAIL':
     case 'EAFNOSUPPORT':
       return `HOST: ${host} is not an address of this machine (${code})`

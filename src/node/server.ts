@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Handler } from 'hono'
 import { Hono } from 'hono/tiny'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/index.js'
@@ -21,7 +21,10 @@ export interface NodeServer {
   server: Server
   /** `http://host:port` as actually bound (port 0 picks a free one). */
   url: string
-  /** Where `GET /metrics` is served when SMS_HOOK_METRICS_PORT gives it a port of its own. */
+  /**
+   * Where `GET /metrics` is served: `${url}/metrics`, or on a port of its own; undefined when nowhere, because
+   * the production default port was taken.
+   */
   metricsUrl: string | undefined
   /**
    * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed and
@@ -46,12 +49,38 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 250
  * balancers that may sit in front of the hook (60 s for AWS ALB and nginx): if the hook closed first, a proxy
  * could send GoTrue's next call on a connection that is being closed and answer 502 for it. Go's client, GoTrue
  * itself, keeps idle connections 90 s but notices a close before reusing one. Idle connections count towards
- * SMS_HOOK_MAX_CONNECTIONS, and shutdown closes them at once.
+ * SMS_HOOK_MAX_CONNECTIONS until a new connection needs the place (the one idle longest is closed), and shutdown
+ * closes them at once.
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000
 
-/** What a test may replace; `fetch` is what providers call vendors with. */
-export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch }
+/**
+ * Where production serves `GET /metrics` when neither SMS_HOOK_METRICS_PORT nor SMS_HOOK_METRICS_TOKEN is set:
+ * never on the public port without a token. The port of OpenTelemetry's Prometheus exporter, which scrape
+ * configurations often already name.
+ */
+export const DEFAULT_METRICS_PORT = 9464
+
+/**
+ * What a test may replace; `fetch` is what providers call vendors with, `defaultMetricsPort` stands in for
+ * DEFAULT_METRICS_PORT (0 for a free one, or a port the test holds).
+ */
+export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch; defaultMetricsPort?: number }
+
+/** Binding SMS_HOOK_METRICS_PORT failed; `cause` is Node's error, whose `code` says why. */
+export class MetricsListenError extends Error {
+  override readonly name = 'MetricsListenError'
+  constructor(
+    readonly port: number,
+    options: { cause: unknown },
+  ) {
+    super(`SMS_HOOK_METRICS_PORT: cannot listen on ${port}`, options)
+  }
+}
+
+/** By name rather than `instanceof`, as the project's other error guards. */
+export const isMetricsListenError = (error: unknown): error is MetricsListenError =>
+  (error as { name?: unknown } | null)?.name === 'MetricsListenError'
 
 /**
  * Serves the app on Node with the dependencies of a process: system clock, global fetch, the shared state (Redis
@@ -77,7 +106,8 @@ export const startNodeServer = async (
   // much later, and GoTrue's 5 s started with the request, not with the handler.
   const arrivals = new WeakMap<IncomingMessage, number>()
   const metrics = createMetrics({ token: listen.metrics.token, guardKeys: state.guardKeys })
-  const ownMetricsPort = listen.metrics.port !== undefined
+  const metricsPort = metricsPortOf(config, listen, overrides.defaultMetricsPort ?? DEFAULT_METRICS_PORT)
+  const ownMetricsPort = metricsPort !== undefined
   const app = createApp(config, {
     clock,
     store: state.store,
@@ -112,6 +142,8 @@ export const startNodeServer = async (
         hostname: listen.host,
         serverOptions: {
           requestTimeout,
+          // Node counts it from the connection's opening until a first request's headers are in: a connection that
+          // sends nothing is answered 408 and closed then too, a few seconds after it opened.
           headersTimeout: requestTimeout,
           connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
           keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -130,11 +162,7 @@ export const startNodeServer = async (
         if (closing) s.closeIdleConnections()
       })
     })
-    // Set before the first connection, likewise.
-    s.maxConnections = listen.maxConnections
-    // A closed socket no longer knows its peer unless it was asked before: ask as each connection arrives, so that
-    // the log line about a client that left mid-request still says who it was.
-    s.on('connection', (socket) => void socket.remoteAddress)
+    capConnections(s, listen.maxConnections)
     s.once('error', reject)
   }).catch(async (error: unknown) => {
     await state.close()
@@ -157,16 +185,30 @@ export const startNodeServer = async (
         else resolve()
       })
     })
-  const metricsServer = ownMetricsPort
-    ? await serveMetrics(metrics.handler, listen.host, listen.metrics.port!).catch(async (error: unknown) => {
-        await Promise.allSettled([closeMain(), state.close()])
-        throw error
-      })
-    : undefined
+  const metricsServer =
+    metricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics.handler, listen.host, metricsPort.port).catch(async (error: unknown) => {
+          if (!metricsPort.explicit) {
+            // Several hooks on one host cannot all have the default: the first keeps it, the others run without
+            // metrics rather than not at all, and say how to give them some.
+            logger.warn(
+              `metrics are not served: port ${metricsPort.port}, where production serves them without ` +
+                'SMS_HOOK_METRICS_TOKEN, cannot be bound; set SMS_HOOK_METRICS_PORT to a free port, or ' +
+                'SMS_HOOK_METRICS_TOKEN to serve them on the main port',
+              { port: metricsPort.port, host: listen.host, code: String((error as { code?: unknown } | null)?.code) },
+            )
+            return undefined
+          }
+          await Promise.allSettled([closeMain(), state.close()])
+          throw new MetricsListenError(metricsPort.port, { cause: error })
+        })
   return {
     server,
     url: urlOf(port),
-    metricsUrl: metricsServer && urlOf((metricsServer.address() as AddressInfo).port),
+    metricsUrl: ownMetricsPort
+      ? metricsServer && `${urlOf((metricsServer.address() as AddressInfo).port)}/metrics`
+      : `${urlOf(port)}/metrics`,
     close: async () => {
       try {
         await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])
@@ -177,7 +219,63 @@ export const startNodeServer = async (
   }
 }
 
-/** `GET /metrics` alone on a port of its own (SMS_HOOK_METRICS_PORT), which a firewall can keep internal. */
+/**
+ * Where `GET /metrics` gets a port of its own, undefined for the main port: SMS_HOOK_METRICS_PORT when set
+ * (`explicit`: failing to bind it stops start-up); in production without SMS_HOOK_METRICS_TOKEN, `fallback`,
+ * since the main port is the public one and the metrics name providers, error rates and the guard's pressure.
+ */
+const metricsPortOf = (config: Config, listen: ServerConfig, fallback: number) => {
+  if (listen.metrics.port !== undefined) return { port: listen.metrics.port, explicit: true }
+  if (config.mode === 'production' && listen.metrics.token === undefined) return { port: fallback, explicit: false }
+  return undefined
+}
+
+/**
+ * Holds at most `max` connections. At the cap a new connection closes the one idle longest (no request in
+ * progress: between two requests, or none sent yet) instead of being refused, so that connections a client
+ * merely keeps open (a keep-alive ping every 30 s, or nothing at all) cannot lock GoTrue out. Only when every
+ * connection has a request in progress is the new one closed as it arrives; those end by the request timeout.
+ * Node's own `maxConnections` would refuse the newcomer whatever the others are doing.
+ */
+const capConnections = (server: Server, max: number) => {
+  // Requests in progress on each open connection; pipelined requests may overlap on one.
+  const open = new Map<Socket, number>()
+  // Those with none, oldest idle first: a Set keeps insertion order, and a connection idle again goes last.
+  const idle = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    if (open.size >= max) {
+      const oldest = idle.values().next()
+      if (oldest.done) return void socket.destroy()
+      forget(oldest.value)
+      oldest.value.destroy()
+    }
+    open.set(socket, 0)
+    idle.add(socket)
+    socket.once('close', () => forget(socket))
+    // A closed socket no longer knows its peer unless it was asked before: ask as each connection arrives, so
+    // that the log line about a client that left mid-request still says who it was.
+    void socket.remoteAddress
+  })
+  const forget = (socket: Socket) => {
+    open.delete(socket)
+    idle.delete(socket)
+  }
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket
+    const inProgress = open.get(socket)
+    if (inProgress === undefined) return
+    open.set(socket, inProgress + 1)
+    idle.delete(socket)
+    res.once('close', () => {
+      const left = open.get(socket)
+      if (left === undefined) return // the connection closed first
+      open.set(socket, left - 1)
+      if (left === 1 && !socket.destroyed) idle.add(socket)
+    })
+  })
+}
+
+/** `GET /metrics` alone on a port of its own, which a firewall can keep internal. */
 const serveMetrics = (handler: Handler, hostname: string, port: number) => {
   const app = new Hono().get('/metrics', handler)
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))

@@ -1,28 +1,57 @@
 /** Prometheus metrics of the Node server: fed by the hook events, served at /metrics, on its own port or behind a token. */
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { DeadlineError, ProviderError } from '../../src/errors.js'
-import { silentLogger } from '../../src/log.js'
+import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
 import { createMetrics } from '../../src/node/metrics.js'
-import { startNodeServer, type NodeServer } from '../../src/node/server.js'
+import {
+  DEFAULT_METRICS_PORT,
+  isMetricsListenError,
+  startNodeServer,
+  type NodeOverrides,
+  type NodeServer,
+} from '../../src/node/server.js'
 import { refused } from '../../src/outcome.js'
-import { NO_LIMITS, ScriptedProvider } from '../support/app.js'
+import { NO_LIMITS, ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
+import { freePort } from '../support/redis.js'
 import { SECRET, signedPost } from '../support/sign.js'
 
 const servers: NodeServer[] = []
+const holders: Server[] = []
 afterEach(async () => {
   await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+  for (const holder of holders.splice(0)) holder.close()
 })
 
-const start = async (env: Record<string, string> = {}, provider = new ScriptedProvider()) => {
+/**
+ * A server on a free loopback port, in development unless `env` says otherwise; `logs` holds what it logged.
+ * Production's default metrics port is a free one unless `overrides` names another.
+ */
+const start = async (env: Record<string, string> = {}, overrides: NodeOverrides = {}) => {
   const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', ...NO_LIMITS, ...env })
   const listen = parseServerConfig({ PORT: '0', HOST: '127.0.0.1', ...env })
-  const server = await startNodeServer(config, listen, { logger: silentLogger, providers: { [config.routing.providers[0]!.name]: provider } })
+  const logs: LogLine[] = []
+  const logger = createJsonLogger({ level: 'info', write: (line) => logs.push(JSON.parse(line) as LogLine) })
+  const providers = { [config.routing.providers[0]!.name]: new ScriptedProvider() }
+  const server = await startNodeServer(config, listen, { logger, providers, defaultMetricsPort: 0, ...overrides })
   servers.push(server)
-  return server
+  return Object.assign(server, { logs })
 }
+
+/** A loopback port some other program holds. */
+const takenPort = async () => {
+  const holder = createServer()
+  holders.push(holder)
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  return (holder.address() as AddressInfo).port
+}
+
+const PRODUCTION = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' }
+const TOKEN = 'metrics-token-0123456789'
+const bearer = { authorization: `Bearer ${TOKEN}` }
 
 /** The value of one sample line (`name{labels} value`), or undefined when the text has no such line. */
 const sample = (text: string, series: string) => {
@@ -85,8 +114,9 @@ describe('the metrics observer', () => {
 })
 
 describe('GET /metrics on the Node server', () => {
-  it('serves the hook calls it answered in Prometheus text format on the main port', async () => {
-    const { url } = await start()
+  it('serves the hook calls it answered in Prometheus text format on the main port in development', async () => {
+    const { url, metricsUrl } = await start()
+    expect(metricsUrl).toBe(`${url}/metrics`)
     const { body } = signupPayload()
     await fetch(`${url}/send-sms`, signedPost(body))
     await fetch(`${url}/send-sms`, signedPost(body))
@@ -125,7 +155,7 @@ describe('GET /metrics on the Node server', () => {
   })
 
   it('with SMS_HOOK_METRICS_TOKEN, answers only a request with that bearer token', async () => {
-    const token = 'metrics-token-0123456789'
+    const token = TOKEN
     const { url } = await start({ SMS_HOOK_METRICS_TOKEN: token })
     expect((await fetch(`${url}/metrics`)).status).toBe(401)
     const wrong = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token.replace('0', '1')}` } })
@@ -136,18 +166,73 @@ describe('GET /metrics on the Node server', () => {
   })
 
   it('with SMS_HOOK_METRICS_PORT, serves them only on that port of the same host', async () => {
-    const token = 'metrics-token-0123456789'
-    const server = await start({ SMS_HOOK_METRICS_PORT: '0', SMS_HOOK_METRICS_TOKEN: token })
-    expect(server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    expect(server.metricsUrl).not.toBe(server.url)
+    const server = await start({ SMS_HOOK_METRICS_PORT: '0', SMS_HOOK_METRICS_TOKEN: TOKEN })
+    expect(server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(new URL(server.metricsUrl!).port).not.toBe(new URL(server.url).port)
     await fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))
-    expect((await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404)
-    expect((await fetch(`${server.metricsUrl}/metrics`)).status).toBe(401)
-    const response = await fetch(`${server.metricsUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+    expect((await fetch(`${server.url}/metrics`, { headers: bearer })).status).toBe(404)
+    expect((await fetch(server.metricsUrl!)).status).toBe(401)
+    const response = await fetch(server.metricsUrl!, { headers: bearer })
     expect(sample(await response.text(), 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
-    expect((await fetch(`${server.metricsUrl}/send-sms`, signedPost(signupPayload().body))).status).toBe(404)
+    expect((await fetch(new URL('/send-sms', server.metricsUrl), signedPost(signupPayload().body))).status).toBe(404)
     await server.close()
-    await expect(fetch(`${server.metricsUrl}/metrics`)).rejects.toThrow()
+    await expect(fetch(server.metricsUrl!)).rejects.toThrow()
+  })
+})
+
+describe('GET /metrics in production', () => {
+  it('without SMS_HOOK_METRICS_TOKEN, is not on the public port but on a port of its own', async () => {
+    const server = await start(PRODUCTION)
+    await fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404)
+    expect(new URL(server.metricsUrl!).port).not.toBe(new URL(server.url).port)
+    const response = await fetch(server.metricsUrl!)
+    expect(response.status).toBe(200)
+    expect(sample(await response.text(), 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
+  })
+
+  it('with SMS_HOOK_METRICS_TOKEN, is on the main port for that bearer token only', async () => {
+    const server = await start({ ...PRODUCTION, SMS_HOOK_METRICS_TOKEN: TOKEN })
+    expect(server.metricsUrl).toBe(`${server.url}/metrics`)
+    expect((await fetch(server.metricsUrl!)).status).toBe(401)
+    expect((await fetch(server.metricsUrl!, { headers: bearer })).status).toBe(200)
+  })
+
+  it('defaults to port 9464 on the same host', async () => {
+    expect(DEFAULT_METRICS_PORT).toBe(9464)
+    // The real default: another hook or test on this machine may hold it, which the warning then names.
+    const server = await start(PRODUCTION, { defaultMetricsPort: DEFAULT_METRICS_PORT })
+    const warning = server.logs.find((l) => l.level === 'warn')
+    if (server.metricsUrl === undefined) expect(warning).toMatchObject({ port: 9464, code: 'EADDRINUSE' })
+    else expect(server.metricsUrl).toBe('http://127.0.0.1:9464/metrics')
+  })
+
+  it('when the default port is taken, warns and runs without metrics', async () => {
+    const port = await takenPort()
+    const server = await start(PRODUCTION, { defaultMetricsPort: port })
+    expect(server.metricsUrl).toBeUndefined()
+    expect(server.logs.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        time: expect.any(String),
+        msg: expect.stringMatching(/^metrics are not served: port \d+, .* set SMS_HOOK_METRICS_PORT to a free port, or SMS_HOOK_METRICS_TOKEN/),
+        port,
+        host: '127.0.0.1',
+        code: 'EADDRINUSE',
+      },
+    ])
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404)
+    expect(await (await fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))).text()).toBe('{}')
+  })
+
+  it('when an explicit SMS_HOOK_METRICS_PORT is taken, fails to start, naming it, and frees the main port', async () => {
+    const [port, main] = [await takenPort(), await freePort()]
+    const error: unknown = await start({ ...PRODUCTION, PORT: String(main), SMS_HOOK_METRICS_PORT: String(port) }).catch((e: unknown) => e)
+    expect(isMetricsListenError(error)).toBe(true)
+    expect(error).toMatchObject({ port, message: `SMS_HOOK_METRICS_PORT: cannot listen on ${port}`, cause: { code: 'EADDRINUSE' } })
+    const again = createServer()
+    holders.push(again)
+    await new Promise<void>((resolve, reject) => again.once('error', reject).listen(main, '127.0.0.1', resolve))
   })
 })
 
@@ -156,9 +241,6 @@ describe('the metrics settings', () => {
     expect(() => parseServerConfig({ PORT: '9000', SMS_HOOK_METRICS_PORT: '9000' })).toThrow('SMS_HOOK_METRICS_PORT: must differ from PORT')
     expect(() => parseServerConfig({ SMS_HOOK_METRICS_PORT: '70000' })).toThrow(/^SMS_HOOK_METRICS_PORT/)
     expect(() => parseServerConfig({ SMS_HOOK_METRICS_TOKEN: 'short' })).toThrow(/^SMS_HOOK_METRICS_TOKEN/)
-    expect(parseServerConfig({ SMS_HOOK_METRICS_PORT: '9464', SMS_HOOK_METRICS_TOKEN: 'metrics-token-0123456789' }).metrics).toEqual({
-      port: 9464,
-      token: 'metrics-token-0123456789',
-    })
+    expect(parseServerConfig({ SMS_HOOK_METRICS_PORT: '9464', SMS_HOOK_METRICS_TOKEN: TOKEN }).metrics).toEqual({ port: 9464, token: TOKEN })
   })
 })

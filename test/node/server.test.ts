@@ -2,12 +2,12 @@ import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
-import { startNodeServer, type NodeServer } from '../../src/node/server.js'
+import { REQUEST_GRACE_MS, startNodeServer, type NodeServer } from '../../src/node/server.js'
 import { ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { gotrueHeaders, SECRET, signedPost } from '../support/sign.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
-import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
+import { openRaw, rawSignedPost, statusOf, within, type RawClient } from './socket.js'
 import { freePort } from '../support/redis.js'
 
 const servers: NodeServer[] = []
@@ -28,13 +28,11 @@ const start = async (env: Record<string, string> = {}, provider?: ScriptedProvid
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const overrides = provider ? { providers: { [config.routing.providers[0]!.name]: provider } } : {}
-  const server = await startNodeServer(config, parseServerConfig(settings), { logger, ...overrides })
+  // Production's metrics port on a free port, not 9464, which other hooks on this machine may hold.
+  const server = await startNodeServer(config, parseServerConfig(settings), { logger, defaultMetricsPort: 0, ...overrides })
   servers.push(server)
   return Object.assign(server, { logs })
 }
-
-const connections = (server: NodeServer) =>
-  new Promise<number>((resolve, reject) => server.server.getConnections((error, count) => (error ? reject(error) : resolve(count))))
 
 describe('a real listening Node server', () => {
   it('verifies, delivers and answers over TCP', async () => {
@@ -129,10 +127,11 @@ describe('slow and hostile clients', () => {
     expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
   })
 
-  it('answers 408 and closes the connection when the headers never end, and closes a silent connection', async () => {
+  it('answers 408 and closes the connection when the headers never end, and closes a silent connection at the request timeout', async () => {
     const server = await start(env)
     const trickling = await openRaw(server.url)
     trickling.trickle(rawSignedPost(signupPayload().body).head.repeat(100), 50)
+    const began = performance.now()
     const silent = await openRaw(server.url)
     const [fromTrickling, fromSilent] = await within(
       Promise.all([trickling.closed, silent.closed]),
@@ -141,25 +140,99 @@ describe('slow and hostile clients', () => {
     )
     expect(statusOf(fromTrickling)).toBe(408)
     expect(statusOf(fromSilent)).toBe(408)
+    // Counted from the connection's opening, with nothing sent at all.
+    expect(performance.now() - began).toBeGreaterThanOrEqual(requestTimeoutMs - 50)
   })
 
-  it('refuses connections beyond SMS_HOOK_MAX_CONNECTIONS, and serves again once below it', async () => {
-    const server = await start({ SMS_HOOK_MAX_CONNECTIONS: '2' })
-    const held = [await openRaw(server.url), await openRaw(server.url)]
-    const extra = await openRaw(server.url)
-    expect(await within(extra.closed, 5000, 'the connection over the cap was closed')).toBe('')
-    expect(held.every((c) => !c.socket.destroyed)).toBe(true)
-
-    held[0]!.socket.destroy()
-    await vi.waitFor(async () => expect(await connections(server)).toBeLessThan(2), { timeout: 5000 })
-    const { body } = signupPayload()
-    expect((await fetch(`${server.url}/send-sms`, signedPost(body))).status).toBe(200)
+  it('gives a connection that sends nothing SMS_HOOK_TIMEOUT_MS + 1 s by default: 5.5 s', async () => {
+    const server = await start()
+    expect(server.server.headersTimeout).toBe(4500 + REQUEST_GRACE_MS)
+    expect(server.server.requestTimeout).toBe(4500 + REQUEST_GRACE_MS)
   })
 
   it('keeps idle keep-alive connections 65 s, longer than the load balancers in front keep theirs', async () => {
     const server = await start(env)
     const response = await fetch(`${server.url}/healthz`)
     expect(response.headers.get('keep-alive')).toBe('timeout=65')
+  })
+})
+
+describe('SMS_HOOK_MAX_CONNECTIONS', () => {
+  /** A connection that has had one answer and stays open, as a keep-alive client leaves it between requests. */
+  const keptAlive = async (url: string) => {
+    const client = await openRaw(url)
+    client.socket.write(healthz)
+    await vi.waitFor(() => expect(answers(client.received())).toBe(1))
+    return client
+  }
+  const healthz = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'
+  /** How many 200 answers are in what a raw connection received. */
+  const answers = (received: string) => received.match(/HTTP\/1\.1 200 /g)?.length ?? 0
+
+  /** A signed GoTrue call on a new connection, written at once as GoTrue writes it. */
+  const gotrueCall = async (url: string) => {
+    const client = await openRaw(url)
+    const { head, body } = rawSignedPost(signupPayload().body)
+    client.socket.write(head + body)
+    return client
+  }
+  const answered = (client: RawClient) =>
+    vi.waitFor(
+      () => {
+        expect(statusOf(client.received())).toBe(200)
+        expect(client.received().endsWith('\r\n\r\n{}')).toBe(true)
+      },
+      { timeout: 5000 },
+    )
+
+  it('at the cap, closes the connection idle longest for a new one: kept-alive and silent clients cannot lock GoTrue out', async () => {
+    const server = await start({ SMS_HOOK_MAX_CONNECTIONS: '4' })
+    const kept = [await keptAlive(server.url), await keptAlive(server.url)]
+    const silent = [await openRaw(server.url), await openRaw(server.url), await openRaw(server.url)]
+    // The fifth connection took the place of the first kept alive, idle since its answer.
+    expect(answers(await within(kept[0]!.closed, 5000, 'the connection idle longest was closed'))).toBe(1)
+
+    const first = await gotrueCall(server.url)
+    await answered(first)
+    await within(kept[1]!.closed, 5000, 'the next connection idle longest was closed')
+
+    // GoTrue's connection is idle again since its answer, the silent ones since they opened: the next call closes
+    // the first of them, which never had an answer.
+    const second = await gotrueCall(server.url)
+    await answered(second)
+    expect(await within(silent[0]!.closed, 5000, 'the silent connection idle longest was closed')).toBe('')
+
+    // The others are still open and served.
+    const rest = [silent[1]!, silent[2]!, first, second]
+    for (const client of rest) client.socket.write(healthz)
+    await vi.waitFor(() => expect(rest.map((c) => answers(c.received()))).toEqual([1, 1, 2, 2]), { timeout: 5000 })
+  })
+
+  it('never closes a connection with a request in progress, and refuses a new one only when all have one', async () => {
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    const provider = new ScriptedProvider(async (m) => {
+      await released
+      return { messageId: m.reference }
+    })
+    const server = await start({ SMS_HOOK_MAX_CONNECTIONS: '2' }, provider)
+    const waiting = await gotrueCall(server.url)
+    await vi.waitFor(() => expect(provider.calls).toHaveLength(1))
+    const kept = await keptAlive(server.url)
+
+    // Two connections at the cap: the idle one makes room, the one waiting for its provider stays.
+    const next = await gotrueCall(server.url)
+    await within(kept.closed, 5000, 'the idle connection was closed')
+    await vi.waitFor(() => expect(provider.calls).toHaveLength(2))
+
+    const extra = await openRaw(server.url)
+    expect(await within(extra.closed, 5000, 'the connection over the cap was closed')).toBe('')
+
+    release()
+    await answered(waiting)
+    await answered(next)
+    // Idle again: a new connection is served in the place of one of them.
+    await answered(await gotrueCall(server.url))
   })
 })
 

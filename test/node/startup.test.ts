@@ -20,6 +20,9 @@ const main = (env: Record<string, string>, args: string[] = [], cwd?: string) =>
   return run
 }
 
+/** Production with the console provider; metrics on a free port of their own rather than 9464, which other hooks on this machine may hold. */
+const PRODUCTION = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_METRICS_PORT: '0' }
+
 /** Exit code 0 after a signal means our handler ran and shut down cleanly; the rest is there to debug a failure. */
 const expectCleanExit = async (run: Running) => {
   const code = await run.exited
@@ -60,9 +63,9 @@ describe('Node entry start-up', () => {
 
   it('starts with Redis unreachable: not ready, the hook answering, and a clean exit on SIGTERM', async () => {
     const redisUrl = `redis://127.0.0.1:${await freePort()}`
-    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: redisUrl })
+    const run = main({ ...PRODUCTION, REDIS_URL: redisUrl })
     const url = await listeningUrl(run)
-    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis', metrics: `${url}/metrics` })
+    expect(JSON.parse(await run.waitFor(/"msg":"listening"/))).toMatchObject({ state: 'redis' })
     expect((await fetch(`${url}/readyz`)).status).toBe(503)
     expect((await fetch(`${url}/healthz`)).status).toBe(200)
     await run.waitFor(/shared state \(Redis\) connection error/)
@@ -127,8 +130,41 @@ describe('Node entry start-up', () => {
     }
   })
 
+  it('stops with one line naming SMS_HOOK_METRICS_PORT when that port is in use', async () => {
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      const run = main({ ...PRODUCTION, SMS_HOOK_METRICS_PORT: String(port) })
+      expect(await run.exited).toBe(1)
+      expect(run.stderr()).toBe(`sms-hook: cannot listen: SMS_HOOK_METRICS_PORT: ${port} is already in use on 127.0.0.1 (EADDRINUSE)\n`)
+    } finally {
+      holder.close()
+    }
+  })
+
+  it('says in the listening line where metrics are: in production a port of their own, or the main port with a token', async () => {
+    const own = main(PRODUCTION)
+    const ownLine = JSON.parse(await own.waitFor(/"msg":"listening"/)) as { url: string; metrics: string }
+    expect(ownLine.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(ownLine.metrics.startsWith(`${ownLine.url}/`)).toBe(false)
+    expect((await fetch(ownLine.metrics)).status).toBe(200)
+    expect((await fetch(`${ownLine.url}/metrics`)).status).toBe(404)
+    own.child.kill('SIGTERM')
+    await expectCleanExit(own)
+
+    const token = 'metrics-token-0123456789'
+    const { SMS_HOOK_METRICS_PORT: _, ...withoutPort } = PRODUCTION
+    const onMain = main({ ...withoutPort, SMS_HOOK_METRICS_TOKEN: token })
+    const mainLine = JSON.parse(await onMain.waitFor(/"msg":"listening"/)) as { url: string; metrics: string }
+    expect(mainLine.metrics).toBe(`${mainLine.url}/metrics`)
+    expect((await fetch(mainLine.metrics, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+    onMain.child.kill('SIGTERM')
+    await expectCleanExit(onMain)
+  })
+
   it('warns at start-up when production uses the console provider, and serves no inbox without a token', async () => {
-    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET })
+    const run = main(PRODUCTION)
     const url = await listeningUrl(run)
     const warning = await run.waitFor(/"level":"warn"/)
     expect(warning).toContain('prints every OTP')
@@ -166,7 +202,7 @@ describe('Node entry start-up', () => {
 
 describe('Node entry shutdown', () => {
   it('on SIGTERM closes idle connections and clients still sending, and exits 0', async () => {
-    const run = main({ NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_TIMEOUT_MS: '300' })
+    const run = main({ ...PRODUCTION, SMS_HOOK_TIMEOUT_MS: '300' })
     const url = await listeningUrl(run)
     // A fresh connection is busy from its first byte on; one answer on a later connection shows it was accepted.
     const trickling = await openRaw(url)
