@@ -27,9 +27,12 @@ export const isConfigError = (e: unknown): e is ConfigError =>
 /**
  * How a provider failed, which decides what the hook does next:
  * - `retryable`: nothing was sent (throttled, gateway down); the hook may try again or fail over.
- * - `recipient_invalid`: the number cannot receive this SMS; trying again cannot help.
+ * - `recipient_invalid`: the vendor refused this destination: the number (invalid, unreachable, barred, opted
+ *   out) or its region (geo permissions, no route). Trying again or another vendor cannot help, and would take
+ *   the number past the operator's own per-vendor destination rules; it says nothing against the vendor.
  * - `rate_limited`: the provider's per-number flow control; the user must wait.
- * - `configuration`: our account, credentials, signature or template are wrong.
+ * - `configuration`: a code the vendor documents as being about our account, credentials, sender, signature or
+ *   template. Only such codes: a code we do not know is read as a destination refusal (see `unrecognised`).
  * - `outcome_unknown`: a timeout or lost connection after the request left; the SMS may have gone, so it is
  *   never retried, failed over or released for a resend.
  */
@@ -47,6 +50,13 @@ export interface ProviderErrorOptions {
   requestId?: string
   /** A retry hint from the provider (`x-acs-retry-after`, `Retry-After`), in milliseconds. */
   retryAfterMs?: number
+  /**
+   * The vendor's code is missing from its table in `providers/`. Such an answer is read as a destination
+   * refusal (`recipient_invalid`): any number can draw an odd code, and reading it as our account's fault would
+   * let anyone fail over past the first vendor's geo permissions and open its breaker. Logged at error with the
+   * code, so that the operator can add it.
+   */
+  unrecognised?: boolean
   cause?: unknown
 }
 
@@ -56,6 +66,7 @@ export class ProviderError extends Error {
   readonly providerCode: string | undefined
   readonly requestId: string | undefined
   readonly retryAfterMs: number | undefined
+  readonly unrecognised: boolean
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
@@ -65,6 +76,7 @@ export class ProviderError extends Error {
     this.providerCode = options.providerCode
     this.requestId = options.requestId
     this.retryAfterMs = options.retryAfterMs
+    this.unrecognised = options.unrecognised ?? false
   }
 }
 

@@ -3,8 +3,11 @@
  * eating the 5-second budget of every sign-in.
  *
  * It counts hooks, not attempts: a hook whose attempts on a provider all ended retryable, configuration or
- * outcome unknown is one failure, however many attempts it made. An answer about the recipient (an invalid
- * number, per-number flow control) shows the vendor is up, as a delivery does. After `threshold` failed hooks
+ * outcome unknown is one failure, however many attempts it made. Only failures that say the vendor fails for
+ * everyone are such: its 5xx error JSON, a connection error or timeout, our account throttled or refused. An
+ * answer about the destination (a number or region the vendor refuses, per-number flow control) never counts,
+ * since anyone can pick such numbers: a known one shows the vendor is up, as a delivery does, and a code the
+ * vendor's table does not know shows nothing either way. After `threshold` failed hooks
  * in a row the breaker opens: the provider is skipped for `cooldownMs`. Then one hook is let through as a
  * probe (half-open; the others still skip it): its success closes the breaker, its failure opens it for
  * another cooldown.
@@ -45,7 +48,8 @@ export type BreakerPass = 'pass' | 'probe' | 'forced'
 
 /**
  * How a hook's run on a provider ended for its breaker: the vendor answered (`up`), it failed (`down`), or the
- * provider was never called (`none`: the hook's deadline passed first), which says nothing of the vendor.
+ * run says nothing of the vendor (`none`: the hook's deadline passed before the call, or the vendor answered
+ * with a code its table does not know).
  */
 export type BreakerVerdict = 'up' | 'down' | 'none'
 
@@ -92,7 +96,7 @@ export class CircuitBreaker {
   /** Reports how the hook that was given `pass` ended its run on the provider. */
   record(pass: BreakerPass, verdict: BreakerVerdict): void {
     if (verdict === 'none') {
-      // The probe was never made: the next hook may make it.
+      // The probe told nothing: the next hook may make it.
       if (pass === 'probe') this.#probing = false
       return
     }

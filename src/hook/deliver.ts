@@ -71,8 +71,10 @@ export const RUN_ON_MS = 30_000
  *   vendor is configured apart) move on to the next provider at once. Only the last provider available retries
  *   a `retryable` failure itself, with a short backoff (or the provider's retry hint), because GoTrue's own
  *   retries share the same 5 s and are never invited.
- * - `recipient_invalid` and `rate_limited` are answers about the number: another vendor would not help and
- *   would cost money, so they are answered as they are.
+ * - `recipient_invalid` and `rate_limited` are answers about the number or its destination: another vendor
+ *   would not help, would cost money, and would pass over the first vendor's own destination rules (its geo
+ *   permissions), so they are answered as they are. Neither counts towards the breaker: anyone can pick a number
+ *   a vendor refuses. A code the vendor's table does not know (`unrecognised`) is answered the same way.
  * - `outcome_unknown` (the SMS may have gone) is answered as it is, unless `failoverOnTimeout`. A provider still
  *   busy at the deadline ends the call either way: no time is left.
  * - No attempt but the first starts with less than `MIN_ATTEMPT_MS` left.
@@ -165,7 +167,8 @@ const runOn = async (
     switch (error.kind) {
       case 'recipient_invalid':
       case 'rate_limited':
-        return { outcome, verdict: 'up', failOver: false }
+        // A known refusal of the number shows the vendor up; an unknown code shows nothing either way.
+        return { outcome, verdict: error.unrecognised ? 'none' : 'up', failOver: false }
       case 'outcome_unknown':
         return { outcome, verdict: 'down', failOver: options.failoverOnTimeout }
       case 'configuration':
@@ -183,6 +186,7 @@ const runOn = async (
   }
 }
 
+/** The answer when the SMS may have gone: never released for a resend (`mayHaveSent`). */
 const OUTCOME_UNKNOWN = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
 /** The deadline passed before any provider was called: nothing was sent. */
 const NOT_STARTED = refused(503, 'busy', MESSAGES.busy)
@@ -204,7 +208,7 @@ export const outcomeOf = (error: ProviderError): Outcome => {
     case 'configuration':
       return refused(500, 'configuration', MESSAGES.configuration)
     case 'outcome_unknown':
-      return refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+      return OUTCOME_UNKNOWN
   }
 }
 

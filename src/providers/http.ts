@@ -3,6 +3,7 @@
  * Runs on Node and on workerd alike: `fetch` comes from `ProviderDeps`.
  */
 import { ProviderError, type ProviderErrorKind } from '../errors.js'
+import { isRecord } from '../record.js'
 import { scrubText } from './scrub.js'
 import type { SmsMessage } from './types.js'
 
@@ -128,9 +129,11 @@ const describe = (error: unknown): string => {
   return parts.join(': ')
 }
 
-/** How a provider reads a vendor's answer that is not a success. */
-export interface Refusal {
+/** How a provider read a vendor's answer that is not a success: the kind, and what the logs keep of it. */
+export interface VendorRejection {
   kind: ProviderErrorKind
+  /** The code is missing from the vendor's table (`ProviderErrorOptions.unrecognised`). */
+  unrecognised?: boolean
   /** The vendor's own error code, as text (`21211`, `AuthFailure.SignatureFailure`). */
   code?: string
   /** The vendor's explanation; scrubbed before it is kept. */
@@ -143,13 +146,13 @@ export interface Refusal {
  * `Retry-After`, and a message that keeps nothing of the request (`scrubText`).
  *
  * @example
- * throw refusal('Twilio', answer, { kind: 'recipient_invalid', code: '21211', detail: json.message }, message, clock.now())
+ * throw providerError('Twilio', answer, { kind: 'recipient_invalid', code: '21211', detail: json.message }, message, clock.now())
  * // ProviderError: Twilio answered HTTP 400, code 21211: The 'To' number +1500****0001 is not a valid phone number.
  */
-export const refusal = (
+export const providerError = (
   vendor: string,
   answer: VendorAnswer,
-  { kind, code, detail, requestId }: Refusal,
+  { kind, unrecognised, code, detail, requestId }: VendorRejection,
   message: SmsMessage,
   now: number,
 ): ProviderError => {
@@ -158,18 +161,45 @@ export const refusal = (
     providerCode: code,
     requestId,
     retryAfterMs: retryAfterMs(answer.headers, now),
+    ...(unrecognised ? { unrecognised } : {}),
   })
 }
 
+/** What a provider found in an answer that is not a success, for `kindOfAnswer`. */
+export interface AnswerReading {
+  /** The body has the vendor's own shape (its error JSON, its result list), whatever code it carries. */
+  vendorJson: boolean
+  /** The vendor's code for this failure; undefined when the answer carries none (or a success code without its id). */
+  code?: string
+  /** The kind the vendor's table gives `code`; undefined when the table does not list it. */
+  known?: ProviderErrorKind
+}
+
 /**
- * The kind for an answer the vendor's codes do not explain, by its status (the vendor's API reference): a 2xx may have
- * sent the SMS; a 5xx or a 429 (the vendor throttling our account) sent nothing; any other status means the
- * vendor refused what we sent, which only a change of settings can fix.
+ * The one reading, for every vendor, of an answer that is not a success (the table in README, "Providers"):
+ * - Without the vendor's JSON, something in between answered (a proxy, a gateway): a 2xx or a 5xx (a 502 or
+ *   504 page: the upstream may have had the request) is `outcome_unknown`; a 429 was throttled before reaching
+ *   the vendor, `retryable`; any other status (a 404 or 403 page) is the path to the vendor, ours to fix.
+ * - A 5xx with the vendor's JSON is the vendor failing for everyone, `retryable` whatever its code.
+ * - Otherwise the vendor's table decides; a 429 is our account throttled. A code the table does not know (or
+ *   none) is read as a destination refusal, `recipient_invalid` and `unrecognised`: it is no evidence against
+ *   our account, and reading it as one would let any number fail over and count towards the breaker.
+ * - A 2xx with the vendor's JSON but no code is a success without its id: the SMS may have gone.
  */
-export const kindOfStatus = (status: number): ProviderErrorKind => {
-  if (status >= 200 && status < 300) return 'outcome_unknown'
-  if (status >= 500 || status === 429) return 'retryable'
-  return 'configuration'
+export const kindOfAnswer = (
+  status: number,
+  { vendorJson, code, known }: AnswerReading,
+): Pick<VendorRejection, 'kind' | 'unrecognised'> => {
+  const ok = status >= 200 && status < 300
+  if (!vendorJson) {
+    if (ok || status >= 500) return { kind: 'outcome_unknown' }
+    return { kind: status === 429 ? 'retryable' : 'configuration' }
+  }
+  if (status >= 500) return { kind: 'retryable' }
+  if (known !== undefined) return { kind: known }
+  if (status === 429) return { kind: 'retryable' }
+  if (ok && code === undefined) return { kind: 'outcome_unknown' }
+  return { kind: 'recipient_invalid', unrecognised: true }
 }
 
 /**
@@ -192,9 +222,6 @@ const parseJson = (text: string): unknown => {
     return undefined
   }
 }
-
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** A non-empty string field of a vendor's JSON, or a number as its digits (some vendors send ids as numbers). */
 export const stringOf = (value: unknown): string | undefined => {

@@ -9,7 +9,8 @@
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'
 import { isGsm7 } from '../message/gsm7.js'
-import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { isRecord } from '../record.js'
+import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
 import { defineProvider, type SendResult, type SmsMessage } from './types.js'
 
 export interface MessageBirdSettings {
@@ -20,6 +21,15 @@ export interface MessageBirdSettings {
 
 /** MessageBird's code for a missing or wrong parameter; on `recipients` it means "no (correct) recipients". */
 const BAD_PARAMETER = 9
+
+/**
+ * `errors[0].code` values about our account (the vendor's API reference), besides 9 (`knownKind`). Any other
+ * code is read as a destination refusal and logged at error (`kindOfAnswer`).
+ */
+const ACCOUNT: Record<number, ProviderErrorKind> = {
+  2: 'configuration', // the access key is missing or wrong (HTTP 401)
+  25: 'configuration', // not enough balance (HTTP 402)
+}
 
 const VENDOR = 'MessageBird'
 
@@ -54,21 +64,23 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   const json = isRecord(answer.json) ? answer.json : {}
   const id = stringOf(json.id)
   if (answer.status >= 200 && answer.status < 300 && id !== undefined) return { messageId: id }
-  const error = Array.isArray(json.errors) && isRecord(json.errors[0]) ? json.errors[0] : {}
+  const errors = Array.isArray(json.errors) ? json.errors : undefined
+  const error = errors !== undefined && isRecord(errors[0]) ? errors[0] : {}
   const code = typeof error.code === 'number' ? error.code : undefined
   const detail = [stringOf(error.description), stringOf(error.parameter)].filter(Boolean).join(', parameter ')
-  throw refusal(
+  const reading = { vendorJson: errors !== undefined, code: stringOf(code), known: knownKind(code, error.parameter) }
+  throw providerError(
     VENDOR,
     answer,
-    { kind: kindOf(answer.status, code, error.parameter), code: stringOf(code), detail: detail || undefined },
+    { ...kindOfAnswer(answer.status, reading), code: reading.code, detail: detail || undefined },
     message,
     now,
   )
 }
 
-const kindOf = (status: number, code: number | undefined, parameter: unknown): ProviderErrorKind => {
-  if (status === 422 && code === BAD_PARAMETER && parameter === 'recipients') return 'recipient_invalid'
-  // A wrong access key (code 2, HTTP 401), no balance (25, HTTP 402) and any other 4xx are our account's
-  // to fix; 429 and 5xx sent nothing.
-  return kindOfStatus(status)
+const knownKind = (code: number | undefined, parameter: unknown): ProviderErrorKind | undefined => {
+  if (code === undefined) return undefined
+  // Every other parameter (originator, body, datacoding) comes from our settings.
+  if (code === BAD_PARAMETER) return parameter === 'recipients' ? 'recipient_invalid' : 'configuration'
+  return ACCOUNT[code]
 }

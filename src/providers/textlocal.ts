@@ -8,7 +8,8 @@
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'
-import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { isRecord } from '../record.js'
+import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
 import { defineProvider, type SendResult, type SmsMessage } from './types.js'
 
 export interface TextlocalSettings {
@@ -17,13 +18,17 @@ export interface TextlocalSettings {
   endpoint: string
 }
 
-/** Error codes of a `failure` (the vendor's API reference); any other code is our account's or settings' to fix. */
+/**
+ * Error codes of a `failure` (the vendor's API reference). Any other code is read as a destination refusal and
+ * logged at error (`kindOfAnswer`).
+ */
 const KINDS: Record<number, ProviderErrorKind> = {
   51: 'recipient_invalid', // no valid numbers
   80: 'retryable',
   3: 'configuration', // login details
   4: 'configuration', // no recipients
   7: 'configuration', // not enough credits
+  43: 'configuration', // invalid sender name
 }
 
 const VENDOR = 'Textlocal'
@@ -63,7 +68,14 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   }
   const error = json.status === 'failure' && Array.isArray(json.errors) && isRecord(json.errors[0]) ? json.errors[0] : {}
   const code = typeof error.code === 'number' ? error.code : undefined
-  // Without a coded failure (a proxy's page, a success without its id) only the HTTP status can be read.
-  const kind = code === undefined ? kindOfStatus(answer.status) : (KINDS[code] ?? 'configuration')
-  throw refusal(VENDOR, answer, { kind, code: stringOf(code), detail: stringOf(error.message) }, message, now)
+  // Textlocal's JSON always says `success` or `failure`; a proxy's page or another JSON does not.
+  const vendorJson = json.status === 'success' || json.status === 'failure'
+  const reading = { vendorJson, code: stringOf(code), known: code === undefined ? undefined : KINDS[code] }
+  throw providerError(
+    VENDOR,
+    answer,
+    { ...kindOfAnswer(answer.status, reading), code: reading.code, detail: stringOf(error.message) },
+    message,
+    now,
+  )
 }

@@ -8,7 +8,8 @@
  */
 import { endpoint, required, type Env } from '../config/env.js'
 import { ConfigError, type ProviderErrorKind } from '../errors.js'
-import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { isRecord } from '../record.js'
+import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
 import { defineProvider, type SendResult, type SmsMessage } from './types.js'
 
 export interface TwilioSettings {
@@ -19,16 +20,21 @@ export interface TwilioSettings {
   endpoint: string
 }
 
-/** Twilio's error codes (the vendor's API reference); codes not here are read by their HTTP status. */
+/**
+ * Twilio's error codes (the vendor's API reference). A code not here is read as a destination refusal and logged
+ * at error (`kindOfAnswer`); only the codes below that are about our account fail over.
+ */
 const KINDS: Record<number, ProviderErrorKind> = {
   21211: 'recipient_invalid', // invalid To
   21614: 'recipient_invalid', // To is not a mobile number
   21610: 'recipient_invalid', // the recipient replied STOP
+  21612: 'recipient_invalid', // the To number is not currently reachable via SMS
+  // Geo permissions: the operator chose not to send to this region through Twilio; failing over would bypass it.
+  21408: 'recipient_invalid', // permission to send an SMS has not been enabled for the region of To
   20429: 'retryable', // too many concurrent requests on the account
   20003: 'configuration', // authentication
   21606: 'configuration', // From cannot send to this number
   21659: 'configuration', // From is not a Twilio number
-  21408: 'configuration', // the destination region is not enabled on the account
   21608: 'configuration', // trial accounts reach verified numbers only
 }
 
@@ -69,18 +75,19 @@ export const twilio = defineProvider<TwilioSettings>({
   },
 })
 
-/** A 2xx with the message's `sid` is success; Twilio's JSON error (`code`, `message`) is read by its code. */
+/** A 2xx with the message's `sid` is success; Twilio's error JSON (`code`, `message`) is read by its code. */
 const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendResult => {
   const json = isRecord(answer.json) ? answer.json : {}
   const sid = stringOf(json.sid)
   if (answer.status >= 200 && answer.status < 300 && sid !== undefined) return { messageId: sid }
   const code = typeof json.code === 'number' ? json.code : undefined
-  throw refusal(
+  const reading = { vendorJson: code !== undefined, code: stringOf(code), known: code === undefined ? undefined : KINDS[code] }
+  throw providerError(
     VENDOR,
     answer,
     {
-      kind: (code !== undefined && KINDS[code]) || kindOfStatus(answer.status),
-      code: code === undefined ? undefined : String(code),
+      ...kindOfAnswer(answer.status, reading),
+      code: reading.code,
       detail: stringOf(json.message),
       requestId: answer.headers.get('twilio-request-id') ?? undefined,
     },

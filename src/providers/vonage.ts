@@ -9,7 +9,8 @@
 import { endpoint, required, type Env } from '../config/env.js'
 import type { ProviderErrorKind } from '../errors.js'
 import { isGsm7 } from '../message/gsm7.js'
-import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from './http.js'
+import { isRecord } from '../record.js'
+import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
 import { defineProvider, type SendResult, type SmsMessage } from './types.js'
 
 export interface VonageSettings {
@@ -19,11 +20,15 @@ export interface VonageSettings {
   endpoint: string
 }
 
-/** `messages[0].status` values (the vendor's API reference). Status 3 depends on the parameter it names: see `kindOf`. */
+/**
+ * `messages[0].status` values (the vendor's API reference). Status 3 depends on the parameter it names: see
+ * `knownKind`. A status not here is read as a destination refusal and logged at error (`kindOfAnswer`).
+ */
 const KINDS: Record<string, ProviderErrorKind> = {
   '1': 'retryable', // throttled
   '5': 'retryable', // internal error
   '6': 'recipient_invalid', // unroutable
+  '7': 'recipient_invalid', // number barred
   '15': 'recipient_invalid', // barred, as the vendor's status table reads it
   '2': 'configuration', // a parameter is missing
   '4': 'configuration', // bad credentials
@@ -73,12 +78,14 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   const messageId = stringOf(first?.['message-id'])
   if (answer.status >= 200 && answer.status < 300 && status === '0' && messageId !== undefined) return { messageId }
   const detail = stringOf(first?.['error-text'])
-  throw refusal(VENDOR, answer, { kind: kindOf(answer.status, status, detail), code: status, detail }, message, now)
+  // Status 0 without its id is a success Vonage did not finish telling: no code to read.
+  const code = status === '0' ? undefined : status
+  const reading = { vendorJson: first !== undefined, code, known: knownKind(code, detail) }
+  throw providerError(VENDOR, answer, { ...kindOfAnswer(answer.status, reading), code: status, detail }, message, now)
 }
 
-const kindOf = (httpStatus: number, status: string | undefined, errorText: string | undefined): ProviderErrorKind => {
-  // No status (or a success without its id) is an answer Vonage did not explain: read by its HTTP status.
-  if (status === undefined || status === '0') return kindOfStatus(httpStatus)
+const knownKind = (status: string | undefined, errorText: string | undefined): ProviderErrorKind | undefined => {
+  if (status === undefined) return undefined
   if (status === '3') return errorText !== undefined && ABOUT_TO_NUMBER.test(errorText) ? 'recipient_invalid' : 'configuration'
-  return KINDS[status] ?? 'configuration'
+  return KINDS[status]
 }

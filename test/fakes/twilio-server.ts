@@ -22,9 +22,12 @@ const ERRORS: Record<number, [number, string]> = {
   21606: [400, 'The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.'],
   21608: [400, 'The number {to} is unverified. Trial accounts cannot send messages to unverified numbers.'],
   21610: [400, 'Attempt to send to unsubscribed recipient'],
+  21612: [400, "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from} via SMS."],
   21614: [400, "'To' number {to} is not a valid mobile number"],
   21659: [400, "'From' {from} is not a Twilio phone number or Short Code country mismatch"],
   21701: [400, 'The Messaging Service Sid {service} is invalid.'],
+  20500: [500, 'An internal server error has occurred'],
+  20503: [503, 'Service is unavailable. Please try again'],
 }
 
 const twilioError = (code: number, params: Record<string, unknown>): Reply => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, inject, it } from 'vitest'
 import { ProviderError } from '../../src/errors.js'
-import { callVendor, kindOfStatus, noAnswer, retryAfterMs } from '../../src/providers/http.js'
+import { callVendor, kindOfAnswer, noAnswer, retryAfterMs } from '../../src/providers/http.js'
 import { boundFetch, expectNothingFromRequest, failure, onWorkerd, smsMessage } from './support.js'
 
 const faults = inject('networkFaults')
@@ -103,19 +103,46 @@ describe('noAnswer', () => {
   })
 })
 
-describe('kindOfStatus', () => {
+describe('kindOfAnswer', () => {
+  const proxy = { vendorJson: false }
   it.each([
     [200, 'outcome_unknown'],
     [201, 'outcome_unknown'],
+    [502, 'outcome_unknown'],
+    [504, 'outcome_unknown'],
+    [500, 'outcome_unknown'],
     [429, 'retryable'],
-    [500, 'retryable'],
-    [503, 'retryable'],
     [400, 'configuration'],
-    [401, 'configuration'],
+    [403, 'configuration'],
     [404, 'configuration'],
     [302, 'configuration'],
-  ])('reads an unexplained HTTP %i as %s', (status, kind) => {
-    expect(kindOfStatus(status)).toBe(kind)
+  ] as const)("reads HTTP %i without the vendor's JSON (a proxy's page) as %s", (status, kind) => {
+    expect(kindOfAnswer(status, proxy)).toEqual({ kind })
+  })
+
+  it("reads a 5xx with the vendor's JSON as retryable, whatever its code says", () => {
+    expect(kindOfAnswer(503, { vendorJson: true, code: '20503' })).toEqual({ kind: 'retryable' })
+    expect(kindOfAnswer(500, { vendorJson: true, code: 'X', known: 'recipient_invalid' })).toEqual({ kind: 'retryable' })
+  })
+
+  it("lets the vendor's table decide below 500", () => {
+    expect(kindOfAnswer(401, { vendorJson: true, code: '20003', known: 'configuration' })).toEqual({ kind: 'configuration' })
+    expect(kindOfAnswer(200, { vendorJson: true, code: '6', known: 'recipient_invalid' })).toEqual({ kind: 'recipient_invalid' })
+  })
+
+  it('reads a code the table does not know as an unrecognised destination refusal, never as configuration', () => {
+    for (const status of [200, 400, 401, 403, 404, 422]) {
+      expect(kindOfAnswer(status, { vendorJson: true, code: 'NEW' })).toEqual({ kind: 'recipient_invalid', unrecognised: true })
+    }
+    expect(kindOfAnswer(400, { vendorJson: true })).toEqual({ kind: 'recipient_invalid', unrecognised: true })
+  })
+
+  it("reads 429 with the vendor's JSON and an unknown code as our account throttled: retryable", () => {
+    expect(kindOfAnswer(429, { vendorJson: true, code: 'NEW' })).toEqual({ kind: 'retryable' })
+  })
+
+  it("reads a 2xx with the vendor's JSON and no code as a success without its id: outcome_unknown", () => {
+    expect(kindOfAnswer(200, { vendorJson: true })).toEqual({ kind: 'outcome_unknown' })
   })
 })
 

@@ -75,7 +75,9 @@ describeProviderContract({
     { what: "Tencent's own timeout", answer: { error: 'InternalError.Timeout' }, kind: 'outcome_unknown', code: 'InternalError.Timeout' },
     { what: 'request throttling', answer: { error: 'RequestLimitExceeded' }, kind: 'retryable', code: 'RequestLimitExceeded' },
     { what: 'per-account request throttling', answer: { error: 'RequestLimitExceeded.UinLimitExceeded' }, kind: 'retryable', code: 'RequestLimitExceeded.UinLimitExceeded' },
-    { what: 'an unknown code', answer: { error: 'FailedOperation.Something' }, kind: 'configuration', code: 'FailedOperation.Something' },
+    { what: 'an unknown code', answer: { error: 'FailedOperation.Something' }, kind: 'recipient_invalid', code: 'FailedOperation.Something', unrecognised: true },
+    { what: 'an unknown per-number code', answer: { error: 'UnsupportedOperation.Something', perNumber: true }, kind: 'recipient_invalid', code: 'UnsupportedOperation.Something', unrecognised: true },
+    { what: 'its own answer with HTTP 503', answer: { error: 'FailedOperation.Something', status: 503 }, kind: 'retryable', code: 'FailedOperation.Something' },
   ],
 })
 

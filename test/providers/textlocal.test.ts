@@ -42,6 +42,7 @@ describeProviderContract({
     { what: 'no recipients', answer: { error: 4 }, kind: 'configuration', code: '4' },
     { what: 'insufficient credits', answer: { error: 7 }, kind: 'configuration', code: '7' },
     { what: 'an invalid sender', answer: { error: 43 }, kind: 'configuration', code: '43' },
+    { what: 'a code not listed', answer: { error: 192 }, kind: 'recipient_invalid', code: '192', unrecognised: true },
   ],
 })
 

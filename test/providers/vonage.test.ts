@@ -48,7 +48,8 @@ describeProviderContract({
     { what: 'bad credentials', answer: { error: '4' }, kind: 'configuration', code: '4' },
     { what: 'an exceeded quota', answer: { error: '9' }, kind: 'configuration', code: '9' },
     { what: 'a destination not whitelisted', answer: { error: '29' }, kind: 'configuration', code: '29' },
-    { what: 'a status not listed', answer: { error: '12' }, kind: 'configuration', code: '12' },
+    { what: 'a barred number (7)', answer: { error: '7' }, kind: 'recipient_invalid', code: '7' },
+    { what: 'a status not listed', answer: { error: '12' }, kind: 'recipient_invalid', code: '12', unrecognised: true },
   ],
 })
 

@@ -1,5 +1,6 @@
 import { isProviderError, ProviderError, type ProviderErrorKind } from '../../errors.js'
-import { isRecord, noAnswer, stringOf } from '../http.js'
+import { isRecord } from '../../record.js'
+import { kindOfAnswer, noAnswer, stringOf } from '../http.js'
 import { scrubText } from '../scrub.js'
 import type { SendResult, SmsMessage } from '../types.js'
 import type { AliyunAnswer } from './transport.js'
@@ -22,12 +23,28 @@ const RECIPIENT_INVALID = new Set([
 /** Failures of Aliyun itself, after which nothing was sent. `Throttling*` codes join them by prefix. */
 const TRANSIENT = new Set(['isp.SYSTEM_ERROR', 'ServiceUnavailable', 'InternalError'])
 
+/** Codes about our account, credentials, signature or template. `InvalidAccessKeyId.*` join them by prefix. */
+const CONFIGURATION = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidTimeStamp.Expired',
+  'isv.SMS_TEMPLATE_ILLEGAL',
+  'isv.SMS_SIGNATURE_ILLEGAL',
+  'isv.INVALID_JSON_PARAM',
+  'isv.TEMPLATE_MISSING_PARAMETERS',
+  'isv.AMOUNT_NOT_ENOUGH',
+  'isp.RAM_PERMISSION_DENY',
+  'isv.PRODUCT_UN_SUBSCRIPT',
+  'isv.ACCOUNT_ABNORMAL',
+  // Mainland SMS refused from a source IP outside mainland China: this deployment's, for every number.
+  'isv.DENY_IP_RANGE',
+])
+
 /**
  * The hook's reading of an Aliyun answer: the BizId when the message was accepted, else a `ProviderError` whose
  * kind decides the answer to GoTrue. Aliyun's own message goes to the logs, scrubbed (it may quote the number).
  *
- * Unknown codes count as `configuration`: they are logged at error level with Aliyun's code and request id,
- * which is what an operator needs to fix whatever Aliyun refused.
+ * A code in none of the sets above is read as a destination refusal (`kindOfAnswer`), and logged at error level
+ * with Aliyun's code and request id, which is what an operator needs to add it.
  */
 export const resultOf = (answer: AliyunAnswer, message: SmsMessage): SendResult => {
   if (answer.code === 'OK' && answer.status >= 200 && answer.status < 300) {
@@ -36,18 +53,21 @@ export const resultOf = (answer: AliyunAnswer, message: SmsMessage): SendResult 
   const { status, code } = answer
   if (code === undefined) throw notAliyunJson(`HTTP ${status}`)
   const text = scrubText(`Alibaba Cloud answered ${code}: ${answer.message ?? 'no message'}`, message)
-  throw new ProviderError(kindOf(status, code), text, {
+  const { kind, unrecognised } = kindOfAnswer(status, { vendorJson: true, code, known: knownKind(code) })
+  throw new ProviderError(kind, text, {
     providerCode: code,
     requestId: answer.requestId,
     retryAfterMs: answer.retryAfterMs,
+    ...(unrecognised ? { unrecognised } : {}),
   })
 }
 
-const kindOf = (status: number, code: string): ProviderErrorKind => {
+const knownKind = (code: string): ProviderErrorKind | undefined => {
   if (code.startsWith('Throttling') || TRANSIENT.has(code)) return 'retryable'
   if (RATE_LIMITED.has(code)) return 'rate_limited'
   if (RECIPIENT_INVALID.has(code)) return 'recipient_invalid'
-  return status >= 500 ? 'retryable' : 'configuration'
+  if (CONFIGURATION.has(code) || code.startsWith('InvalidAccessKeyId.')) return 'configuration'
+  return undefined
 }
 
 /**

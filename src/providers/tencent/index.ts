@@ -11,7 +11,8 @@
 import { endpoint, jsonSetting, required, text, type Env } from '../../config/env.js'
 import { ConfigError, type ProviderErrorKind } from '../../errors.js'
 import { compileTemplate, type TemplateValues } from '../../message/template.js'
-import { callVendor, isRecord, kindOfStatus, refusal, stringOf, type VendorAnswer } from '../http.js'
+import { isRecord } from '../../record.js'
+import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from '../http.js'
 import { defineProvider, type SendResult, type SmsMessage } from '../types.js'
 import { signTc3 } from './sign.js'
 
@@ -33,7 +34,10 @@ export const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
 const CONTENT_TYPE = 'application/json; charset=utf-8'
 const VENDOR = 'Tencent Cloud'
 
-/** Exact codes (the vendor's API reference); `kindOf` adds the families known by their prefix. */
+/**
+ * Exact codes (the vendor's API reference); `knownKind` adds the families known by their prefix. Any other code
+ * is read as a destination refusal and logged at error (`kindOfAnswer`).
+ */
 const KINDS: Record<string, ProviderErrorKind> = {
   'InvalidParameterValue.IncorrectPhoneNumber': 'recipient_invalid',
   'FailedOperation.PhoneNumberInBlacklist': 'recipient_invalid', // the recipient opted out
@@ -132,18 +136,20 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   }
   const detail = stringOf(sent?.Message) ?? stringOf(error?.Message)
   const requestId = stringOf(response.RequestId)
-  // `Ok` without its serial number, or no code at all, is an answer Tencent did not explain.
-  const kind = code === undefined || code === 'Ok' ? kindOfStatus(answer.status) : kindOf(code)
-  throw refusal(VENDOR, answer, { kind, code, detail, requestId }, message, now)
+  // `Ok` without its serial number is a success Tencent did not finish telling: no code to read.
+  const failure = code === 'Ok' ? undefined : code
+  const reading = { vendorJson: isRecord(answer.json) && isRecord(answer.json.Response), code: failure, known: knownKind(failure) }
+  throw providerError(VENDOR, answer, { ...kindOfAnswer(answer.status, reading), code, detail, requestId }, message, now)
 }
 
-const kindOf = (code: string): ProviderErrorKind => {
+const knownKind = (code: string | undefined): ProviderErrorKind | undefined => {
+  if (code === undefined) return undefined
   const exact = KINDS[code]
   if (exact !== undefined) return exact
   if (code.startsWith('LimitExceeded.PhoneNumber')) return 'rate_limited'
   if (code === 'InternalError' || code.startsWith('InternalError.') || code.startsWith('RequestLimitExceeded')) {
     return 'retryable'
   }
-  // AuthFailure.*, UnauthorizedOperation.* and every code not listed: our account or settings.
-  return 'configuration'
+  if (code.startsWith('AuthFailure.') || code.startsWith('UnauthorizedOperation.')) return 'configuration'
+  return undefined
 }
