@@ -8,8 +8,11 @@ export interface Limit {
   windowMs: number
 }
 
-/** What each velocity limit counts, in the order a refusal names them (the most specific first). */
-export const LIMIT_RULES = ['per_number', 'per_ip', 'per_country', 'global'] as const
+/**
+ * What each velocity limit counts, in the order a refusal names them: the caller's (address, network) first, as
+ * the guard counts them first, then the destination's; the most specific first within each.
+ */
+export const LIMIT_RULES = ['per_ip', 'per_network', 'per_number', 'per_country', 'global'] as const
 export type LimitRule = (typeof LIMIT_RULES)[number]
 
 /** The SMS-pumping guard's settings. */
@@ -25,15 +28,25 @@ export interface GuardConfig {
 const LIMIT_VARIABLES: Record<LimitRule, string> = {
   per_number: 'SMS_HOOK_LIMIT_PER_NUMBER',
   per_ip: 'SMS_HOOK_LIMIT_PER_IP',
+  per_network: 'SMS_HOOK_LIMIT_PER_NETWORK',
   per_country: 'SMS_HOOK_LIMIT_PER_COUNTRY',
   global: 'SMS_HOOK_LIMIT_GLOBAL',
 }
 
 /**
  * A person needs a handful of codes an hour (GoTrue itself sends one per number every 60 s); more to one number,
- * or from one address, is a script. Country and global limits depend on the traffic of each project: off.
+ * or from one address, is a script. An IPv6 /48 is one site (an office, a campus, a hosting customer) holding many
+ * /64s: four times the per-address limit leaves room for a few busy subnets behind it, yet caps a script rotating
+ * through its 65,536 /64s at 120 codes an hour where the per-IP limit alone would let it send about two million.
+ * Country and global limits depend on the traffic of each project: off.
  */
-const DEFAULT_LIMITS: Record<LimitRule, string> = { per_number: '10/1h', per_ip: '30/1h', per_country: 'off', global: 'off' }
+const DEFAULT_LIMITS: Record<LimitRule, string> = {
+  per_ip: '30/1h',
+  per_network: '120/1h',
+  per_number: '10/1h',
+  per_country: 'off',
+  global: 'off',
+}
 
 /** Counters live as long as their window; a month is more than any abuse pattern needs. */
 const MAX_WINDOW_MS = 30 * UNIT_MS.d

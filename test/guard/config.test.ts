@@ -13,13 +13,14 @@ const errorOf = (env: Record<string, string>) => {
 }
 
 describe('the guard settings', () => {
-  it('defaults to 10 a number and 30 an address an hour, no country or global limit, every country', () => {
+  it('defaults to 30 an address, 120 an IPv6 /48 and 10 a number an hour, no country or global limit, every country', () => {
     expect(parseGuardConfig({})).toEqual({
       allowedCountries: undefined,
       blockedPrefixes: [],
       limits: {
-        per_number: { max: 10, windowMs: 3_600_000 },
         per_ip: { max: 30, windowMs: 3_600_000 },
+        per_network: { max: 120, windowMs: 3_600_000 },
+        per_number: { max: 10, windowMs: 3_600_000 },
         per_country: undefined,
         global: undefined,
       },
@@ -33,23 +34,33 @@ describe('the guard settings', () => {
     expect(parseLimit('1000/1d', 'X')).toEqual({ max: 1000, windowMs: 86_400_000 })
     expect(parseLimit('off', 'X')).toBeUndefined()
     expect(parseLimit('OFF', 'X')).toBeUndefined()
-    const config = parseGuardConfig({ SMS_HOOK_LIMIT_PER_NUMBER: 'off', SMS_HOOK_LIMIT_PER_COUNTRY: '500/1h', SMS_HOOK_LIMIT_GLOBAL: '2000/1d' })
+    const config = parseGuardConfig({
+      SMS_HOOK_LIMIT_PER_NUMBER: 'off',
+      SMS_HOOK_LIMIT_PER_NETWORK: '50/10m',
+      SMS_HOOK_LIMIT_PER_COUNTRY: '500/1h',
+      SMS_HOOK_LIMIT_GLOBAL: '2000/1d',
+    })
     expect(config.limits).toEqual({
-      per_number: undefined,
       per_ip: { max: 30, windowMs: 3_600_000 },
+      per_network: { max: 50, windowMs: 600_000 },
+      per_number: undefined,
       per_country: { max: 500, windowMs: 3_600_000 },
       global: { max: 2000, windowMs: 86_400_000 },
     })
   })
 
   it('stops start-up on a limit that is no count per window, naming the variable', () => {
-    for (const variable of ['SMS_HOOK_LIMIT_PER_NUMBER', 'SMS_HOOK_LIMIT_PER_IP', 'SMS_HOOK_LIMIT_PER_COUNTRY', 'SMS_HOOK_LIMIT_GLOBAL']) {
+    for (const variable of ['SMS_HOOK_LIMIT_PER_IP', 'SMS_HOOK_LIMIT_PER_NETWORK', 'SMS_HOOK_LIMIT_PER_NUMBER', 'SMS_HOOK_LIMIT_PER_COUNTRY', 'SMS_HOOK_LIMIT_GLOBAL']) {
       for (const value of ['10', '10/h', '0/1h', '5/0s', '5/1w', '5/31d', '-1/1h', '5 per hour', '1.5/1h', 'none']) {
         const error = errorOf({ [variable]: value })
         expect(error.variable, `${variable}=${value}`).toBe(variable)
         expect(error.message).toContain(`"${value}"`)
       }
     }
+  })
+
+  it('turns the per-network limit off with off', () => {
+    expect(parseGuardConfig({ SMS_HOOK_LIMIT_PER_NETWORK: 'off' }).limits.per_network).toBeUndefined()
   })
 
   it('reads allowed countries as calling codes, with or without +, and refuses one not in service', () => {

@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest'
 import type { Env } from '../../src/config/index.js'
 import type { HookEvent } from '../../src/hook/events.js'
+import { parseGuardConfig } from '../../src/guard/config.js'
+import { createGuard } from '../../src/guard/index.js'
 import { MESSAGES } from '../../src/outcome.js'
+import { normalisePhone } from '../../src/phone/e164.js'
 import { MemoryRateCounters } from '../../src/store/memory-counters.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
@@ -78,6 +81,7 @@ describe('the velocity limits', () => {
   const cases: [string, Env, (i: number) => { phone?: string; ip?: string }][] = [
     ['per number', { SMS_HOOK_LIMIT_PER_NUMBER: '2/1h' }, (i) => ({ phone: '8613800138000', ip: `203.0.113.${i}` })],
     ['per ip', { SMS_HOOK_LIMIT_PER_IP: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: '198.51.100.9' })],
+    ['per network', { SMS_HOOK_LIMIT_PER_NETWORK: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: `2001:db8:7:${i}::1` })],
     ['per country', { SMS_HOOK_LIMIT_PER_COUNTRY: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: `203.0.113.${i}` })],
     ['global', { SMS_HOOK_LIMIT_GLOBAL: '2/1h' }, (i) => ({ phone: `44770090012${i}`, ip: `203.0.113.${i}` })],
   ]
@@ -110,6 +114,31 @@ describe('the velocity limits', () => {
     for (const phone of ['8613800138004', '8613800138005']) {
       expect((await post(signupPayload({ phone, legacy: true }).body)).status).toBe(200)
     }
+  })
+
+  it('per network: counts 40 IPv6 addresses from one /48 (each its own /64) as one network, and no IPv4 address', async () => {
+    const { post, events } = setup({ SMS_HOOK_LIMIT_PER_NETWORK: '20/1h' })
+    const phone = (i: number) => `86139${String(i).padStart(8, '0')}`
+    const answers = []
+    for (let i = 0; i < 40; i++) answers.push(await post(signupPayload({ phone: phone(i), ip: `2001:db8:42:${i.toString(16)}::1` }).body))
+    expect(answers.slice(0, 20)).toEqual(Array(20).fill(sent))
+    expect(answers.slice(20)).toEqual(Array(20).fill(tooMany))
+    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual(Array(20).fill('per_network'))
+    expect(await post(signupPayload({ phone: phone(40), ip: '2001:db8:43::1' }).body)).toEqual(sent)
+    // IPv4 addresses, written plainly or mapped into IPv6, are counted per address only.
+    for (let i = 0; i < 40; i++) {
+      const ip = i % 2 === 0 ? `198.51.100.${i}` : `::ffff:198.51.100.${i}`
+      expect(await post(signupPayload({ phone: phone(100 + i), ip }).body), ip).toEqual(sent)
+    }
+  })
+
+  it('by default refuses the 121st code from one IPv6 /48 within an hour', async () => {
+    const { post, events } = setup({ SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined })
+    for (let i = 0; i < 120; i++) {
+      expect(await post(signupPayload({ phone: `86139${String(i).padStart(8, '0')}`, ip: `2001:db8:42:${i.toString(16)}::1` }).body)).toEqual(sent)
+    }
+    expect(await post(signupPayload({ phone: '8613900000120', ip: '2001:db8:42:ffff::1' }).body)).toEqual(tooMany)
+    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual(['per_network'])
   })
 
   it('lets calls through again once the window is over', async () => {
@@ -159,6 +188,68 @@ describe('the velocity limits', () => {
     for (let i = 10; i < 40; i++) expect(await post(signupPayload({ phone: `86138001380${i}` }).body)).toEqual(sent)
     expect(await post(signupPayload({ phone: '8613800138040' }).body)).toEqual(tooMany)
     expect(events).toContainEqual(expect.objectContaining({ type: 'guard_refused', rule: 'per_ip' }))
+  })
+})
+
+describe('the caller-side limits first', () => {
+  const victim = '8613800138000'
+
+  it("lets an address past its per-IP limit spend none of a victim's per-number budget: the victim's own calls still go through", async () => {
+    const { post, provider, events } = setup({ SMS_HOOK_LIMIT_PER_IP: '3/1h', SMS_HOOK_LIMIT_PER_NUMBER: '3/1h' })
+    const attacker = '198.51.100.66'
+    for (const phone of ['8613900139001', '8613900139002', '8613900139003']) {
+      expect(await post(signupPayload({ phone, ip: attacker }).body)).toEqual(sent)
+    }
+    for (let i = 0; i < 20; i++) expect(await post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual(tooMany)
+    for (let i = 0; i < 3; i++) expect(await post(signupPayload({ phone: victim, ip: '203.0.113.7' }).body)).toEqual(sent)
+    // The victim's number is now at its own limit, whoever asks.
+    expect(await post(signupPayload({ phone: victim, ip: '203.0.113.8' }).body)).toEqual(tooMany)
+    expect(provider.calls).toHaveLength(6)
+    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual([...Array(20).fill('per_ip'), 'per_number'])
+  })
+
+  it('counts a call refused by a caller-side limit against no destination: not its number, country or the global limit', async () => {
+    const { post, hits } = setup({
+      SMS_HOOK_LIMIT_PER_IP: '1/1h',
+      SMS_HOOK_LIMIT_PER_NETWORK: '3/1h',
+      SMS_HOOK_LIMIT_PER_NUMBER: '100/1h',
+      SMS_HOOK_LIMIT_PER_COUNTRY: '100/1h',
+      SMS_HOOK_LIMIT_GLOBAL: '100/1h',
+    })
+    const destination = (key: string) => /^(number|country):|^global$/.test(key)
+    expect(await post(signupPayload({ phone: victim, ip: '2001:db8:5:1::1' }).body)).toEqual(sent)
+    expect(hits.filter(destination)).toHaveLength(3)
+    // Past the per-IP limit of its /64; then, from other /64s, past the per-network limit of its /48 (which
+    // counted the call the per-IP limit refused: each side counts every call that reaches it).
+    expect(await post(signupPayload({ phone: victim, ip: '2001:db8:5:1::2' }).body)).toEqual(tooMany)
+    expect(await post(signupPayload({ phone: victim, ip: '2001:db8:5:2::1' }).body)).toEqual(sent)
+    expect(await post(signupPayload({ phone: victim, ip: '2001:db8:5:3::1' }).body)).toEqual(tooMany)
+    expect(hits.filter(destination)).toHaveLength(6)
+  })
+
+  it('applies no caller-side limit to a call without an address (GoTrue before v2.187), and counts it against its destination', async () => {
+    const { post, hits } = setup({ SMS_HOOK_LIMIT_PER_IP: '1/1h', SMS_HOOK_LIMIT_PER_NETWORK: '1/1h', SMS_HOOK_LIMIT_PER_NUMBER: '2/1h' })
+    for (let i = 0; i < 2; i++) expect((await post(signupPayload({ legacy: true }).body)).status).toBe(200)
+    const refused = await post(signupPayload({ legacy: true }).body)
+    expect(refused).toEqual({ status: 429, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } })
+    expect(hits).toEqual(Array(3).fill(`number:${victim}`))
+  })
+
+  it('hits the caller-side counters together, then the destination ones together: two round trips', async () => {
+    const pending: { key: string; settle: (count: number) => void }[] = []
+    const counters = { hit: (key: string) => new Promise<number>((settle) => pending.push({ key, settle })) }
+    const config = parseGuardConfig({ SMS_HOOK_LIMIT_PER_COUNTRY: '100/1h', SMS_HOOK_LIMIT_GLOBAL: '100/1h' })
+    const guard = createGuard(config, counters)
+    const verdict = guard({ to: normalisePhone(victim, undefined)!, ip: '2001:db8:5:1::1' })
+    const answer = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0))
+      const round = pending.splice(0)
+      for (const { settle } of round) settle(1)
+      return round.map(({ key }) => key)
+    }
+    expect(await answer()).toEqual(['ip:2001:db8:5:1::/64', 'network:2001:db8:5::/48'])
+    expect(await answer()).toEqual([`number:${victim}`, 'country:86', 'global'])
+    expect(await verdict).toEqual({ ok: true })
   })
 })
 

@@ -57,5 +57,17 @@ describe.skipIf(redis.url === '')(
       expect(await b!.post(signupPayload({ phone: uniqueMainlandPhone(), ip }).body)).toEqual({})
       expect(a!.provider.calls.length + b!.provider.calls.length).toBe(2)
     })
+
+    it("lets an address past its per-IP limit on one replica spend none of a victim's per-number budget on the other", async () => {
+      const [a, b] = replicas({ SMS_HOOK_LIMIT_PER_IP: '1/1h', SMS_HOOK_LIMIT_PER_NUMBER: '2/1h' })
+      const attacker = '2001:db8:66:1::1'
+      const victim = uniqueMainlandPhone()
+      expect(await a!.post(signupPayload({ phone: uniqueMainlandPhone(), ip: attacker }).body)).toEqual({})
+      for (let i = 0; i < 5; i++) {
+        expect(await a!.post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
+      }
+      for (const ip of ['203.0.113.1', '203.0.113.2']) expect(await b!.post(signupPayload({ phone: victim, ip }).body)).toEqual({})
+      expect(await b!.post(signupPayload({ phone: victim, ip: '203.0.113.3' }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
+    })
   },
 )
