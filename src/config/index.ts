@@ -8,7 +8,8 @@ import { parseGuardConfig, type GuardConfig } from '../guard/config.js'
 import { parseHookConfig, type HookConfig } from '../hook/config.js'
 import { parseRoutingConfig, type RoutingConfig } from '../hook/route.js'
 import { LOG_LEVELS, type LogLevel } from '../log.js'
-import { parseMessageConfig, type MessageConfig } from '../message/build.js'
+import { messageConfigFor, parseMessageConfig, type MessageConfig } from '../message/build.js'
+import { anySendsAbroad } from '../providers/registry.js'
 import { parseStateConfig, type StateConfig } from '../store/config.js'
 import { oneOf, text, type Env } from './env.js'
 
@@ -49,14 +50,22 @@ export const parseMode = (env: Env): Mode => {
  */
 export const parseConfig = (env: Env): Config => {
   const mode = parseMode(env)
+  // Read in a fixed order: of two wrong variables, the one read first here is named.
+  const hook = parseHookConfig(env)
+  const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info')
+  const message = parseMessageConfig(env)
+  const state = parseStateConfig(env)
+  const guard = parseGuardConfig(env)
+  const routing = parseRoutingConfig(env, mode)
   return {
     mode,
-    hook: parseHookConfig(env),
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    message: parseMessageConfig(env),
-    state: parseStateConfig(env),
-    guard: parseGuardConfig(env),
-    routing: parseRoutingConfig(env, mode),
+    hook,
+    logLevel,
+    // Bare numbers are read by what the providers can reach: see `nationalNumbersFor`.
+    message: messageConfigFor(message, { sendsAbroad: anySendsAbroad(routing.providers) }),
+    state,
+    guard,
+    routing,
     inbox: parseInboxConfig(env),
   }
 }

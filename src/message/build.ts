@@ -1,23 +1,37 @@
 import { integer, text, type Env } from '../config/env.js'
 import type { HookPayload } from '../hook/parse.js'
-import { parseNationalNumbers, type NationalNumbers, type PhoneNumber } from '../phone/e164.js'
+import {
+  nationalNumbersFor,
+  parseNationalNumbers,
+  type NationalNumbers,
+  type NationalNumbersSetting,
+  type PhoneNumber,
+} from '../phone/e164.js'
 import type { SmsMessage } from '../providers/types.js'
 import { compileTemplate, expiryMinutes } from './template.js'
 
-/** How a message is written and where it goes. */
-export interface MessageConfig {
+/** The message settings as read, before the deployment's providers settle how bare numbers are read. */
+export interface MessageSettings {
   smsTemplate: string
   mfaTemplate: string
   /** `GOTRUE_SMS_OTP_EXP`: how long the OTP is valid, in seconds. Read here only. */
   otpExpSeconds: number
-  /** `SMS_HOOK_NATIONAL_NUMBERS`. */
+  /** `SMS_HOOK_NATIONAL_NUMBERS` as written. */
+  nationalNumbers: NationalNumbersSetting
+}
+
+/** How a message is written and where it goes. */
+export interface MessageConfig extends Omit<MessageSettings, 'nationalNumbers'> {
+  /** How bare numbers are read: `SMS_HOOK_NATIONAL_NUMBERS`, or its default for the deployment's providers. */
   nationalNumbers: NationalNumbers
+  /** True when `nationalNumbers` is `86` by default (no provider sends abroad), for the start-up log to say so. */
+  nationalNumbersDefaulted: boolean
 }
 
 export const DEFAULT_SMS_TEMPLATE = 'Your code is {{ .Code }}'
 
 /** Reads the message settings; templates are compiled here once so that a bad one stops start-up. */
-export const parseMessageConfig = (env: Env): MessageConfig => {
+export const parseMessageConfig = (env: Env): MessageSettings => {
   const smsTemplate = text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE
   // GoTrue's own default for GOTRUE_MFA_PHONE_TEMPLATE is its default text, not GOTRUE_SMS_TEMPLATE (docs/gotrue-contract.md),
   // and the hook writes what GoTrue would. So the MFA text comes from that variable or the default, and only that
@@ -33,8 +47,17 @@ export const parseMessageConfig = (env: Env): MessageConfig => {
   }
 }
 
+/**
+ * The message settings for a deployment: `sendsAbroad` (whether any of its providers can send outside mainland
+ * China) sets how bare numbers are read when SMS_HOOK_NATIONAL_NUMBERS is unset (`nationalNumbersFor`).
+ */
+export const messageConfigFor = (settings: MessageSettings, { sendsAbroad }: { sendsAbroad: boolean }): MessageConfig => {
+  const { nationalNumbers, defaulted } = nationalNumbersFor(settings.nationalNumbers, { sendsAbroad })
+  return { ...settings, nationalNumbers, nationalNumbersDefaulted: defaulted }
+}
+
 /** Builds the message for a verified payload: MFA challenges use GoTrue's MFA template. */
-export const createMessageBuilder = (config: MessageConfig) => {
+export const createMessageBuilder = (config: Pick<MessageSettings, 'smsTemplate' | 'mfaTemplate' | 'otpExpSeconds'>) => {
   const sms = compileTemplate(config.smsTemplate, { variable: 'GOTRUE_SMS_TEMPLATE', requireCode: true })
   const mfa = compileTemplate(config.mfaTemplate, { variable: 'GOTRUE_MFA_PHONE_TEMPLATE', requireCode: true })
   const minutes = expiryMinutes(config.otpExpSeconds)

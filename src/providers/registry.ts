@@ -47,6 +47,13 @@ export const definitionOf = (name: string, definitions: readonly ProviderDefinit
 }
 
 /**
+ * Whether any of the configured providers can send outside mainland China, by each definition's own
+ * `sendsAbroad`; a definition that does not say is taken to send anywhere.
+ */
+export const anySendsAbroad = (configs: readonly ProviderConfig[], definitions: readonly ProviderDefinition[] = PROVIDERS): boolean =>
+  configs.some((config) => definitionOf(config.name, definitions).sendsAbroad?.(config.settings) ?? true)
+
+/**
  * Builds the configured providers from `definitions`, keyed by name: the runtime's own list, since a runtime may
  * define a provider differently (Node gives Alibaba Cloud its official SDK, which Workers cannot load).
  *

@@ -11,4 +11,9 @@ export const FAKE_ALIYUN = {
     accessKeySecret: 'fake-sts-secret-for-the-local-endpoint-only',
     securityToken: 'CAIS+fake/security=token~with*odd chars',
   },
+  /**
+   * Template codes the fake holds as approved for international messages; every other code is a mainland
+   * template, as the template's own type decides at Aliyun how `PhoneNumbers` is read.
+   */
+  internationalTemplates: ['SMS_INTL_465000001', 'SMS_INTL_465000002'],
 } as const

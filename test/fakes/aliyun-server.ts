@@ -5,6 +5,11 @@
  * node:crypto, independently of the code under test), date, nonce, AccessKey and STS token, action, version,
  * required parameters and `TemplateParam` JSON - and answers with Aliyun's own codes.
  *
+ * It reads numbers as Aliyun documents them: with a mainland template `PhoneNumbers` is a mainland mobile, 11
+ * digits `1[3-9]` alone or after `+`, `+86`, `0086` or `86`, whatever the caller meant by them; with an
+ * international template (`FAKE_ALIYUN.internationalTemplates`) it is country code + number, and a mainland
+ * number is refused. Each call records the phone it reached (`reached`).
+ *
  * Tests drive it over HTTP only, so that the same tests can later run where they cannot reach this process
  * (workerd):
  * - `POST /__script` `{"key": "<OutId or phone>", "answers": [Answer, ...]}`: the next valid calls for that key
@@ -41,6 +46,8 @@ export interface FakeCall {
   signatureValid: boolean
   /** What the fake answered (`hang` when it did not). */
   answer: { status: number; code: string } | 'hang'
+  /** The phone Aliyun would send to, `+` and E.164 digits, as it reads the number; absent when it refused it. */
+  reached?: string
 }
 
 const ACCOUNTS = new Map<string, { secret: string; token?: string }>([
@@ -191,10 +198,11 @@ const handleApi = (
     return answer(200, 'isv.INVALID_JSON_PARAM', 'JSON参数不合法，只接受字符串值')
   }
   const phone = params[api.phone]!
-  const mainlandOnly = action === 'SendSmsVerifyCode'
-  if (!/^\d{5,15}$/.test(phone) || (mainlandOnly && (!/^1\d{10}$/.test(phone) || (params.CountryCode ?? '86') !== '86'))) {
-    return answer(200, 'isv.MOBILE_NUMBER_ILLEGAL', '非法手机号')
-  }
+  const reading =
+    action === 'SendSmsVerifyCode'
+      ? readVerifyCodeNumber(phone, params.CountryCode)
+      : readPhoneNumbers(phone, (FAKE_ALIYUN.internationalTemplates as readonly string[]).includes(params.TemplateCode!))
+  if (!reading.ok) return answer(200, reading.code, reading.message)
 
   const script = scripts.get(params.OutId ?? '') ?? scripts.get(phone)
   const scripted = script?.shift()
@@ -213,6 +221,7 @@ const handleApi = (
     const extra = gatewayError ? { HostId: req.headers.host, Recommend: 'https://api.aliyun.com/troubleshoot' } : {}
     return answer(scripted.status ?? 200, scripted.code, scripted.message ?? scripted.code, extra, scripted.headers)
   }
+  call.reached = reading.reached
   const bizId = `${Date.now()}^0`
   if (action === 'SendSms') return answer(scripted?.status ?? 200, 'OK', 'OK', { BizId: bizId }, scripted?.headers)
   return answer(scripted?.status ?? 200, 'OK', '成功', {
@@ -220,6 +229,32 @@ const handleApi = (
     Model: { BizId: bizId, OutId: params.OutId, RequestId: randomUUID() },
   })
 }
+
+type Reading = { ok: true; reached: string } | { ok: false; code: string; message: string }
+
+const MAINLAND_MOBILE = /^1[3-9]\d{9}$/
+const ILLEGAL: Reading = { ok: false, code: 'isv.MOBILE_NUMBER_ILLEGAL', message: '非法手机号' }
+
+/**
+ * SendSms: "国内短信：+/+86/0086/86 或无任何前缀的手机号码", "国际/港澳台消息：国际区号+号码". Which of the two a number is
+ * follows from the template, not from the digits.
+ */
+const readPhoneNumbers = (phone: string, international: boolean): Reading => {
+  if (international) {
+    if (!/^[1-9]\d{6,14}$/.test(phone)) return ILLEGAL
+    if (/^86/.test(phone)) {
+      return { ok: false, code: 'isv.DOMESTIC_NUMBER_NOT_SUPPORTED', message: '国际/港澳台消息模板不支持发送境内号码' }
+    }
+    return { ok: true, reached: `+${phone}` }
+  }
+  const national = /^(?:\+86|0086|86|\+)?(\d+)$/.exec(phone)?.[1]
+  if (national === undefined || !MAINLAND_MOBILE.test(national)) return ILLEGAL
+  return { ok: true, reached: `+86${national}` }
+}
+
+/** SendSmsVerifyCode: `PhoneNumber` is a mainland mobile, `CountryCode` 86. */
+const readVerifyCodeNumber = (phone: string, countryCode = '86'): Reading =>
+  MAINLAND_MOBILE.test(phone) && countryCode === '86' ? { ok: true, reached: `+86${phone}` } : ILLEGAL
 
 /** The query as the gateway reads it: `+` is a space, as in any form-encoded string. */
 const parseQuery = (raw: string): Record<string, string> => {

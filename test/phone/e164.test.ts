@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { parseConfig, type Env } from '../../src/config/index.js'
 import { isConfigError } from '../../src/errors.js'
 import { isCallingCode } from '../../src/phone/calling-codes.js'
-import { normalisePhone, parseNationalNumbers } from '../../src/phone/e164.js'
+import { isMainlandMobile, nationalNumbersFor, normalisePhone, parseNationalNumbers } from '../../src/phone/e164.js'
+import { SECRET } from '../support/sign.js'
 
 describe('phone numbers, normalised once before anything chooses a provider', () => {
   it.each([
@@ -31,8 +33,21 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
     expect(normalisePhone('8613800138000', '86')?.e164).toBe('8613800138000')
   })
 
-  it('accepts only 86 for SMS_HOOK_NATIONAL_NUMBERS, naming the variable otherwise', () => {
+  it('never reads a number written with + as national', () => {
+    expect(normalisePhone('+13125550123', '86')).toEqual({ e164: '13125550123', callingCode: '1', national: '3125550123' })
+    expect(normalisePhone('13125550123', '86')?.e164).toBe('8613125550123')
+  })
+
+  it('tells mainland mobiles from other +86 numbers', () => {
+    expect(isMainlandMobile(normalisePhone('8613800138000', undefined)!)).toBe(true)
+    expect(isMainlandMobile(normalisePhone('8612800138000', undefined)!)).toBe(false)
+    expect(isMainlandMobile(normalisePhone('861012345678', undefined)!)).toBe(false)
+    expect(isMainlandMobile(normalisePhone('13800138000', undefined)!)).toBe(false)
+  })
+
+  it('accepts only 86 or none for SMS_HOOK_NATIONAL_NUMBERS, naming the variable otherwise', () => {
     expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: '86' })).toBe('86')
+    expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: 'None' })).toBe('none')
     expect(parseNationalNumbers({})).toBeUndefined()
     const error = (() => {
       try {
@@ -47,5 +62,56 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
   it('knows the calling codes in service, which are prefix-free', () => {
     expect(['1', '7', '86', '44', '852', '853', '886', '971'].every(isCallingCode)).toBe(true)
     expect(['8', '85', '999', '0'].some(isCallingCode)).toBe(false)
+  })
+})
+
+describe('bare numbers, read by what the deployment can reach', () => {
+  it.each([
+    [undefined, false, { nationalNumbers: '86', defaulted: true }],
+    [undefined, true, { nationalNumbers: undefined, defaulted: false }],
+    ['86', true, { nationalNumbers: '86', defaulted: false }],
+    ['86', false, { nationalNumbers: '86', defaulted: false }],
+    ['none', false, { nationalNumbers: undefined, defaulted: false }],
+    ['none', true, { nationalNumbers: undefined, defaulted: false }],
+  ] as const)('reads SMS_HOOK_NATIONAL_NUMBERS=%s, sending abroad %s, as %o', (setting, sendsAbroad, expected) => {
+    expect(nationalNumbersFor(setting, { sendsAbroad })).toEqual(expected)
+  })
+
+  const aliyun: Env = {
+    GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID: 'LTAI5tExample',
+    GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: 'example-secret',
+    GOTRUE_SMS_ALIYUN_SIGN_NAME: '阿里云短信测试',
+    GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: 'SMS_154950909',
+  }
+  const tencent: Env = {
+    GOTRUE_SMS_TENCENT_SECRET_ID: 'id',
+    GOTRUE_SMS_TENCENT_SECRET_KEY: 'key',
+    GOTRUE_SMS_TENCENT_SDK_APP_ID: '1400006666',
+    GOTRUE_SMS_TENCENT_SIGN_NAME: '腾讯云',
+    GOTRUE_SMS_TENCENT_TEMPLATE_ID: '1110',
+  }
+  const twilio: Env = {
+    GOTRUE_SMS_TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+    GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'token',
+    GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: '+15005550006',
+  }
+  const intl: Env = { GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' }
+  const readOf = (env: Env) => {
+    const { message } = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', ...env })
+    return { national: message.nationalNumbers, defaulted: message.nationalNumbersDefaulted }
+  }
+
+  it.each([
+    ['Aliyun without an international template', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun }, '86', true],
+    ['the Aliyun test route', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, GOTRUE_SMS_ALIYUN_IS_TEST: 'true' }, '86', true],
+    ['Tencent', { GOTRUE_SMS_PROVIDER: 'tencent', ...tencent }, '86', true],
+    ['Aliyun failing over to Tencent', { SMS_HOOK_ROUTES: '*=aliyun,tencent', ...aliyun, ...tencent }, '86', true],
+    ['Aliyun with an international template', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, ...intl }, undefined, false],
+    ['Aliyun and Twilio', { SMS_HOOK_ROUTES: '86=aliyun;*=twilio', ...aliyun, ...twilio }, undefined, false],
+    ['the console provider', { GOTRUE_SMS_PROVIDER: 'console' }, undefined, false],
+    ['Aliyun, with SMS_HOOK_NATIONAL_NUMBERS=none', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, SMS_HOOK_NATIONAL_NUMBERS: 'none' }, undefined, false],
+    ['Aliyun and Twilio, with SMS_HOOK_NATIONAL_NUMBERS=86', { SMS_HOOK_ROUTES: '86=aliyun;*=twilio', ...aliyun, ...twilio, SMS_HOOK_NATIONAL_NUMBERS: '86' }, '86', false],
+  ] as const)('with %s, reads bare numbers as %s (by default: %s)', (_what, env, national, defaulted) => {
+    expect(readOf(env)).toEqual({ national, defaulted })
   })
 })

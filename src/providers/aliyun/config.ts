@@ -42,6 +42,20 @@ export interface AliyunSendSmsRoute extends AliyunCommon {
   mfaTemplateCode: string
   /** `TemplateParam`, with `{{ .Code }}` and `{{ .ExpiryMinutes }}` still to fill in. */
   templateParam: Record<string, string>
+  /**
+   * The signature and templates approved for international messages (`GOTRUE_SMS_ALIYUN_INTL_*`), the only ones
+   * with which Aliyun reads `PhoneNumbers` as country code + number. Undefined: numbers outside mainland China
+   * are refused before any call.
+   */
+  international: AliyunInternational | undefined
+}
+
+export interface AliyunInternational {
+  /** `GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME`; the mainland signature when unset (SendSms always takes one). */
+  signName: string
+  templateCode: string
+  /** `GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE`, for MFA challenges; `templateCode` when unset. */
+  mfaTemplateCode: string
 }
 
 /** Settings of the `aliyun` provider, read from the variable names of Alibaba Cloud RDS Supabase's Auth settings. */
@@ -79,13 +93,33 @@ export const parseAliyunConfig = (env: Env): AliyunConfig => {
   }
   const forSendSms = 'is required unless GOTRUE_SMS_ALIYUN_IS_TEST=true (the free test route)'
   const templateCode = required(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE', forSendSms)
+  const signName = required(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms)
   return {
     ...common,
     route: 'sendSms',
-    signName: required(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms),
+    signName,
     templateCode,
     mfaTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE') ?? templateCode,
     templateParam: parseTemplateParam(text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM')),
+    international: parseInternational(env, signName),
+  }
+}
+
+/** The international template is what opens the route abroad; its sign name and MFA template only go with it. */
+const parseInternational = (env: Env, signName: string): AliyunInternational | undefined => {
+  const templateCode = text(env, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE')
+  if (templateCode === undefined) {
+    for (const name of ['GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE']) {
+      if (text(env, name) !== undefined) {
+        throw new ConfigError(name, 'is used only with GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE (an international template)')
+      }
+    }
+    return undefined
+  }
+  return {
+    signName: text(env, 'GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME') ?? signName,
+    templateCode,
+    mfaTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE') ?? templateCode,
   }
 }
 

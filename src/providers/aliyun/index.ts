@@ -1,7 +1,7 @@
 import { ProviderError } from '../../errors.js'
 import type { Logger } from '../../log.js'
 import { compileTemplate } from '../../message/template.js'
-import type { PhoneNumber } from '../../phone/e164.js'
+import { isMainlandMobile } from '../../phone/e164.js'
 import { defineProvider, type Provider, type ProviderDeps, type SendOptions, type SendResult, type SmsMessage } from '../types.js'
 import { failureOf, resultOf } from './classify.js'
 import { parseAliyunConfig, TEST_SIGN_NAME, TEST_TEMPLATE_CODE, type AliyunConfig, type AliyunTestRoute } from './config.js'
@@ -20,6 +20,7 @@ export const aliyunWith = (sdkTransport?: AliyunTransportFactory) =>
   defineProvider({
     name: 'aliyun',
     parse: parseAliyunConfig,
+    sendsAbroad: (config) => config.route === 'sendSms' && config.international !== undefined,
     create: (config, deps) =>
       createAliyunProvider(config, deps, config.transport === 'sdk' && sdkTransport ? sdkTransport : createFetchTransport),
   })
@@ -30,6 +31,14 @@ export const aliyun = aliyunWith()
  * Alibaba Cloud SMS: dysmsapi `SendSms` with the configured signature and template, or, with
  * `GOTRUE_SMS_ALIYUN_IS_TEST`, dypnsapi `SendSmsVerifyCode` with the free system test signature and template.
  * `OutId` carries the hook's idempotency key, so a delivery receipt can be traced to its hook call.
+ *
+ * Numbers: with a mainland template Aliyun reads `PhoneNumbers` as a mainland mobile, whether it is 11 digits
+ * alone or after `+`, `+86`, `0086` or `86`; so `13125550123`, the E.164 digits of +1 312 555 0123, would reach a
+ * phone in China. Only with an international template does it read country code + number. So a mainland mobile
+ * goes as its 11 digits with the mainland signature and template, any other number as its E.164 digits with the
+ * international ones only, and without an international template (`GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE`) it is
+ * refused before any call, as `recipient_invalid`: another vendor of the route is not tried for it. The test
+ * route (`SendSmsVerifyCode`: `PhoneNumber` with `CountryCode` 86) takes mainland mobiles only.
  */
 export const createAliyunProvider = (
   config: AliyunConfig,
@@ -57,13 +66,26 @@ const sendSmsRoute = (config: Extract<AliyunConfig, { route: 'sendSms' }>) => {
   const params = Object.entries(config.templateParam).map(
     ([name, template]) => [name, compileTemplate(template, { variable: 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM' })] as const,
   )
+  const mainland = { signName: config.signName, templateCode: config.templateCode, mfaTemplateCode: config.mfaTemplateCode }
   return (message: SmsMessage): AliyunRequest => {
+    const { to } = message
+    const abroad = !isMainlandMobile(to)
+    if (abroad && to.callingCode === '86') {
+      throw new ProviderError('recipient_invalid', 'a +86 number that is not a mainland China mobile: SMS reaches mobiles only')
+    }
+    const sender = abroad ? config.international : mainland
+    if (sender === undefined) {
+      throw new ProviderError(
+        'recipient_invalid',
+        'a number outside mainland China: set GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE (an international template) to send there',
+      )
+    }
     const values = { Code: message.otp, ExpiryMinutes: String(message.expiryMinutes) }
     return {
       action: 'SendSms',
-      phoneNumbers: aliyunNumber(message.to).digits,
-      signName: config.signName,
-      templateCode: message.smsType === 'mfa' ? config.mfaTemplateCode : config.templateCode,
+      phoneNumbers: abroad ? to.e164 : to.national,
+      signName: sender.signName,
+      templateCode: message.smsType === 'mfa' ? sender.mfaTemplateCode : sender.templateCode,
       templateParam: JSON.stringify(Object.fromEntries(params.map(([name, render]) => [name, render(values)]))),
       outId: message.reference,
     }
@@ -73,8 +95,7 @@ const sendSmsRoute = (config: Extract<AliyunConfig, { route: 'sendSms' }>) => {
 const testRoute = (config: AliyunTestRoute, logger: Logger) => {
   warnIgnoredSettings(config, logger)
   return (message: SmsMessage): AliyunRequest => {
-    const number = aliyunNumber(message.to)
-    if (!number.mainland) {
+    if (!isMainlandMobile(message.to)) {
       throw new ProviderError(
         'recipient_invalid',
         'the test route (GOTRUE_SMS_ALIYUN_IS_TEST) reaches mainland China mobiles only; configure SendSms for other numbers',
@@ -82,7 +103,7 @@ const testRoute = (config: AliyunTestRoute, logger: Logger) => {
     }
     return {
       action: 'SendSmsVerifyCode',
-      phoneNumber: number.digits,
+      phoneNumber: message.to.national,
       countryCode: '86',
       signName: TEST_SIGN_NAME,
       templateCode: TEST_TEMPLATE_CODE,
@@ -92,12 +113,6 @@ const testRoute = (config: AliyunTestRoute, logger: Logger) => {
     }
   }
 }
-
-/** How Aliyun wants a number: mainland mobiles as their 11 digits, every other number as country code + number. */
-export const aliyunNumber = (to: PhoneNumber): { digits: string; mainland: boolean } =>
-  to.callingCode === '86' && /^1\d{10}$/.test(to.national)
-    ? { digits: to.national, mainland: true }
-    : { digits: to.e164, mainland: false }
 
 /** RDS Supabase ignores the sign name and template code on the test route; say so rather than surprise. */
 const warnIgnoredSettings = (config: AliyunTestRoute, logger: Logger) => {

@@ -5,8 +5,7 @@ import { MemoryInbox } from '../../../src/dev/inbox.js'
 import { isConfigError } from '../../../src/errors.js'
 import { createJsonLogger } from '../../../src/log.js'
 import { parseAliyunConfig } from '../../../src/providers/aliyun/config.js'
-import { aliyun, aliyunNumber } from '../../../src/providers/aliyun/index.js'
-import { normalisePhone } from '../../../src/phone/e164.js'
+import { aliyun } from '../../../src/providers/aliyun/index.js'
 import { buildProviders, parseProviderConfig } from '../../../src/providers/registry.js'
 import type { ProviderDeps } from '../../../src/providers/types.js'
 import { smsMessage } from '../../support/payloads.js'
@@ -126,17 +125,34 @@ describe('aliyun settings', () => {
   })
 })
 
-describe('aliyun numbers', () => {
-  it.each([
-    ['8613800138000', undefined, { digits: '13800138000', mainland: true }],
-    ['8613800138000', '86', { digits: '13800138000', mainland: true }],
-    ['13800138000', '86', { digits: '13800138000', mainland: true }],
-    ['13800138000', undefined, { digits: '13800138000', mainland: false }],
-    ['12025550123', '86', { digits: '12025550123', mainland: false }],
-    ['447700900123', undefined, { digits: '447700900123', mainland: false }],
-    ['85291234567', undefined, { digits: '85291234567', mainland: false }],
-    ['861012345678', undefined, { digits: '861012345678', mainland: false }],
-  ] as const)('reads %s (national numbers %s) as %o', (to, national, expected) => {
-    expect(aliyunNumber(normalisePhone(to, national)!)).toEqual(expected)
+describe('aliyun international settings', () => {
+  it('opens the route abroad with GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE, with the mainland sign name by default', () => {
+    expect(parseAliyunConfig(base)).toMatchObject({ route: 'sendSms', international: undefined })
+    expect(parseAliyunConfig({ ...base, GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toMatchObject({
+      international: { signName: '阿里云短信测试', templateCode: 'SMS_INTL_1', mfaTemplateCode: 'SMS_INTL_1' },
+    })
+    const all = {
+      ...base,
+      GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1',
+      GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Acme',
+      GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: 'SMS_INTL_2',
+    }
+    expect(parseAliyunConfig(all)).toMatchObject({
+      international: { signName: 'Acme', templateCode: 'SMS_INTL_1', mfaTemplateCode: 'SMS_INTL_2' },
+    })
+  })
+
+  it.each(['GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE'])(
+    'stops at start-up naming %s when it is set without an international template',
+    (variable) => {
+      expect(refusedVariable({ [variable]: 'x' })).toBe(variable)
+    },
+  )
+
+  it('says the provider sends abroad only with an international template, never on the test route', () => {
+    const sendsAbroad = (env: Env) => aliyun.sendsAbroad!(aliyun.parse({ ...base, ...env }))
+    expect(sendsAbroad({})).toBe(false)
+    expect(sendsAbroad({ GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toBe(true)
+    expect(sendsAbroad({ GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toBe(false)
   })
 })

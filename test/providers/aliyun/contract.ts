@@ -19,6 +19,9 @@ import { FOREIGN_ANSWERS } from '../contract.js'
 import { onWorkerd } from '../support.js'
 import { aliyunEnv, callsFor, script, uniqueMainlandPhone, type FakeAnswer } from './fake.js'
 
+/** `n` random digits, for numbers no other test uses. */
+const digits = (n: number) => String(Math.floor(Math.random() * 10 ** n)).padStart(n, '0')
+
 export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunTransportFactory) => {
   /** The SDK's user agent names Alibaba Cloud's runtime; ours is plain `sms-hook`. */
   const expectTransport = (userAgent: string | undefined) =>
@@ -76,15 +79,57 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         TemplateParam: JSON.stringify({ code: m.otp }),
         OutId: m.reference,
       })
+      expect(call!.reached).toBe(`+${m.to.e164}`)
       expectTransport(call!.userAgent)
       expect(result.messageId).toMatch(/\^0$/)
     })
 
-    it('sends other countries as country code + number', async () => {
-      const m = message({ to: `4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}` })
-      await send({}, m)
-      const [call] = await callsFor(m.reference)
-      expect(call!.params.PhoneNumbers).toBe(m.to.e164)
+    describe('numbers outside mainland China', () => {
+      const intl = { GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: FAKE_ALIYUN.internationalTemplates[0], GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Acme' }
+
+      it.each([
+        ['+44 7700 9xx xxx', () => `4477009${digits(5)}`],
+        ['+1 312 555 xxxx, whose E.164 digits look like a mainland mobile', () => `1312555${digits(4)}`],
+      ])('refuses %s before any call without an international template', async (_what, to) => {
+        const m = message({ to: to() })
+        const error = await failure(send({}, m))
+        expect(error.kind).toBe('recipient_invalid')
+        expect(error.message).toContain('GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE')
+        expect(await callsFor(m.reference)).toHaveLength(0)
+      })
+
+      it('sends +1 312 555 xxxx as country code + number with the international signature and template', async () => {
+        const m = message({ to: `1312555${digits(4)}` })
+        await send(intl, m)
+        const [call] = await callsFor(m.reference)
+        expect(call!.params).toMatchObject({ PhoneNumbers: m.to.e164, SignName: 'Acme', TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE })
+        expect(call).toMatchObject({ answer: { code: 'OK' }, reached: `+${m.to.e164}` })
+      })
+
+      it('uses GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE for MFA, and the mainland sign name when no international one is set', async () => {
+        const m = message({ to: `4477009${digits(5)}`, smsType: 'mfa' })
+        const mfa = FAKE_ALIYUN.internationalTemplates[1]
+        await send({ GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE, GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: mfa }, m)
+        const [call] = await callsFor(m.reference)
+        expect(call!.params).toMatchObject({ PhoneNumbers: m.to.e164, SignName: '阿里云短信测试', TemplateCode: mfa })
+        expect(call!.reached).toBe(`+${m.to.e164}`)
+      })
+
+      it('keeps sending mainland mobiles as 11 digits with the mainland template when an international one is set', async () => {
+        const m = message()
+        await send(intl, m)
+        const [call] = await callsFor(m.reference)
+        expect(call!.params).toMatchObject({ PhoneNumbers: m.to.national, SignName: '阿里云短信测试', TemplateCode: 'SMS_154950909' })
+        expect(call!.reached).toBe(`+${m.to.e164}`)
+      })
+
+      it('refuses a +86 number that is no mobile before any call, with or without an international template', async () => {
+        for (const env of [{}, intl]) {
+          const m = message({ to: `86101234${digits(4)}` })
+          expect((await failure(send(env, m))).kind).toBe('recipient_invalid')
+          expect(await callsFor(m.reference)).toHaveLength(0)
+        }
+      })
     })
 
     it('fills GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM with the code and the expiry in minutes', async () => {
@@ -142,6 +187,12 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const error = await failure(send(testRoute, m))
         expect(error.kind).toBe('recipient_invalid')
         expect(error.message).toMatch(/mainland/)
+        expect(await callsFor(m.reference)).toHaveLength(0)
+      })
+
+      it('refuses +1 312 555 xxxx, whose E.164 digits look like a mainland mobile, without calling Aliyun', async () => {
+        const m = message({ to: `1312555${digits(4)}` })
+        expect((await failure(send(testRoute, m))).kind).toBe('recipient_invalid')
         expect(await callsFor(m.reference)).toHaveLength(0)
       })
 
@@ -295,6 +346,64 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       expect(response.status).toBe(400)
       expect(await response.json()).toEqual({ error: { http_code: 400, message: MESSAGES.recipientInvalid } })
       expect(await callsFor(abroad.phone)).toHaveLength(0)
+    })
+
+    describe('one reading of a number for the guard, the routes and Aliyun', () => {
+      const intl = { GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: FAKE_ALIYUN.internationalTemplates[0] }
+      const errorOf = async (response: Response) => ((await response.json()) as { error?: { http_code: number; message: string } }).error
+
+      it('reads a bare 11-digit mainland mobile as +86 when Aliyun sends to mainland China only, and sends it', async () => {
+        const { app } = appFor()
+        const payload = signupPayload({ phone: `139${digits(8)}` })
+        expect(await errorOf(await post(app, payload.body))).toBeUndefined()
+        const [call] = await callsFor(payload.uuid)
+        expect(call).toMatchObject({ params: { PhoneNumbers: payload.phone, TemplateCode: 'SMS_154950909' }, reached: `+86${payload.phone}` })
+      })
+
+      it('counts a mainland mobile with and without +86 as one number there', async () => {
+        const { app } = appFor({ SMS_HOOK_LIMIT_PER_NUMBER: '1/1h' })
+        const national = `139${digits(8)}`
+        expect(await errorOf(await post(app, signupPayload({ phone: `86${national}` }).body))).toBeUndefined()
+        const again = signupPayload({ phone: national })
+        expect(await errorOf(await post(app, again.body))).toEqual({ http_code: 429, message: MESSAGES.tooManyRequests })
+        expect(await callsFor(again.uuid)).toHaveLength(0)
+      })
+
+      it('lets SMS_HOOK_ALLOWED_COUNTRIES=1,44 refuse 1380013xxxx where it is a mainland mobile, and send it abroad where it is +1', async () => {
+        const allowed = { SMS_HOOK_ALLOWED_COUNTRIES: '1,44' }
+        const mainland = signupPayload({ phone: `1380013${digits(4)}` })
+        const refusedHere = await post(appFor(allowed).app, mainland.body)
+        expect(await errorOf(refusedHere)).toEqual({ http_code: 400, message: MESSAGES.countryNotAllowed })
+        expect(await callsFor(mainland.uuid)).toHaveLength(0)
+
+        const abroad = signupPayload({ phone: `1380013${digits(4)}` })
+        expect(await errorOf(await post(appFor({ ...allowed, ...intl }).app, abroad.body))).toBeUndefined()
+        const [call] = await callsFor(abroad.uuid)
+        expect(call).toMatchObject({ params: { PhoneNumbers: abroad.phone, TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE } })
+        expect(call!.reached).toBe(`+${abroad.phone}`)
+      })
+
+      it('keeps a blocked prefix 86170 blocked for 170xxxxxxxx, and never reaches +86 170 with it abroad', async () => {
+        const blocked = { SMS_HOOK_BLOCKED_PREFIXES: '86170' }
+        for (const phone of [`170${digits(8)}`, `86170${digits(8)}`]) {
+          const payload = signupPayload({ phone })
+          expect(await errorOf(await post(appFor(blocked).app, payload.body))).toEqual({ http_code: 400, message: MESSAGES.numberBlocked })
+          expect(await callsFor(payload.uuid)).toHaveLength(0)
+        }
+        const abroad = signupPayload({ phone: `170${digits(8)}` })
+        expect(await errorOf(await post(appFor({ ...blocked, ...intl }).app, abroad.body))).toBeUndefined()
+        expect((await callsFor(abroad.uuid))[0]).toMatchObject({
+          params: { TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE },
+          reached: `+${abroad.phone}`,
+        })
+      })
+
+      it('answers +1 312 555 xxxx with 400 and calls nobody when Aliyun has no international template', async () => {
+        const { app } = appFor({ SMS_HOOK_NATIONAL_NUMBERS: 'none' })
+        const payload = signupPayload({ phone: `1312555${digits(4)}` })
+        expect(await errorOf(await post(app, payload.body))).toEqual({ http_code: 400, message: MESSAGES.recipientInvalid })
+        expect(await callsFor(payload.uuid)).toHaveLength(0)
+      })
     })
 
     const answers: [string, FakeAnswer[], number, string, number][] = [
