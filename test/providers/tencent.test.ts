@@ -150,6 +150,21 @@ describe('tencent provider, its own rules', () => {
     })
   })
 
+  it.each([
+    ['a +1 number whose digits look like a mainland mobile', '1', '1312555', 11],
+    ['a mainland mobile', '86', '86139', 13],
+  ])('sends %s as + and its E.164 digits, the one form Tencent cannot read as another number', async (_what, callingCode, start, length) => {
+    const rest = length - start.length
+    const e164 = `${start}${String(Math.floor(Math.random() * 10 ** rest)).padStart(rest, '0')}`
+    const message = smsMessage({ to: { e164, callingCode, national: e164.slice(callingCode.length) } })
+    await sendWith(tencent, env, message)
+    expect((await callsFor('tencent', e164))[0]!.params.PhoneNumberSet).toEqual([`+${e164}`])
+  })
+
+  it('counts as sending to mainland China only: its one template cannot reach abroad', () => {
+    expect(tencent.sendsAbroad!(tencent.parse(env))).toBe(false)
+  })
+
   it('names GOTRUE_SMS_TENCENT_SDK_APP_ID when it is not digits', () => {
     expect(refusedVariable(tencent, { ...env, GOTRUE_SMS_TENCENT_SDK_APP_ID: 'app-1400' })).toBe('GOTRUE_SMS_TENCENT_SDK_APP_ID')
   })
