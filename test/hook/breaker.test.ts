@@ -10,13 +10,18 @@ import { signedPost } from '../support/sign.js'
 
 const COOLDOWN_MS = 30_000
 
-/** A provider whose next calls succeed, fail with a kind, or wait for a gate, as the test sets it. */
+/**
+ * A provider whose next calls succeed, fail with a kind, fail with a code its table does not know
+ * (`unrecognised`), or wait for a gate, as the test sets it.
+ */
 const controlled = (name: string) => {
-  let behaviour: 'up' | ProviderErrorKind | Promise<void> = 'up'
+  let behaviour: 'up' | 'unrecognised' | ProviderErrorKind | Promise<void> = 'up'
   const provider = new ScriptedProvider(async (message) => {
     const now = behaviour
     if (now instanceof Promise) await now
-    else if (now !== 'up') throw new ProviderError(now, `scripted ${now}`, { providerCode: `${name}-${now}` })
+    else if (now === 'unrecognised') {
+      throw new ProviderError('recipient_invalid', 'scripted unknown code', { providerCode: `${name}-new`, unrecognised: true })
+    } else if (now !== 'up') throw new ProviderError(now, `scripted ${now}`, { providerCode: `${name}-${now}` })
     return { messageId: `${name}-${message.reference}` }
   }, name)
   return Object.assign(provider, {
@@ -113,6 +118,36 @@ describe('a circuit breaker per provider', () => {
     await hook()
     expect(twilio.calls).toHaveLength(4)
     expect(transitions()).toEqual(['twilio opened'])
+  })
+
+  it('neither counts nor starts the count again after a code the vendor table does not know: it says nothing of the vendor', async () => {
+    const { twilio, vonage, hook, transitions } = setup()
+    twilio.set('retryable')
+    await hook()
+    expect(vonage.calls).toHaveLength(1)
+    twilio.set('unrecognised')
+    expect(((await (await hook()).json()) as { error: { http_code: number } }).error.http_code).toBe(400)
+    expect(vonage.calls).toHaveLength(1)
+    expect(transitions()).toEqual([])
+    twilio.set('retryable')
+    await hook()
+    expect(transitions()).toEqual(['twilio opened'])
+  })
+
+  it('keeps a half-open breaker waiting for a real answer when the probe draws an unknown code', async () => {
+    const { twilio, hook, lastCall, transitions, clock } = setup()
+    twilio.set('retryable')
+    await hook()
+    await hook()
+    clock.advance(COOLDOWN_MS)
+    twilio.set('unrecognised')
+    await hook()
+    expect(transitions()).toEqual(['twilio opened', 'twilio half_open'])
+    // The next hook may probe at once.
+    twilio.set('up')
+    await hook()
+    expect(lastCall()).toEqual({ provider: 'twilio', skipped: [] })
+    expect(transitions()).toEqual(['twilio opened', 'twilio half_open', 'twilio closed'])
   })
 
   it('lets one hook probe after the cooldown, and closes when the probe succeeds', async () => {
