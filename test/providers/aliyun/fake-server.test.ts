@@ -96,6 +96,41 @@ describe('the fake Alibaba Cloud endpoint', () => {
     expect(await call(options)).toMatchObject({ status, code })
   })
 
+  const sendSms = (PhoneNumbers: string, TemplateCode = 'SMS_154950909') => ({
+    query: { PhoneNumbers, SignName: 's', TemplateCode, TemplateParam: '{"code":"1"}', OutId: crypto.randomUUID() },
+  })
+  const reachedBy = async (options: RawCall) => {
+    const { code } = await call(options)
+    const [recorded] = await callsFor(options.query!.OutId!)
+    return { code, reached: recorded?.reached }
+  }
+  const international = FAKE_ALIYUN.internationalTemplates[0]
+
+  it.each(['13800138000', '+13800138000', '+8613800138000', '008613800138000', '8613800138000'])(
+    'reads %s with a mainland template as the mainland mobile +86 138 0013 8000',
+    async (phone) => {
+      expect(await reachedBy(sendSms(phone))).toEqual({ code: 'OK', reached: '+8613800138000' })
+    },
+  )
+
+  it.each(['447700900123', '12025550123', '8612800138000'])('refuses %s with a mainland template: no mainland mobile', async (phone) => {
+    expect(await reachedBy(sendSms(phone))).toEqual({ code: 'isv.MOBILE_NUMBER_ILLEGAL', reached: undefined })
+  })
+
+  it.each([
+    ['13125550123', '+13125550123'],
+    ['447700900123', '+447700900123'],
+  ])('reads %s with an international template as country code + number', async (phone, reached) => {
+    expect(await reachedBy(sendSms(phone, international))).toEqual({ code: 'OK', reached })
+  })
+
+  it('refuses a mainland number with an international template', async () => {
+    expect(await reachedBy(sendSms('8613800138000', international))).toEqual({
+      code: 'isv.DOMESTIC_NUMBER_NOT_SUPPORTED',
+      reached: undefined,
+    })
+  })
+
   it('refuses a reused nonce', async () => {
     const nonce = acs3Nonce()
     expect(await call({ nonce })).toMatchObject({ code: 'OK' })
