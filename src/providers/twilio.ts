@@ -33,6 +33,7 @@ const KINDS: Record<number, ProviderErrorKind> = {
   21408: 'recipient_invalid', // permission to send an SMS has not been enabled for the region of To
   20429: 'retryable', // too many concurrent requests on the account
   20003: 'configuration', // authentication
+  20404: 'configuration', // the resource was not found: the Account SID in the path
   21606: 'configuration', // From cannot send to this number
   21659: 'configuration', // From is not a Twilio number
   21608: 'configuration', // trial accounts reach verified numbers only

@@ -42,6 +42,7 @@ describeProviderContract({
     { what: 'a region not enabled in geo permissions', answer: { error: 21408 }, kind: 'recipient_invalid', code: '21408' },
     { what: 'a trial account and an unverified number', answer: { error: 21608 }, kind: 'configuration', code: '21608' },
     { what: 'a From that cannot send there', answer: { error: 21606 }, kind: 'configuration', code: '21606' },
+    { what: 'an account the path does not find', answer: { error: 20404 }, kind: 'configuration', code: '20404' },
     { what: 'a From that is not a Twilio number', answer: { error: 21659 }, kind: 'configuration', code: '21659' },
     { what: 'an unknown 4xx code', answer: { error: 21617 }, kind: 'recipient_invalid', code: '21617', unrecognised: true },
     { what: 'an unknown code with HTTP 401', answer: { error: 21617, status: 401 }, kind: 'recipient_invalid', code: '21617', unrecognised: true },
