@@ -1,5 +1,6 @@
 /**
- * The one way fetch-based providers call their vendor, and the one reading of a call that got no answer.
+ * The one way fetch-based providers call their vendor, the one reading of a call that got no answer, and the
+ * one reading of an answer that is not a success (`kindOfAnswer`), which Alibaba Cloud's classification shares.
  * Runs on Node and on workerd alike: `fetch` comes from `ProviderDeps`.
  */
 import { ProviderError, type ProviderErrorKind } from '../errors.js'
