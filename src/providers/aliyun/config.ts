@@ -31,6 +31,8 @@ export interface AliyunTestRoute extends AliyunCommon {
   /** Set but unused on this route; kept to warn about it at start-up. */
   ignoredSignName: string | undefined
   ignoredTemplateCode: string | undefined
+  /** `GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE`, set but unused: this route reaches mainland China only. */
+  ignoredIntlTemplateCode: string | undefined
 }
 
 /** dysmsapi `SendSms` with the account's own approved signature and template. */
@@ -89,6 +91,7 @@ export const parseAliyunConfig = (env: Env): AliyunConfig => {
       route: 'test',
       ignoredSignName: text(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME'),
       ignoredTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'),
+      ignoredIntlTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'),
     }
   }
   const forSendSms = 'is required unless GOTRUE_SMS_ALIYUN_IS_TEST=true (the free test route)'

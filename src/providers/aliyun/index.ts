@@ -121,12 +121,13 @@ const warnIgnoredSettings = (config: AliyunTestRoute, logger: Logger) => {
     config.ignoredTemplateCode !== undefined && config.ignoredTemplateCode !== TEST_TEMPLATE_CODE
       ? 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'
       : undefined,
+    config.ignoredIntlTemplateCode !== undefined ? 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE' : undefined,
   ].filter((name) => name !== undefined)
   if (ignored.length === 0) return
   const verb = ignored.length > 1 ? 'are' : 'is'
   logger.warn(
     `GOTRUE_SMS_ALIYUN_IS_TEST is on: sending with the test signature ${TEST_SIGN_NAME} and template ` +
-      `${TEST_TEMPLATE_CODE}; ${ignored.join(' and ')} ${verb} not used`,
+      `${TEST_TEMPLATE_CODE}, to mainland China only; ${ignored.join(' and ')} ${verb} not used`,
     { provider: 'aliyun', ignored },
   )
 }

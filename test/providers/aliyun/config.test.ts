@@ -109,6 +109,11 @@ describe('aliyun settings', () => {
     createProvider(parseProviderConfig({ ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001' }, 'production'), deps)
     createProvider(parseProviderConfig({ ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'false' }, 'production'), deps)
     expect(lines).toHaveLength(1)
+
+    const intl = { ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' }
+    createProvider(parseProviderConfig(intl, 'production'), deps)
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toMatchObject({ level: 'warn', ignored: ['GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'] })
   })
 
   it('uses the fetch transport where no SDK transport is supplied (Workers)', async () => {
