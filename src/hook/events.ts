@@ -275,6 +275,8 @@ const logAttemptFailure = (logger: Logger, error: unknown, fields: LogFields) =>
     request_id: error.requestId,
   }
   if (error.kind === 'configuration') logger.error('provider rejected our configuration', details)
+  // Answered like a refused number, but only the operator can tell what the code means: said loudly, with it.
+  else if (error.unrecognised) logger.error('provider answered a code missing from its table', { ...details, unrecognised: true })
   else logger.warn('provider failed', details)
 }
 

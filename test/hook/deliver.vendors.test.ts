@@ -97,6 +97,9 @@ describe("Twilio's refusals of a destination, through the fake Twilio", () => {
     // With a threshold of one, a single counted failure would have opened it.
     expect(breakerEvents()).toEqual([])
     expect(logs.find((l) => l.provider_code === '21617')).toMatchObject({
+      level: 'error',
+      msg: 'provider answered a code missing from its table',
+      unrecognised: true,
       provider: 'twilio',
       kind: 'recipient_invalid',
       provider_message: expect.stringContaining('code 21617') as unknown,
