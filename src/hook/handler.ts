@@ -215,8 +215,11 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     let delivery: Delivery | undefined
 
     const send = async (): Promise<Sent> => {
-      const route = router.routeFor(to.e164)
-      if (route === undefined) return { outcome: NO_ROUTE }
+      // Only the providers that can send to this number at all (docs: `Provider.reaches`): one that would read it
+      // as another number, or cannot send abroad, is passed over rather than tried, failed over or counted.
+      const named = router.routeFor(to.e164)
+      const route = named?.some((p) => p.reaches !== undefined) ? named.filter((p) => p.reaches?.(to) ?? true) : named
+      if (route === undefined || route.length === 0) return { outcome: NO_ROUTE }
       delivery = await deliver(route, sms, {
         clock,
         deadline,

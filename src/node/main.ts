@@ -68,6 +68,11 @@ const main = async () => {
     state: config.state.redis ? 'redis' : 'memory',
     metrics: node.metricsUrl ?? 'none',
   })
+  if (config.message.nationalNumbersDefaulted) {
+    logger.info(
+      'SMS_HOOK_NATIONAL_NUMBERS is unset and no provider sends outside mainland China: a bare 11-digit 1[3-9] number is read as +86 (SMS_HOOK_NATIONAL_NUMBERS=none reads every number as E.164)',
+    )
+  }
   if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(
       'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +

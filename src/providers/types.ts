@@ -38,6 +38,13 @@ export interface SendResult {
 export interface Provider {
   readonly name: string
   send(message: SmsMessage, options: SendOptions): Promise<SendResult>
+  /**
+   * Whether this provider, as configured, can send to `to` at all (Alibaba Cloud without an international
+   * template reaches mainland China mobiles only). A route skips a provider that cannot: the call goes to the
+   * route's next provider, or is answered `no_route` when none can, with nothing sent and no breaker counting.
+   * Absent: every number.
+   */
+  reaches?(to: PhoneNumber): boolean
   /** Where a provider that sends nothing keeps its messages (the console provider); the app serves it. */
   readonly inbox?: Inbox
 }

@@ -252,3 +252,26 @@ describe('one OTP, one SMS, across failover', () => {
     expect([tencent.calls.length, aliyun.calls.length]).toEqual([2, 2])
   })
 })
+
+describe('providers that cannot reach a number are passed over (Provider.reaches)', () => {
+  // Alibaba Cloud without GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE reaches mainland China mobiles only: it would read
+  // the E.164 digits of another country's number as a mainland one.
+  const abroad = () => signupPayload({ phone: `4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}` })
+
+  it("sends a number abroad through the route's next provider, without trying Alibaba Cloud or counting it", async () => {
+    const twilio = working('twilio')
+    const { app, events } = makeApp({ env: { ...vendorEnv(), SMS_HOOK_ROUTES: '*=aliyun,twilio' }, providers: { twilio } })
+    const response = await app.request('/send-sms', signedPost(abroad().body))
+    expect(await response.text()).toBe('{}')
+    expect(twilio.calls).toHaveLength(1)
+    expect(outcomeEvent(events)).toMatchObject({ type: 'delivered', provider: 'twilio', attempts: 1, failedAttempts: [], skipped: [] })
+    expect(events.some((e) => e.type === 'breaker')).toBe(false)
+  })
+
+  it('answers no_route (400 "cannot receive SMS here") when no provider of the route reaches it', async () => {
+    const { app, events } = makeApp({ env: { ...vendorEnv(), SMS_HOOK_ROUTES: '*=aliyun' } })
+    const response = await app.request('/send-sms', signedPost(abroad().body))
+    expect(await errorOf(response)).toEqual({ http_code: 400, message: MESSAGES.noRoute })
+    expect(outcomeEvent(events)).toMatchObject({ type: 'failed', attempts: 0 })
+  })
+})

@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { aliyunEnv } from '../providers/aliyun/fake.js'
 import { SECRET } from '../support/sign.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
 import { freePort } from '../support/redis.js'
@@ -52,6 +53,12 @@ describe('Node entry start-up', () => {
     const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_LIMIT_PER_IP: '30 an hour' })
     expect(await run.exited).toBe(1)
     expect(run.stderr()).toContain('invalid configuration: SMS_HOOK_LIMIT_PER_IP: must be a count per window such as 5/1h')
+  })
+
+  it('says at start-up that bare 11-digit numbers are read as +86 when every provider sends to mainland China only', async () => {
+    const run = main({ ...PRODUCTION, GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyunEnv(), PORT: '0' })
+    await listeningUrl(run)
+    expect(JSON.parse(await run.waitFor(/SMS_HOOK_NATIONAL_NUMBERS is unset/))).toMatchObject({ level: 'info' })
   })
 
   it('refuses a REDIS_URL that is no redis:// URL, without echoing it', async () => {

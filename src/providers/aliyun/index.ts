@@ -37,7 +37,8 @@ export const aliyun = aliyunWith()
  * phone in China. Only with an international template does it read country code + number. So a mainland mobile
  * goes as its 11 digits with the mainland signature and template, any other number as its E.164 digits with the
  * international ones only, and without an international template (`GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE`) it is
- * refused before any call, as `recipient_invalid`: another vendor of the route is not tried for it. The test
+ * not taken (`reaches`: the route's next provider gets it, or the call is answered `no_route`), and refused
+ * before any call, as `recipient_invalid`, should it be sent here anyway. The test
  * route (`SendSmsVerifyCode`: `PhoneNumber` with `CountryCode` 86) takes mainland mobiles only.
  */
 export const createAliyunProvider = (
@@ -49,6 +50,8 @@ export const createAliyunProvider = (
   const requestFor = config.route === 'test' ? testRoute(config, deps.logger) : sendSmsRoute(config)
   return {
     name: 'aliyun',
+    reaches: (to) =>
+      isMainlandMobile(to) || (config.route === 'sendSms' && config.international !== undefined && to.callingCode !== '86'),
     async send(message: SmsMessage, options: SendOptions): Promise<SendResult> {
       const request = requestFor(message)
       let answer: AliyunAnswer
