@@ -165,21 +165,6 @@ export type StoreErrorReason =
   | 'full'
   | 'other'
 
-export const STORE_ERROR_REASONS: readonly StoreErrorReason[] = [
-  'oom',
-  'readonly',
-  'redirect',
-  'wrongtype',
-  'noperm',
-  'loading',
-  'busy',
-  'script',
-  'unreplicated',
-  'bad_reply',
-  'full',
-  'other',
-]
-
 /**
  * The shared state answered, with an error: it is there but refuses (full, read-only, wrong key type...). Unlike
  * silence (StateUnavailableError) this never follows SMS_HOOK_STATE_DOWN: the call is refused with nothing sent,

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { integer, text, token, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
+import { parseRedisUrl } from '../store/redis-url.js'
 
 /** Where and how the Node server listens; Workers have no such settings. */
 export interface ServerConfig {
@@ -35,6 +36,10 @@ const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
 const HOSTNAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*\\.?$`)
 
 export const parseServerConfig = (env: Env): ServerConfig => {
+  // REDIS_URL is Node's alone (a Worker refuses it outright), so it is read here and its parser stays out of the
+  // Worker bundle; a malformed one stops start-up like every other setting.
+  const redisUrl = text(env, 'REDIS_URL')
+  if (redisUrl !== undefined) parseRedisUrl(redisUrl)
   const port = integer(env, 'PORT', { fallback: 8080, min: 0, max: 65535 })
   return {
     port,

@@ -1,6 +1,5 @@
 import { integer, oneOf, text, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
-import { parseRedisUrl } from './redis-url.js'
 
 /**
  * What wins while the shared state does not answer: `send` (a sign-in must not fail because Redis blinked: the
@@ -24,8 +23,8 @@ export interface StateConfig {
 }
 
 export const parseStateConfig = (env: Env): StateConfig => {
+  // Its form is checked by the Node entry (node/config.ts), the only one that connects to it.
   const url = text(env, 'REDIS_URL')
-  if (url !== undefined) parseRedisUrl(url)
   const durable = oneOf(env, 'SMS_HOOK_REDIS_DURABLE', ['none', 'wait'] as const, 'none')
   if (durable !== 'none' && url === undefined) {
     throw new ConfigError('SMS_HOOK_REDIS_DURABLE', 'asks for replica acknowledgements, which need REDIS_URL')
