@@ -55,3 +55,6 @@ export const MESSAGES = {
   tooManyRequests: 'Too many codes were requested. Please wait a while before requesting a new one.',
   internal: 'Internal error',
 } as const
+
+/** The SMS may have gone (a timeout after the request left, an owner that died while sending): never sent again. */
+export const OUTCOME_UNKNOWN: Refused = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)

@@ -1,6 +1,7 @@
 import { text, UNIT_MS, type Env } from '../config/env.js'
 import { ConfigError } from '../errors.js'
 import { isCallingCode } from '../phone/calling-codes.js'
+import { E164_PREFIX } from '../phone/e164.js'
 
 /** A velocity limit: at most `max` SMS per fixed window of `windowMs`. */
 export interface Limit {
@@ -90,7 +91,7 @@ const parseCountries = (env: Env, variable: string) => {
 const parsePrefixes = (env: Env, variable: string) => {
   const prefixes = list(text(env, variable))
   for (const prefix of prefixes) {
-    if (!/^[1-9]\d{0,14}$/.test(prefix)) throw new ConfigError(variable, `"${prefix}" is not the start of an E.164 number (digits, e.g. 1876,44870)`)
+    if (!E164_PREFIX.test(prefix)) throw new ConfigError(variable, `"${prefix}" is not the start of an E.164 number (digits, e.g. 1876,44870)`)
   }
   return prefixes
 }

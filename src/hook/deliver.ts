@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
 import { Deadline, sleep } from '../deadline.js'
 import { DeadlineError, isProviderError, type ProviderError } from '../errors.js'
-import { MESSAGES, refused, type Outcome } from '../outcome.js'
+import { MESSAGES, OUTCOME_UNKNOWN, refused, type Outcome } from '../outcome.js'
 import type { Provider, SendOptions, SmsMessage } from '../providers/types.js'
 import type { BreakerPass, BreakerVerdict, CircuitBreaker } from './breaker.js'
 import type { FailedAttempt } from './events.js'
@@ -187,7 +187,6 @@ const runOn = async (
 }
 
 /** The answer when the SMS may have gone: never released for a resend (`mayHaveSent`). */
-const OUTCOME_UNKNOWN = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
 /** The deadline passed before any provider was called: nothing was sent. */
 const NOT_STARTED = refused(503, 'busy', MESSAGES.busy)
 

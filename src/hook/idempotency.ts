@@ -1,6 +1,6 @@
 import { sha256Hex } from '../digest.js'
 import { isStoreError } from '../errors.js'
-import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
+import { MESSAGES, OUTCOME_UNKNOWN, refused, type Outcome, type Refused } from '../outcome.js'
 import type { IdempotencyStore } from '../store/types.js'
 import type { HookPayload } from './parse.js'
 
@@ -90,7 +90,7 @@ export const once = async (
     const claim = await store.claim(key, options.leaseMs)
     if (claim.status === 'done') return { ...claim.outcome, replayed: true }
     if (claim.status === 'abandoned') {
-      const outcome = refused(504, 'outcome_unknown', MESSAGES.outcomeUnknown, true)
+      const outcome = OUTCOME_UNKNOWN
       // Unrecorded, the mark stays: the next repeat is handed the key as abandoned again, and refused again.
       await record(claim.token, outcome)
       return { ...outcome, replayed: false }

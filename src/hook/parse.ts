@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { MESSAGES, refused, type Refused } from '../outcome.js'
+import { isRecord } from '../record.js'
 
 const optionalText = z.optional(z.nullable(z.string()))
 
@@ -59,8 +60,8 @@ export const parsePayload = (body: string): ParseResult => {
   } catch {
     return invalid(false, 'body is not JSON')
   }
-  const metadata = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).metadata : undefined
-  const hasMetadata = isObject(metadata)
+  const metadata = isRecord(json) ? json.metadata : undefined
+  const hasMetadata = isRecord(metadata)
   const parsed = payloadSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
@@ -102,7 +103,7 @@ const invalid = (hasMetadata: boolean, reason: string): ParseResult => ({
  * cost the user the OTP, and zod's `catch`, which would say so in the schema, adds 4 KiB gzip to the Worker.
  */
 const ipAddressOf = (metadata: unknown): string | undefined => {
-  const ip = isObject(metadata) ? (metadata as Record<string, unknown>).ip_address : undefined
+  const ip = isRecord(metadata) ? metadata.ip_address : undefined
   return typeof ip === 'string' ? ip.trim() || undefined : undefined
 }
 
@@ -118,7 +119,7 @@ const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz
  * only costs the deadline its anchor (the handler then counts from arrival), never the user the OTP.
  */
 const timeOf = (metadata: unknown): number | undefined =>
-  epochMsOf(isObject(metadata) ? (metadata as Record<string, unknown>).time : undefined)
+  epochMsOf(isRecord(metadata) ? metadata.time : undefined)
 
 /**
  * An RFC 3339 time in epoch milliseconds. V8 (Node and workerd alike) parses 9 fractional digits, but ECMAScript
@@ -140,11 +141,11 @@ const epochMsOf = (time: unknown): number | undefined => {
  * first in GoTrue's order wins.
  */
 const phoneFactorOf = (user: unknown): string | undefined => {
-  const factors = isObject(user) ? (user as Record<string, unknown>).factors : undefined
+  const factors = isRecord(user) ? user.factors : undefined
   if (!Array.isArray(factors)) return undefined
   let best: { phone: string; verified: boolean; updated: number } | undefined
   for (const factor of factors as unknown[]) {
-    if (!isObject(factor)) continue
+    if (!isRecord(factor)) continue
     const { factor_type, phone, status, updated_at } = factor as Record<string, unknown>
     if (factor_type !== 'phone' || typeof phone !== 'string' || phone === '') continue
     const verified = status === 'verified'
@@ -156,7 +157,6 @@ const phoneFactorOf = (user: unknown): string | undefined => {
   return best?.phone
 }
 
-const isObject = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const firstNonEmpty = (...values: (string | null | undefined)[]): string | undefined =>
   values.find((v): v is string => typeof v === 'string' && v !== '')

@@ -9,6 +9,7 @@
 import type { Mode } from '../config/index.js'
 import { boolean, text, type Env } from '../config/env.js'
 import { ConfigError, isConfigError } from '../errors.js'
+import { E164_PREFIX } from '../phone/e164.js'
 import { parseProviderConfig, PROVIDERS, type ProviderConfig } from '../providers/registry.js'
 import type { Provider, ProviderDefinition } from '../providers/types.js'
 import { parseBreakerConfig, type BreakerConfig } from './breaker.js'
@@ -36,8 +37,6 @@ export interface RoutingConfig {
 }
 
 const VARIABLE = 'SMS_HOOK_ROUTES'
-/** E.164 digits never start with 0 and are at most 15 long. */
-const PREFIX = /^[1-9]\d{0,14}$/
 
 /**
  * Reads `SMS_HOOK_ROUTES` (or, unset, `GOTRUE_SMS_PROVIDER`), the settings of every provider it names, and
@@ -88,7 +87,7 @@ export const parseRoutes = (
     const names = rule.slice(equals + 1).split(',').map((n) => n.trim().toLowerCase())
 
     for (const prefix of prefixes) {
-      if (prefix !== '*' && !PREFIX.test(prefix)) {
+      if (prefix !== '*' && !E164_PREFIX.test(prefix)) {
         throw refuse(`"${prefix}" is not a prefix: the first digits of an E.164 number (no leading 0), or *`)
       }
       const earlier = ruleOf.get(prefix)

@@ -65,6 +65,9 @@ export const nationalNumbersFor = (
 /** Whether a number is a mainland China mobile, the only kind a domestic SMS reaches. */
 export const isMainlandMobile = (to: PhoneNumber): boolean => to.callingCode === '86' && CN_MOBILE.test(to.national)
 
+/** The start of an E.164 number, as routes (`SMS_HOOK_ROUTES`) and blocked prefixes take it: 1 to 15 digits, no leading 0. */
+export const E164_PREFIX = /^[1-9]\d{0,14}$/
+
 /**
  * Reads a destination as GoTrue sends it (E.164 digits, perhaps with `+`), or a bare mainland mobile (no `+`)
  * when `nationalNumbers` is `86`. Undefined when it is not a number any SMS can reach (too short or long, or no

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isStoreError } from '../../src/errors.js'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
-import { credentials, onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
-import { describeRedisContracts, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
+import { onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import { describeRedisContracts, HOOK_USER, urlAs, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { claimToken } from './contract.js'
 
@@ -207,23 +207,16 @@ describe.skipIf(!available)(
 
     describe('a cluster that requires a password', () => {
       const password = 'cluster pw/1'
-      const user = { name: 'hook', password: 'hook-pw/2' }
       let secured: RedisCluster
-      /** The cluster's URL as the ACL user, as the default user with its password alone, or with a wrong password. */
-      const urlAs = (who: 'acl' | 'default' | 'wrong') =>
-        secured.url.replace(
-          credentials(password, user),
-          who === 'acl' ? credentials(password, user) : who === 'default' ? credentials(password, undefined) : credentials(undefined, { ...user, password: 'wrong' }),
-        )
       beforeAll(async () => {
-        secured = await startRedisCluster({ password, user })
+        secured = await startRedisCluster({ password, user: HOOK_USER })
       }, 60_000)
       afterAll(async () => {
         await secured?.stop()
       }, 30_000)
 
       it.each(['acl', 'default'] as const)("authenticates to every node it is sent to with the URL's credentials (%s user)", async (who) => {
-        const state = createRedisState({ url: urlAs(who), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
         opened.push(state)
         await reconnected(state)
         const keys = Array.from({ length: 30 }, () => randomUUID())
@@ -241,7 +234,7 @@ describe.skipIf(!available)(
       })
 
       it('fails at once as refused (noperm), never hanging and never as silence, with a wrong password', async () => {
-        const state = createRedisState({ url: urlAs('wrong'), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs(secured.url, password, 'wrong'), prefix, onError: () => {} })
         opened.push(state)
         await expectRefusedCredentials(state)
       })

@@ -9,9 +9,9 @@ import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
-import { credentials, onNode } from '../support/redis-cluster.js'
+import { onNode } from '../support/redis-cluster.js'
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-sentinel.js'
-import { describeRedisContracts, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE, writableWithin } from '../support/hook-pair.js'
+import { describeRedisContracts, HOOK_USER, urlAs, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE, writableWithin } from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { claimToken } from './contract.js'
 
@@ -203,23 +203,16 @@ describe.skipIf(!available)(
 
     describe('a master and replica that require a password', () => {
       const password = 'sentinel pw/1'
-      const user = { name: 'hook', password: 'hook-pw/2' }
       let secured: RedisSentinelSetup
-      /** The setup's URL as the ACL user, as the default user with its password alone, or with a wrong password. */
-      const urlAs = (who: 'acl' | 'default' | 'wrong') =>
-        secured.url.replace(
-          credentials(password, user),
-          who === 'acl' ? credentials(password, user) : who === 'default' ? credentials(password, undefined) : credentials(undefined, { ...user, password: 'wrong' }),
-        )
       beforeAll(async () => {
-        secured = await startRedisSentinel({ password, user })
+        secured = await startRedisSentinel({ password, user: HOOK_USER })
       }, 60_000)
       afterAll(async () => {
         await secured?.stop()
       }, 30_000)
 
       it.each(['acl', 'default'] as const)("authenticates to the master with the URL's credentials (%s user), asking the sentinels without them", async (who) => {
-        const state = createRedisState({ url: urlAs(who), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
         opened.push(state)
         await reconnected(state)
         const key = randomUUID()
@@ -231,7 +224,7 @@ describe.skipIf(!available)(
       })
 
       it('fails at once as refused (noperm), never hanging and never as silence, with a wrong password', async () => {
-        const state = createRedisState({ url: urlAs('wrong'), prefix, onError: () => {} })
+        const state = createRedisState({ url: urlAs(secured.url, password, 'wrong'), prefix, onError: () => {} })
         opened.push(state)
         await expectRefusedCredentials(state)
       })

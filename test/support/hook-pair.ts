@@ -10,6 +10,7 @@ import { MESSAGES } from '../../src/outcome.js'
 import type { RedisDurability, RedisState, RedisStateOptions } from '../../src/store/redis.js'
 import { describeCountersContract } from '../store/counters-contract.js'
 import { describeStoreContract } from '../store/contract.js'
+import { credentials } from './redis-cluster.js'
 import { reconnected } from './redis.js'
 import { makeApp, ScriptedProvider } from './app.js'
 import { signupPayload } from './payloads.js'
@@ -144,3 +145,20 @@ export const expectRefusedCredentials = async (state: RedisState) => {
     expect(performance.now() - started).toBeLessThan(1500)
   }
 }
+
+/** The ACL user a password-protected rig creates beside its default user's password. */
+export const HOOK_USER = { name: 'hook', password: 'hook-pw/2' }
+
+/**
+ * A password-protected rig's URL (made with `password` and HOOK_USER) as the ACL user, as the default user with its
+ * password alone, or with a wrong password.
+ */
+export const urlAs = (url: string, password: string, who: 'acl' | 'default' | 'wrong') =>
+  url.replace(
+    credentials(password, HOOK_USER),
+    who === 'acl'
+      ? credentials(password, HOOK_USER)
+      : who === 'default'
+        ? credentials(password, undefined)
+        : credentials(undefined, { ...HOOK_USER, password: 'wrong' }),
+  )
