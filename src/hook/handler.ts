@@ -323,4 +323,6 @@ const boundedStore = (store: IdempotencyStore, bound: <T>(operation: Promise<T>)
   wait: (key, signal) => store.wait(key, signal),
   complete: (key, token, outcome, ttlMs) => store.complete(key, token, outcome, ttlMs),
   release: (key, token) => store.release(key, token),
+  // Asked after the deadline, so bounded by `once` itself.
+  ...(store.markedSending ? { markedSending: (key: string) => store.markedSending!(key) } : {}),
 })

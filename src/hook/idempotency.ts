@@ -1,8 +1,24 @@
 import { sha256Hex } from '../digest.js'
+import { withTimeout } from '../deadline.js'
 import { isStoreError } from '../errors.js'
 import { MESSAGES, OUTCOME_UNKNOWN, refused, type Outcome, type Refused } from '../outcome.js'
 import type { IdempotencyStore } from '../store/types.js'
 import type { HookPayload } from './parse.js'
+
+/** A repeat out of time while the first attempt had not yet called the provider: nothing was sent. */
+const NOTHING_SENT_YET = refused(503, 'busy', MESSAGES.busy)
+
+/** How long a repeat past its deadline asks whether the owner marked the key; no answer counts as marked. */
+const MARKED_CHECK_MS = 100
+
+const markedNow = async (store: IdempotencyStore, key: string): Promise<boolean> => {
+  if (store.markedSending === undefined) return true
+  try {
+    return await withTimeout(store.markedSending(key), MARKED_CHECK_MS, () => new Error('no answer'))
+  } catch {
+    return true
+  }
+}
 
 /** Completed keys are remembered at least this long: far beyond GoTrue's 5 s of retries. */
 export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000
@@ -105,6 +121,10 @@ export const once = async (
       if (settled.status === 'done') return { ...settled.outcome, replayed: true }
     } catch (error) {
       if (!signal.aborted) throw error
+      // Out of time while the owner holds the key. Only an owner that marked it may have called the provider;
+      // one that has not, on the same deadline as this call (both count from GoTrue's metadata.time), no longer
+      // will, so "your code is on its way" would be a code that never comes (docs/gotrue-contract.md).
+      if (!(await markedNow(store, key))) return { ...NOTHING_SENT_YET, replayed: false }
       return { ...refused(504, 'in_progress', MESSAGES.inProgress, true), replayed: false }
     }
   }

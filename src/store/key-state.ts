@@ -85,6 +85,12 @@ export const peek = (entry: KeyEntry | undefined, now: number): Peek => {
   return { status: 'in_flight', token: current.token, leaseUntil: current.leaseUntil }
 }
 
+/** Whether a claim holds the key now and is marked sending: its owner may have called the provider. */
+export const markedSending = (entry: KeyEntry | undefined, now: number): boolean => {
+  const current = live(entry, now)
+  return current?.state === 'in_flight' && current.leaseUntil > now && current.sending === true
+}
+
 export interface WaitOptions {
   /** The key's entry as the store holds it now. */
   entry: () => KeyEntry | undefined

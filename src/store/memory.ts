@@ -105,6 +105,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     })
   }
 
+  async markedSending(key: string): Promise<boolean> {
+    return KeyState.markedSending(this.#entries.get(key), this.#now())
+  }
+
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const now = this.#now()
     if (!KeyState.owns(this.#entries.get(key), token, now)) return false

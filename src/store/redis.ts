@@ -443,6 +443,11 @@ class RedisIdempotencyStore implements IdempotencyStore {
     return flag(name, await this.#link.write('smsHookComplete', name, [this.#clock.now(), token, stored, ttlMs], this.#waitMs))
   }
 
+  async markedSending(key: string): Promise<boolean> {
+    const name = this.#key(key)
+    return flag(name, await this.#link.run((c) => c.smsHookMarked(name, this.#clock.now()), false))
+  }
+
   async release(key: string, token: string): Promise<boolean> {
     const name = this.#key(key)
     return flag(name, await this.#link.run((c) => c.smsHookRelease(name, this.#clock.now(), token)))
@@ -503,6 +508,7 @@ interface Scripts {
   smsHookComplete(key: string, now: number, token: string, outcome: string, ttlMs: number): Promise<unknown>
   smsHookRelease(key: string, now: number, token: string): Promise<unknown>
   smsHookPeek(key: string, now: number): Promise<unknown>
+  smsHookMarked(key: string, now: number): Promise<unknown>
   smsHookHit(key: string, windowLeftMs: number): Promise<number>
   smsHookProbe(key: string, ttlMs: number): Promise<unknown>
 }
@@ -570,6 +576,14 @@ if not e[1] or tonumber(e[3]) <= now then return {'free'} end
 if e[1] == 'd' then return {'done', e[4]} end
 if tonumber(e[2]) > now then return {'in_flight'} end
 return {'free'}`,
+  },
+  smsHookMarked: {
+    numberOfKeys: 1,
+    lua: `
+local now = tonumber(ARGV[1])
+local e = redis.call('HMGET', KEYS[1], 's', 'u', 'm')
+if e[1] == 'c' and tonumber(e[2]) > now and e[3] == '1' then return 1 end
+return 0`,
   },
   smsHookHit: {
     numberOfKeys: 1,

@@ -29,6 +29,13 @@ export interface IdempotencyStore {
    * released it or its lease lapsed. Rejects with the signal's reason when `signal` aborts first.
    */
   wait(key: string, signal: AbortSignal): Promise<WaitResult>
+  /**
+   * Whether the claim that holds the key now is marked sending. Asked by a repeat whose deadline passed while it
+   * waited: unmarked, the owner has not called the provider (and, on the same deadline, no longer will), so the
+   * repeat answers that nothing was sent rather than that the SMS may be on its way. A store without it is
+   * taken as marked.
+   */
+  markedSending?(key: string): Promise<boolean>
   /** Stores the outcome for `ttlMs`. Returns false when the lease was lost (someone else owns the key now). */
   complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean>
   /** Gives the key up without an outcome. Returns false when the lease was lost. */

@@ -72,6 +72,10 @@ export class IdempotencyObject extends DurableObject<unknown> {
     })
   }
 
+  markedSending(): boolean {
+    return KeyState.markedSending(this.#entry, now())
+  }
+
   async complete(token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const at = now()
     if (!KeyState.owns(this.#entry, token, at)) return false
@@ -144,6 +148,10 @@ export class DurableObjectIdempotencyStore implements IdempotencyStore {
 
   markSending(key: string, token: string): Promise<boolean> {
     return objectCall(() => this.#object(key).markSending(token))
+  }
+
+  markedSending(key: string): Promise<boolean> {
+    return objectCall(async () => (await this.#object(key).markedSending()) === true)
   }
 
   complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {

@@ -28,6 +28,7 @@ const storeWithMark = (markSending: (memory: MemoryIdempotencyStore, key: string
     claim: (key, leaseMs) => memory.claim(key, leaseMs),
     markSending: (key, token) => markSending(memory, key, token),
     wait: (key, signal) => memory.wait(key, signal),
+    markedSending: (key) => memory.markedSending(key),
     complete: (key, token, outcome, ttlMs) => memory.complete(key, token, outcome, ttlMs),
     release: (key, token) => memory.release(key, token),
   }
@@ -98,6 +99,40 @@ describe('nothing sent is never "may have sent"', () => {
     // With a threshold of one failure, a counted failure would have opened the breaker: the next call is sent.
     slow = false
     expect(await (await app.request('/send-sms', signedPost(signupPayload().body))).json()).toEqual({})
+    expect(provider.calls).toHaveLength(1)
+  })
+})
+
+describe('a repeat that runs out of time while the first attempt holds the key', () => {
+  const twoCalls = async (markMs: number) => {
+    const provider = new ScriptedProvider(async (message) => {
+      await new Promise((r) => setTimeout(r, 400))
+      return { messageId: `msg-${message.reference}` }
+    })
+    const store = storeWithMark(async (memory, key, token) => {
+      await new Promise((r) => setTimeout(r, markMs))
+      return memory.markSending(key, token)
+    }, true)
+    const { app } = makeApp({ provider, store, env: { SMS_HOOK_TIMEOUT_MS: '200' } })
+    const { body } = signupPayload()
+    const first = app.request('/send-sms', signedPost(body))
+    await new Promise((r) => setTimeout(r, 20))
+    // GoTrue's retry of the same call, reaching the hook while the first attempt still holds the key.
+    const repeat = await (await app.request('/send-sms', signedPost(body))).json()
+    await first
+    return { repeat, provider }
+  }
+
+  it('answers busy (nothing sent) when the first attempt had not yet marked the key sending', async () => {
+    // The first attempt is stuck before its mark past the deadline, so it never calls the provider.
+    const { repeat, provider } = await twoCalls(1000)
+    expect(repeat).toEqual(busy)
+    expect(provider.calls).toHaveLength(0)
+  })
+
+  it('answers as sent when the first attempt had marked it and was calling the provider', async () => {
+    const { repeat, provider } = await twoCalls(0)
+    expect(repeat).toEqual({})
     expect(provider.calls).toHaveLength(1)
   })
 })

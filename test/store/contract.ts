@@ -123,6 +123,22 @@ export const describeStoreContract = (
       expect(await store.claim(key, 5000)).toEqual({ status: 'done', outcome: delivered })
     })
 
+    it('says whether the claim holding a key is marked sending: not before the mark, nor once done or released', async () => {
+      const store = makeStore()
+      expect(store.markedSending).toBeTypeOf('function')
+      const key = newKey()
+      expect(await store.markedSending!(key)).toBe(false)
+      const token = await claimToken(store, key)
+      expect(await store.markedSending!(key)).toBe(false)
+      expect(await store.markSending(key, token)).toBe(true)
+      expect(await store.markedSending!(key)).toBe(true)
+      expect(await store.complete(key, token, delivered, 60_000)).toBe(true)
+      expect(await store.markedSending!(key)).toBe(false)
+      const other = newKey()
+      expect(await store.release(other, await claimToken(store, other))).toBe(true)
+      expect(await store.markedSending!(other)).toBe(false)
+    })
+
     it('keeps a failure outcome as it was stored', async () => {
       const store = makeStore()
       const key = newKey()
