@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { parseSecrets } from './hook/config.js'
 import { isConfigError } from './errors.js'
 import { generateSecret } from './node/dev-secret.js'
+import { isRecord } from './record.js'
 
 const USAGE = `Usage:
   sms-hook secret
@@ -61,7 +62,7 @@ const isSuccessAnswer = (status: number, contentType: string | null, body: strin
   if (!contentType?.includes('application/json')) return false
   try {
     const json = JSON.parse(body) as unknown
-    return typeof json === 'object' && json !== null && !('error' in json)
+    return isRecord(json) && !('error' in json)
   } catch {
     return false
   }

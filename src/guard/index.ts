@@ -24,15 +24,16 @@ export type GuardVerdict = { ok: true } | { ok: false; rule: GuardRule; refusal:
 export type Guard = (call: GuardCall) => Promise<GuardVerdict>
 
 const ALLOW: GuardVerdict = { ok: true }
-const refusal = (rule: GuardRule, status: 400 | 429, code: string, message: string): GuardVerdict => ({
+/** The verdict of a rule that refuses: which rule, and the answer to GoTrue, kept for its retries (`final`). */
+const refusedBy = (rule: GuardRule, status: 400 | 429, code: string, message: string): GuardVerdict => ({
   ok: false,
   rule,
   refusal: { ...refused(status, code, message), final: true },
 })
-const NOT_ALLOWED = refusal('country_not_allowed', 400, 'country_not_allowed', MESSAGES.countryNotAllowed)
-const BLOCKED = refusal('prefix_blocked', 400, 'number_blocked', MESSAGES.numberBlocked)
+const NOT_ALLOWED = refusedBy('country_not_allowed', 400, 'country_not_allowed', MESSAGES.countryNotAllowed)
+const BLOCKED = refusedBy('prefix_blocked', 400, 'number_blocked', MESSAGES.numberBlocked)
 const LIMITED = Object.fromEntries(
-  LIMIT_RULES.map((rule) => [rule, refusal(rule, 429, 'too_many_requests', MESSAGES.tooManyRequests)]),
+  LIMIT_RULES.map((rule) => [rule, refusedBy(rule, 429, 'too_many_requests', MESSAGES.tooManyRequests)]),
 ) as Record<LimitRule, GuardVerdict>
 
 /** The counter each limit adds a call to; undefined when the call has nothing to count it by. */
