@@ -172,12 +172,15 @@ export type StoreErrorReason =
  */
 export class StoreError extends Error {
   override readonly name = 'StoreError'
+  /** The server's own word for it (`OOM`, `READONLY`, `WRONGPASS`), for logs; absent when it gave none. */
+  readonly code: string | undefined
   constructor(
     readonly reason: StoreErrorReason,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: string },
   ) {
-    super(message, options)
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = options?.code
   }
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js'
 import type { StateConfig } from '../store/config.js'
 import { MemoryRateCounters } from '../store/memory-counters.js'
 import { MemoryIdempotencyStore } from '../store/memory.js'
-import { createRedisState } from '../store/redis.js'
+import { createRedisState, fromRedisError } from '../store/redis.js'
 import type { IdempotencyStore, RateCounters } from '../store/types.js'
 
 /** The shared state of a Node server: the idempotency store and the guard's counters. */
@@ -55,7 +55,8 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
     durable: config.redis.durable,
     clock,
     onError: (error) => {
-      const cause = causeOf(error)
+      // Read as a failed command would be: a refusal's server word, or silence's system code.
+      const cause = causeOf(fromRedisError(error, error))
       if (!due(`connection:${cause}`)) return
       if (CREDENTIALS.has(cause)) {
         // Nothing will work until the setting is fixed: said as an error, naming it.
@@ -94,11 +95,7 @@ const CREDENTIALS = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM'])
  * (`OOM`, `READONLY`), the system's for silence (`ECONNREFUSED`, `ENOTFOUND`), else `timeout` or `closed`.
  */
 const causeOf = (error: unknown): string => {
-  // The server's word leads the message, or follows in brackets when it refused the connection itself.
-  if (isStoreError(error)) return /(?:^redis: |\()([A-Z]{3,})\b/.exec(error.message)?.[1] ?? error.reason
-  if (isStateUnavailableError(error) && error.code !== undefined) return error.code
-  const code = (error as { code?: unknown } | null)?.code
-  if (typeof code === 'string') return code
-  // An error reply on connecting (the client's 'error' event): its first word.
-  return (error instanceof Error && /^([A-Z]{3,})\b/.exec(error.message)?.[1]) || 'unknown'
+  if (isStoreError(error)) return error.code ?? error.reason
+  if (isStateUnavailableError(error)) return error.code ?? 'unknown'
+  return 'unknown'
 }

@@ -251,16 +251,15 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
   if (error instanceof StateUnavailableError || error instanceof StoreError) return error
   const message = error instanceof Error ? error.message : String(error)
   if (error instanceof Error && error.name === 'ReplyError') {
-    const word = /^[A-Z]+/.exec(message)?.[0] ?? ''
+    const word = replyWord(message)
     // No master serves the slot (a failover in progress): nobody is there to answer.
     if (word === 'CLUSTERDOWN' || word === 'TRYAGAIN') return new StateUnavailableError(`redis: ${message}`, { cause: error, code: word })
-    const reason = REPLY_REASONS[word] ?? (/script/i.test(message) ? 'script' : 'other')
-    return new StoreError(reason, `redis: ${message}`, { cause: error })
+    return refusal(word, REPLY_REASONS[word] ?? (/script/i.test(message) ? 'script' : 'other'), message, error)
   }
   // The cluster client gives up after following redirects too often; the last one says why.
   const last = /^Too many Cluster redirections\. Last error: (?:\w*Error: )?([A-Z]+)/.exec(message)?.[1]
   if (last !== undefined && last !== 'CLUSTERDOWN' && last !== 'TRYAGAIN') {
-    return new StoreError(REPLY_REASONS[last] ?? 'redirect', `redis: ${message}`, { cause: error })
+    return refusal(last, REPLY_REASONS[last] ?? 'redirect', message, error)
   }
   // Not connected: the client's own words say only that; the last connection error says why.
   const offline = /isn't writeable|isn't ready|Connection is closed|None of startup nodes|Failed to refresh slots/.test(message)
@@ -269,8 +268,8 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
   // Not connected because the server refused us (a wrong password, an ACL user without the right): an answer, not
   // silence, or a typo in REDIS_URL would send every call without de-duplication under SMS_HOOK_STATE_DOWN=send.
   if (why?.name === 'ReplyError') {
-    const word = /^[A-Z]+/.exec(why.message)?.[0] ?? ''
-    return new StoreError(REPLY_REASONS[word] ?? 'other', `redis: ${message} (${why.message})`, { cause: error })
+    const word = replyWord(why.message)
+    return refusal(word, REPLY_REASONS[word] ?? 'other', `${message} (${why.message})`, error)
   }
   const code = /timed out/i.test(message)
     ? 'timeout'
@@ -278,6 +277,12 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
   const detail = why === undefined ? message : `${message} (${why.message})`
   return new StateUnavailableError(`redis: ${detail}`, { cause: error, ...(code === undefined ? {} : { code }) })
 }
+
+/** The first word of an error reply: its error code (`OOM`, `READONLY`, `WRONGPASS`), or '' when it has none. */
+const replyWord = (message: string) => /^[A-Z]+/.exec(message)?.[0] ?? ''
+
+const refusal = (word: string, reason: StoreErrorReason, detail: string, cause: unknown) =>
+  new StoreError(reason, `redis: ${detail}`, { cause, ...(word === '' ? {} : { code: word }) })
 
 const systemCode = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | undefined)?.code
@@ -318,7 +323,7 @@ class Link {
     const read = fromRedisError(error, this.lastError)
     if (read instanceof StoreError && read.reason === 'readonly') this.#refusal = read
     if (read instanceof StateUnavailableError && this.#refusal !== undefined) {
-      return new StoreError(this.#refusal.reason, `${this.#refusal.message} (reconnecting: ${read.message})`, { cause: error })
+      return new StoreError(this.#refusal.reason, `${this.#refusal.message} (reconnecting: ${read.message})`, { cause: error, ...(this.#refusal.code === undefined ? {} : { code: this.#refusal.code }) })
     }
     return read
   }
