@@ -209,10 +209,16 @@ const createClient = (target: RedisTarget, common: Common): Client => {
       ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
     }) as Client
   }
-  // SNI carries the host name, which managed Redis services route on; an address has none.
-  const tls = target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined
-  return new Redis({ ...base, host: target.host, port: target.port, tls }) as Client
+  return new Redis({ ...base, ...endpointOf(target) }) as Client
 }
+
+/** One server's address and TLS as ioredis takes them. */
+const endpointOf = (target: Extract<RedisTarget, { kind: 'standalone' }>): Pick<RedisOptions, 'host' | 'port' | 'tls'> => ({
+  host: target.host,
+  port: target.port,
+  // SNI carries the host name, which managed Redis services route on; an address has none.
+  tls: target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined,
+})
 
 /** The connection settings of a plain REDIS_URL (`parseRedisUrl`), with TLS as ioredis takes it. */
 export const redisOptionsFromUrl = (
@@ -220,8 +226,8 @@ export const redisOptionsFromUrl = (
 ): Pick<RedisOptions, 'host' | 'port' | 'username' | 'password' | 'db' | 'tls'> => {
   const target = parseRedisUrl(url)
   if (target.kind !== 'standalone') throw new Error('redisOptionsFromUrl takes a redis:// or rediss:// URL')
-  const { host, port, username, password, db } = target
-  return { host, port, username, password, db, tls: target.tls ? (isIP(host) ? {} : { servername: host }) : undefined }
+  const { username, password, db } = target
+  return { ...endpointOf(target), username, password, db }
 }
 
 /** The first word of an error reply, and the reason it is counted under. Anything else is `other`. */
