@@ -59,6 +59,9 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
     expect(
       ours.filter((s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || /store\/(memory|redis)\.ts$/.test(s)),
     ).toEqual([])
+    // The Standard Webhooks library's primitives come from src/worker (wrangler.toml [alias]), not its packages.
+    expect(ours).toEqual(expect.arrayContaining(['src/worker/sha256.ts', 'src/worker/base64.ts']))
+    expect(sources.filter((s) => /node_modules\/(fast-sha256|@stablelib\/base64)\//.test(s))).toEqual([])
     expect(sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server|ioredis|prom-client)\//.test(s))).toEqual([])
   })
 
@@ -89,6 +92,13 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
         body: payload.body,
       })
       expect(await answer.text()).toBe('{}')
+      // The bundle signs with its own HMAC and base64 (wrangler.toml [alias]): one changed byte is refused.
+      const tampered = await mf.dispatchFetch('http://localhost/send-sms', {
+        method: 'POST',
+        headers: init.headers as Record<string, string>,
+        body: payload.body.replace('"otp":"', '"otp":"9'),
+      })
+      expect(tampered.status).toBe(401)
       const inbox = await mf.dispatchFetch('http://localhost/dev/inbox.json', { headers: { authorization: `Bearer ${INBOX_TOKEN}` } })
       expect(((await inbox.json()) as InboxEntry[]).map((e) => e.id)).toEqual([payload.uuid])
     } finally {
