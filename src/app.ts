@@ -80,7 +80,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   )
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
-    app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress }))
+    app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress, counters: deps.counters }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {

@@ -1,8 +1,10 @@
 import { Hono } from 'hono/tiny'
 import type { Context } from 'hono'
 import type { Mode } from '../config/index.js'
-import { token, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { get, token, type SettingDocs, type Settings } from '../config/settings.js'
 import { errorBody } from '../errors.js'
+import type { RateCounters } from '../store/types.js'
 import { bearerToken, isToken } from '../token.js'
 import type { Inbox, InboxEntry } from './inbox.js'
 
@@ -14,9 +16,15 @@ export interface InboxConfig {
 const COOKIE = 'sms_hook_inbox'
 
 /** The token also travels as a cookie value, which may not hold `;` or `,`. */
-export const parseInboxConfig = (env: Env): InboxConfig => ({
-  token: token(env, 'SMS_HOOK_INBOX_TOKEN', /[\s;,]/, 'spaces, commas or semicolons'),
-})
+export const INBOX_SETTINGS = {
+  SMS_HOOK_INBOX_TOKEN: { parse: token(/[\s;,]/, 'spaces, commas or semicolons'), secret: true },
+} as const satisfies Settings
+
+export const INBOX_SETTING_DOCS: SettingDocs<typeof INBOX_SETTINGS> = {
+  SMS_HOOK_INBOX_TOKEN: "Token of the console provider's inbox (/dev/inbox) outside development; no inbox in production without it.",
+}
+
+export const parseInboxConfig = (env: Env): InboxConfig => ({ token: get(env, INBOX_SETTINGS, 'SMS_HOOK_INBOX_TOKEN') })
 
 export interface InboxRoutesOptions {
   inbox: Inbox
@@ -24,6 +32,8 @@ export interface InboxRoutesOptions {
   config: InboxConfig
   /** The client's address as the socket reports it (Node); development mode answers private networks by it. */
   remoteAddress?: ((c: Context) => string | undefined) | undefined
+  /** The guard's counters, which `DELETE /dev/inbox` clears too in development mode (when they can be). */
+  counters?: RateCounters
 }
 
 /**
@@ -35,13 +45,14 @@ export const servesInbox = (mode: Mode, config: InboxConfig): boolean => mode ==
 
 /**
  * `GET /dev/inbox` (a page that updates itself), `GET /dev/inbox.json[?to=<number>]` and `DELETE /dev/inbox`:
- * codes kept by the console provider, for a developer's browser or an end-to-end test.
+ * codes kept by the console provider, for a developer's browser or an end-to-end test. In development mode
+ * `DELETE` also clears the guard's in-memory counters.
  *
  * Who may read them: whoever carries `SMS_HOOK_INBOX_TOKEN` as `Authorization: Bearer <token>` or in the cookie
  * that opening `/dev/inbox?token=<token>` once sets; in development mode also any caller on this machine or a
  * private network (GoTrue and a browser in Docker or on the LAN), and no one else.
  */
-export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesOptions) => {
+export const inboxRoutes = ({ inbox, mode, config, remoteAddress, counters }: InboxRoutesOptions) => {
   const routes = new Hono()
   const { token } = config
   const carriesToken = (c: Context): boolean =>
@@ -74,6 +85,8 @@ export const inboxRoutes = ({ inbox, mode, config, remoteAddress }: InboxRoutesO
   routes.get('/inbox', async (c) => c.html(renderInbox(await inbox.list())))
   routes.delete('/inbox', async (c) => {
     await inbox.clear()
+    // A fresh start for the next try: the send-test that hit a limit works again without a restart.
+    if (mode === 'development') await counters?.clear?.()
     return c.body(null, 204)
   })
   return routes

@@ -15,7 +15,8 @@
  * The state lives in this process (or Worker isolate): each replica learns on its own.
  */
 import type { Clock } from '../clock.js'
-import { duration, integer, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { duration, get, integer, type SettingDocs, type Settings } from '../config/settings.js'
 import type { Provider } from '../providers/types.js'
 
 export interface BreakerConfig {
@@ -28,13 +29,19 @@ export interface BreakerConfig {
 export const DEFAULT_BREAKER_THRESHOLD = 5
 export const DEFAULT_BREAKER_COOLDOWN_MS = 30_000
 
+export const BREAKER_SETTINGS = {
+  SMS_HOOK_BREAKER_THRESHOLD: { parse: integer({ min: 1, max: 1000 }), default: String(DEFAULT_BREAKER_THRESHOLD) },
+  SMS_HOOK_BREAKER_COOLDOWN: { parse: duration({ min: 100, max: 60 * 60_000 }), default: '30s' },
+} as const satisfies Settings
+
+export const BREAKER_SETTING_DOCS: SettingDocs<typeof BREAKER_SETTINGS> = {
+  SMS_HOOK_BREAKER_THRESHOLD: "Failed hook calls in a row that open a provider's breaker: the route skips it until the cooldown.",
+  SMS_HOOK_BREAKER_COOLDOWN: 'How long an open breaker skips its provider before one probe may try it (100ms to 1h).',
+}
+
 export const parseBreakerConfig = (env: Env): BreakerConfig => ({
-  threshold: integer(env, 'SMS_HOOK_BREAKER_THRESHOLD', { fallback: DEFAULT_BREAKER_THRESHOLD, min: 1, max: 1000 }),
-  cooldownMs: duration(env, 'SMS_HOOK_BREAKER_COOLDOWN', {
-    fallback: DEFAULT_BREAKER_COOLDOWN_MS,
-    min: 100,
-    max: 60 * 60_000,
-  }),
+  threshold: get(env, BREAKER_SETTINGS, 'SMS_HOOK_BREAKER_THRESHOLD'),
+  cooldownMs: get(env, BREAKER_SETTINGS, 'SMS_HOOK_BREAKER_COOLDOWN'),
 })
 
 /** What observers hear: the breaker opened (the provider is skipped), let a probe through, or closed again. */
@@ -62,17 +69,25 @@ export class CircuitBreaker {
   /** While half-open: whether the probe is out. */
   #probing = false
 
+  readonly #config: BreakerConfig
+  readonly #clock: Clock
+  readonly #onTransition: (transition: BreakerTransition) => void
+
   constructor(
     readonly provider: string,
-    private readonly config: BreakerConfig,
-    private readonly clock: Clock,
-    private readonly onTransition: (transition: BreakerTransition) => void = () => {},
-  ) {}
+    config: BreakerConfig,
+    clock: Clock,
+    onTransition: (transition: BreakerTransition) => void = () => {},
+  ) {
+    this.#config = config
+    this.#clock = clock
+    this.#onTransition = onTransition
+  }
 
   /** Whether `enter` would let a hook try the provider now; it takes nothing. */
   get available(): boolean {
     if (this.#state === 'closed') return true
-    if (this.#state === 'open') return this.clock.now() >= this.#openUntil
+    if (this.#state === 'open') return this.#clock.now() >= this.#openUntil
     return !this.#probing
   }
 
@@ -83,10 +98,10 @@ export class CircuitBreaker {
   enter(): Exclude<BreakerPass, 'forced'> | undefined {
     if (this.#state === 'closed') return 'pass'
     if (this.#state === 'open') {
-      if (this.clock.now() < this.#openUntil) return undefined
+      if (this.#clock.now() < this.#openUntil) return undefined
       this.#state = 'half_open'
       this.#probing = false
-      this.onTransition('half_open')
+      this.#onTransition('half_open')
     }
     if (this.#probing) return undefined
     this.#probing = true
@@ -106,7 +121,7 @@ export class CircuitBreaker {
       this.#probing = false
       if (this.#state !== 'closed') {
         this.#state = 'closed'
-        this.onTransition('closed')
+        this.#onTransition('closed')
       }
       return
     }
@@ -118,15 +133,15 @@ export class CircuitBreaker {
     // adds nothing to what opened it.
     if (this.#state !== 'closed') return
     this.#failures++
-    if (this.#failures >= this.config.threshold) this.#open()
+    if (this.#failures >= this.#config.threshold) this.#open()
   }
 
   #open() {
     this.#state = 'open'
-    this.#openUntil = this.clock.now() + this.config.cooldownMs
+    this.#openUntil = this.#clock.now() + this.#config.cooldownMs
     this.#failures = 0
     this.#probing = false
-    this.onTransition('opened')
+    this.#onTransition('opened')
   }
 }
 

@@ -1,4 +1,5 @@
-import { duration, integer, oneOf, text, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { duration, get, integer, isSet, oneOf, type SettingDocs, type Settings } from '../config/settings.js'
 import { ConfigError } from '../errors.js'
 
 /** The hook's own settings: who may call it, and how long it may take to answer. */
@@ -45,24 +46,46 @@ export const MIN_SIGNATURE_TOLERANCE_MS = 30_000
 /** Standard Webhooks keys shorter than this are too weak to trust (the spec's own secrets are 24 to 64 bytes). */
 export const MIN_SECRET_BYTES = 24
 
+export const HOOK_SETTINGS = {
+  GOTRUE_HOOK_SEND_SMS_SECRETS: { parse: (value, name) => parseSecrets(value, name), secret: true },
+  SMS_HOOK_TIMEOUT: { parse: duration({ min: 100, max: MAX_TIMEOUT_MS }), default: `${DEFAULT_TIMEOUT_MS}ms` },
+  // The name this setting had before every duration took a unit; read only when SMS_HOOK_TIMEOUT is not set.
+  SMS_HOOK_TIMEOUT_MS: { parse: integer({ min: 100, max: MAX_TIMEOUT_MS }), deprecated: true },
+  SMS_HOOK_MAX_IN_FLIGHT: { parse: integer({ min: 1, max: 100_000 }), default: String(DEFAULT_MAX_IN_FLIGHT) },
+  SMS_HOOK_UNKNOWN_OUTCOME: { parse: oneOf(['success', 'error'] as const), default: 'success' },
+  SMS_HOOK_SIGNATURE_TOLERANCE: {
+    parse: duration({ min: MIN_SIGNATURE_TOLERANCE_MS, max: DEFAULT_SIGNATURE_TOLERANCE_MS }),
+    default: '5m',
+  },
+} as const satisfies Settings
+
+export const HOOK_SETTING_DOCS: SettingDocs<typeof HOOK_SETTINGS> = {
+  GOTRUE_HOOK_SEND_SMS_SECRETS:
+    'The Standard Webhooks secrets, exactly as GoTrue has them: v1,whsec_<base64>, several joined by | during a rotation.',
+  SMS_HOOK_TIMEOUT: 'Time within which every hook call is answered, counted from its arrival (GoTrue gives up after 5s); at most 4800ms.',
+  SMS_HOOK_TIMEOUT_MS: 'Deprecated: SMS_HOOK_TIMEOUT in bare milliseconds; ignored when SMS_HOOK_TIMEOUT is set.',
+  SMS_HOOK_MAX_IN_FLIGHT: 'Hook calls being delivered at once; more are answered 503 busy at once, so each is still answered within its time.',
+  SMS_HOOK_UNKNOWN_OUTCOME:
+    'How a call whose SMS may have gone is answered: success (GoTrue keeps the code that may still arrive) or error (504).',
+  SMS_HOOK_SIGNATURE_TOLERANCE: 'How far a webhook-timestamp may be from this clock, past or future (30s to 5m).',
+}
+
 export const parseHookConfig = (env: Env): HookConfig => {
-  const secrets = text(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')
-  if (secrets === undefined) {
+  const secrets = get(env, HOOK_SETTINGS, 'GOTRUE_HOOK_SEND_SMS_SECRETS')
+  if (secrets === undefined && !isSet(env, 'GOTRUE_HOOK_SEND_SMS_SECRETS')) {
     throw new ConfigError(
       'GOTRUE_HOOK_SEND_SMS_SECRETS',
-      'is required: set it to the same value as GoTrue\'s (make one with "npx sms-hook secret"), or run "npm run dev" for a development secret',
+      'is required: set it to the same value as GoTrue\'s (make one with "npx --no-install sms-hook secret"), or run "npm run dev" for a development secret',
     )
   }
   return {
-    secrets: parseSecrets(secrets),
-    timeoutMs: integer(env, 'SMS_HOOK_TIMEOUT_MS', { fallback: DEFAULT_TIMEOUT_MS, min: 100, max: MAX_TIMEOUT_MS }),
-    maxInFlight: integer(env, 'SMS_HOOK_MAX_IN_FLIGHT', { fallback: DEFAULT_MAX_IN_FLIGHT, min: 1, max: 100_000 }),
-    unknownOutcome: oneOf(env, 'SMS_HOOK_UNKNOWN_OUTCOME', ['success', 'error'] as const, 'success'),
-    signatureToleranceMs: duration(env, 'SMS_HOOK_SIGNATURE_TOLERANCE', {
-      fallback: DEFAULT_SIGNATURE_TOLERANCE_MS,
-      min: MIN_SIGNATURE_TOLERANCE_MS,
-      max: DEFAULT_SIGNATURE_TOLERANCE_MS,
-    }),
+    secrets: secrets ?? [],
+    timeoutMs: isSet(env, 'SMS_HOOK_TIMEOUT')
+      ? get(env, HOOK_SETTINGS, 'SMS_HOOK_TIMEOUT')
+      : (get(env, HOOK_SETTINGS, 'SMS_HOOK_TIMEOUT_MS') ?? DEFAULT_TIMEOUT_MS),
+    maxInFlight: get(env, HOOK_SETTINGS, 'SMS_HOOK_MAX_IN_FLIGHT'),
+    unknownOutcome: get(env, HOOK_SETTINGS, 'SMS_HOOK_UNKNOWN_OUTCOME'),
+    signatureToleranceMs: get(env, HOOK_SETTINGS, 'SMS_HOOK_SIGNATURE_TOLERANCE'),
   }
 }
 

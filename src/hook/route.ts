@@ -7,7 +7,8 @@
  * matches. Without a `*` rule such a number has no route. Unset, every number goes to `GOTRUE_SMS_PROVIDER`.
  */
 import type { Mode } from '../config/index.js'
-import { boolean, text, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, boolean, collectErrors, ConfigErrors, get, isSet, type SettingDocs, type Settings } from '../config/settings.js'
 import { ConfigError, isConfigError } from '../errors.js'
 import { E164_PREFIX } from '../phone/e164.js'
 import { parseProviderConfig, PROVIDERS, type ProviderConfig } from '../providers/registry.js'
@@ -38,15 +39,27 @@ export interface RoutingConfig {
 
 const VARIABLE = 'SMS_HOOK_ROUTES'
 
+export const ROUTING_SETTINGS = {
+  SMS_HOOK_ROUTES: { parse: anyText },
+  SMS_HOOK_FAILOVER_ON_TIMEOUT: { parse: boolean, default: 'false' },
+} as const satisfies Settings
+
+export const ROUTING_SETTING_DOCS: SettingDocs<typeof ROUTING_SETTINGS> = {
+  SMS_HOOK_ROUTES:
+    'Providers per number prefix, in the order tried: 86=aliyun,tencent;*=twilio. Unset, every number goes to GOTRUE_SMS_PROVIDER.',
+  SMS_HOOK_FAILOVER_ON_TIMEOUT:
+    'Fail over after a provider lost the connection mid-call, at the risk of a second SMS when the first did leave.',
+}
+
 /**
  * Reads `SMS_HOOK_ROUTES` (or, unset, `GOTRUE_SMS_PROVIDER`), the settings of every provider it names, and
  * the failover settings. Throws a `ConfigError` naming `SMS_HOOK_ROUTES` and the rule for a malformed rule, a
  * prefix routed twice, an unknown provider, or a provider whose settings are missing or wrong.
  */
 export const parseRoutingConfig = (env: Env, mode: Mode, definitions: readonly ProviderDefinition[] = PROVIDERS): RoutingConfig => {
-  const value = text(env, VARIABLE)
+  const value = get(env, ROUTING_SETTINGS, VARIABLE)
   const failover = {
-    failoverOnTimeout: boolean(env, 'SMS_HOOK_FAILOVER_ON_TIMEOUT'),
+    failoverOnTimeout: get(env, ROUTING_SETTINGS, 'SMS_HOOK_FAILOVER_ON_TIMEOUT'),
     breaker: parseBreakerConfig(env),
   }
   if (value === undefined) {
@@ -113,13 +126,19 @@ export const parseRoutes = (
   return { routes, providers: [...providers.values()] }
 }
 
-/** A provider's settings; its own error, for the rule that named it: "textlocal needs GOTRUE_SMS_TEXTLOCAL_API_KEY". */
+/**
+ * A provider's settings; every mistake in them, for the rule that named it, in one error:
+ * "textlocal needs GOTRUE_SMS_TEXTLOCAL_API_KEY and GOTRUE_SMS_TEXTLOCAL_SENDER".
+ */
 const parseSettings = (definition: ProviderDefinition, env: Env, refuse: (detail: string) => ConfigError): unknown => {
   try {
-    return definition.parse(env)
+    return collectErrors(env, () => definition.parse(env))
   } catch (error) {
     if (!isConfigError(error)) throw error
-    throw refuse(text(env, error.variable) === undefined ? `${definition.name} needs ${error.variable}` : error.message)
+    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    const missing = errors.filter((e) => !isSet(env, e.variable)).map((e) => e.variable)
+    const wrong = errors.filter((e) => isSet(env, e.variable)).map((e) => e.message)
+    throw refuse([...(missing.length > 0 ? [`${definition.name} needs ${missing.join(' and ')}`] : []), ...wrong].join('; '))
   }
 }
 

@@ -1,8 +1,9 @@
-import { integer, text, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { get, integer, type SettingDocs, type Settings } from '../config/settings.js'
 import type { HookPayload } from '../hook/parse.js'
 import {
   nationalNumbersFor,
-  parseNationalNumbers,
+  NATIONAL_NUMBERS,
   type NationalNumbers,
   type NationalNumbersSetting,
   type PhoneNumber,
@@ -30,20 +31,39 @@ export interface MessageConfig extends Omit<MessageSettings, 'nationalNumbers'> 
 
 export const DEFAULT_SMS_TEMPLATE = 'Your code is {{ .Code }}'
 
-/** Reads the message settings; templates are compiled here once so that a bad one stops start-up. */
+/** A message template, compiled once here so that a bad one stops start-up. */
+const template = (value: string, name: string) => {
+  compileTemplate(value, { variable: name, requireCode: true })
+  return value
+}
+
+export const MESSAGE_SETTINGS = {
+  GOTRUE_SMS_TEMPLATE: { parse: template, default: DEFAULT_SMS_TEMPLATE },
+  GOTRUE_MFA_PHONE_TEMPLATE: { parse: template, default: DEFAULT_SMS_TEMPLATE },
+  GOTRUE_SMS_OTP_EXP: { parse: integer({ min: 1, max: 86_400 }), default: '60' },
+  SMS_HOOK_NATIONAL_NUMBERS: NATIONAL_NUMBERS,
+} as const satisfies Settings
+
+export const MESSAGE_SETTING_DOCS: SettingDocs<typeof MESSAGE_SETTINGS> = {
+  GOTRUE_SMS_TEMPLATE: "GoTrue's SMS text ({{ .Code }}, {{ .ExpiryMinutes }}), for providers that send text rather than a template id.",
+  GOTRUE_MFA_PHONE_TEMPLATE: "GoTrue's text for MFA phone challenges; GoTrue's default text when unset, like GoTrue.",
+  GOTRUE_SMS_OTP_EXP: "GoTrue's OTP lifetime in seconds, shown to users as {{ .ExpiryMinutes }} and vendors' minute parameters.",
+  SMS_HOOK_NATIONAL_NUMBERS:
+    '86: a bare 11-digit 1[3-9] number is a mainland China mobile; none: every number is E.164. Default: 86 when no provider sends abroad.',
+}
+
+/** Reads the message settings. */
 export const parseMessageConfig = (env: Env): MessageSettings => {
-  const smsTemplate = text(env, 'GOTRUE_SMS_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE
+  const smsTemplate = get(env, MESSAGE_SETTINGS, 'GOTRUE_SMS_TEMPLATE')
   // GoTrue's own default for GOTRUE_MFA_PHONE_TEMPLATE is its default text, not GOTRUE_SMS_TEMPLATE (docs/gotrue-contract.md),
   // and the hook writes what GoTrue would. So the MFA text comes from that variable or the default, and only that
   // variable can be named in an error about it.
-  const mfaTemplate = text(env, 'GOTRUE_MFA_PHONE_TEMPLATE') ?? DEFAULT_SMS_TEMPLATE
-  compileTemplate(smsTemplate, { variable: 'GOTRUE_SMS_TEMPLATE', requireCode: true })
-  compileTemplate(mfaTemplate, { variable: 'GOTRUE_MFA_PHONE_TEMPLATE', requireCode: true })
+  const mfaTemplate = get(env, MESSAGE_SETTINGS, 'GOTRUE_MFA_PHONE_TEMPLATE')
   return {
     smsTemplate,
     mfaTemplate,
-    otpExpSeconds: integer(env, 'GOTRUE_SMS_OTP_EXP', { fallback: 60, min: 1, max: 86_400 }),
-    nationalNumbers: parseNationalNumbers(env),
+    otpExpSeconds: get(env, MESSAGE_SETTINGS, 'GOTRUE_SMS_OTP_EXP'),
+    nationalNumbers: get(env, MESSAGE_SETTINGS, 'SMS_HOOK_NATIONAL_NUMBERS'),
   }
 }
 

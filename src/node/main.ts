@@ -1,8 +1,10 @@
 import { text, type Env } from '../config/env.js'
-import { parseConfig, parseMode, type Config } from '../config/index.js'
+import { parseMode, type Config } from '../config/index.js'
+import { ConfigErrors } from '../config/settings.js'
 import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
-import { parseServerConfig, type ServerConfig } from './config.js'
+import type { ServerConfig } from './config.js'
+import { readConfiguration, summarize } from './configuration.js'
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from './dev-secret.js'
 import { isMetricsListenError, REQUEST_GRACE_MS, startNodeServer, type NodeServer } from './server.js'
 
@@ -24,15 +26,19 @@ const main = async () => {
       devSecret = loadOrCreateDevSecret()
       env.GOTRUE_HOOK_SEND_SMS_SECRETS = devSecret.secret
     }
-    config = parseConfig(env)
-    listen = parseServerConfig(env)
+    ;({ config, server: listen } = readConfiguration(env))
   } catch (error) {
     if (!isConfigError(error)) throw error
-    console.error(`sms-hook: invalid configuration: ${error.message}`)
+    // Every mistake at once, one per line, so that one redeploy fixes them all.
+    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    for (const e of errors) console.error(`sms-hook: invalid configuration: ${e.message}`)
     process.exit(1)
   }
 
   const logger = createJsonLogger({ level: config.logLevel })
+  // What this start-up will do, in one line (no secret): the first thing to read when something is off.
+  logger.info('configuration', summarize(env, { config, server: listen }))
+  for (const note of config.notes) logger.warn(`${note.variable}: ${note.reason}`)
   let node: NodeServer
   try {
     node = await startNodeServer(config, listen, { logger })
@@ -79,7 +85,7 @@ const main = async () => {
         (config.inbox.token ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only' : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
     )
   }
-  if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret)
+  if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret, config)
 }
 
 /**
@@ -109,7 +115,14 @@ const listenFailure = (error: unknown, { host, port }: ServerConfig): string | u
   }
 }
 
-const printDevBanner = (url: string, host: string, providers: string, devSecret: { secret: string; created: boolean } | undefined) => {
+const printDevBanner = (
+  url: string,
+  host: string,
+  providers: string,
+  devSecret: { secret: string; created: boolean } | undefined,
+  config: Config,
+) => {
+  const limited = Object.entries(config.guard.limits).filter(([, limit]) => limit !== undefined).map(([rule]) => rule)
   const port = new URL(url).port
   const everywhere = host === '0.0.0.0' || host === '::'
   const secret = devSecret?.secret ?? '<your GOTRUE_HOOK_SEND_SMS_SECRETS>'
@@ -117,6 +130,7 @@ const printDevBanner = (url: string, host: string, providers: string, devSecret:
   sms-hook (development mode, ${providers} provider${providers.includes(',') ? 's' : ''}): ${url}
   Listening on ${everywhere ? 'all interfaces' : host}${everywhere ? ' (GoTrue in Docker reaches it as host.docker.internal)' : ''}.
   Codes appear below and at ${url}/dev/inbox, which answers this machine and private networks only.
+  Velocity limits: ${limited.length ? `only ${limited.join(', ')} (set explicitly)` : 'off in development (set SMS_HOOK_LIMIT_* to try them)'}; DELETE /dev/inbox clears them.
 ${devSecret ? `
   ${devSecret.created ? 'New development secret' : 'Development secret'} (kept in ${DEV_SECRET_FILE}):
     ${devSecret.secret}

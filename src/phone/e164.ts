@@ -2,8 +2,7 @@
  * Phone numbers, normalised once by the core before anything chooses a provider: routing, the country
  * allowlist and every provider read the same E.164 number and calling code.
  */
-import type { Env } from '../config/env.js'
-import { text } from '../config/env.js'
+import type { Setting } from '../config/settings.js'
 import { ConfigError } from '../errors.js'
 import { callingCodeOf } from './calling-codes.js'
 
@@ -33,13 +32,12 @@ const E164 = /^\+?([1-9]\d{6,14})$/
  * number (`13800138000`) is otherwise a North American one (+1 380...). `none` keeps every number E.164 even
  * where the default would be `86` (`nationalNumbersFor`).
  */
-export const parseNationalNumbers = (env: Env): NationalNumbersSetting => {
-  const value = text(env, 'SMS_HOOK_NATIONAL_NUMBERS')?.toLowerCase()
-  if (value === undefined || value === '86' || value === 'none') return value
-  throw new ConfigError(
-    'SMS_HOOK_NATIONAL_NUMBERS',
-    `must be 86 (mainland China mobiles stored without +86) or none (every number is E.164), got "${value}"`,
-  )
+export const NATIONAL_NUMBERS: Setting<NationalNumbersSetting> = {
+  parse: (written, name) => {
+    const value = written.toLowerCase()
+    if (value === '86' || value === 'none') return value
+    throw new ConfigError(name, `must be 86 (mainland China mobiles stored without +86) or none (every number is E.164), got "${value}"`)
+  },
 }
 
 /**

@@ -8,6 +8,7 @@ import { defineProvider, type Provider, type SendResult, type SmsMessage } from 
 export const consoleProvider = defineProvider({
   name: 'console',
   usesInbox: true,
+  settings: {},
   parse: () => ({}),
   create(_settings, { logger, clock, inbox = new MemoryInbox() }): Provider {
     return {

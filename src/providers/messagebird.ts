@@ -6,7 +6,8 @@
  * Numbers: MessageBird reads each recipient as an MSISDN, country code first, which is what the E.164 digits
  * are; no national form is sent.
  */
-import { endpoint, required, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, endpoint, get, required, type SettingDocs, type Settings } from '../config/settings.js'
 import type { ProviderErrorKind } from '../errors.js'
 import { isGsm7 } from '../message/gsm7.js'
 import { isRecord } from '../record.js'
@@ -33,18 +34,33 @@ const ACCOUNT: Record<number, ProviderErrorKind> = {
 
 const VENDOR = 'MessageBird'
 
+/** GoTrue's own MessageBird variables. */
+export const MESSAGEBIRD_SETTINGS = {
+  GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY: { parse: anyText, secret: true },
+  GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR: { parse: anyText },
+  GOTRUE_SMS_MESSAGEBIRD_ENDPOINT: { parse: endpoint, default: 'https://rest.messagebird.com' },
+} as const satisfies Settings
+
+export const MESSAGEBIRD_SETTING_DOCS: SettingDocs<typeof MESSAGEBIRD_SETTINGS> = {
+  GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY: 'A live access key of the dashboard (required).',
+  GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR: 'A number or an alphanumeric sender (required).',
+  GOTRUE_SMS_MESSAGEBIRD_ENDPOINT: 'Base URL override (a proxy, a test server).',
+}
+
 export const messagebird = defineProvider<MessageBirdSettings>({
   name: 'messagebird',
+  settings: MESSAGEBIRD_SETTINGS,
   parse: (env: Env): MessageBirdSettings => ({
-    accessKey: required(env, 'GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY', 'is required (a live access key from the dashboard)'),
-    originator: required(env, 'GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR', 'is required (a number or an alphanumeric sender)'),
-    endpoint: endpoint(env, 'GOTRUE_SMS_MESSAGEBIRD_ENDPOINT', 'https://rest.messagebird.com'),
+    accessKey: required(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY', 'is required (a live access key from the dashboard)'),
+    originator: required(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR', 'is required (a number or an alphanumeric sender)'),
+    endpoint: get(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ENDPOINT'),
   }),
   create(settings, { fetch, clock }) {
     const url = `${settings.endpoint}/messages`
     const headers = { authorization: `AccessKey ${settings.accessKey}`, 'content-type': 'application/json' }
     return {
       name: 'messagebird',
+  settings: MESSAGEBIRD_SETTINGS,
       async send(message, { signal }) {
         const body = JSON.stringify({
           originator: settings.originator,

@@ -3,7 +3,8 @@
  * construction); this list is the only other place it is named.
  */
 import type { Mode } from '../config/index.js'
-import { text, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, get, type SettingDocs, type Settings } from '../config/settings.js'
 import { ConfigError } from '../errors.js'
 import { aliyun } from './aliyun/index.js'
 import { consoleProvider } from './console.js'
@@ -22,6 +23,17 @@ export interface ProviderConfig {
   settings: unknown
 }
 
+export const REGISTRY_SETTINGS = {
+  // Read as written and checked against the definitions below, which the error lists.
+  GOTRUE_SMS_PROVIDER: { parse: anyText },
+} as const satisfies Settings
+
+export const REGISTRY_SETTING_DOCS: SettingDocs<typeof REGISTRY_SETTINGS> = {
+  GOTRUE_SMS_PROVIDER:
+    'aliyun, tencent, twilio, vonage, messagebird, textlocal or console (required in production; console otherwise). ' +
+    'Ignored when SMS_HOOK_ROUTES is set.',
+}
+
 const names = (definitions: readonly ProviderDefinition[]) => definitions.map((d) => d.name).join(', ')
 
 /**
@@ -30,7 +42,7 @@ const names = (definitions: readonly ProviderDefinition[]) => definitions.map((d
  * variable never silently prints OTPs instead of sending them.
  */
 export const parseProviderConfig = (env: Env, mode: Mode, definitions = PROVIDERS): ProviderConfig => {
-  const name = text(env, 'GOTRUE_SMS_PROVIDER')?.toLowerCase()
+  const name = get(env, REGISTRY_SETTINGS, 'GOTRUE_SMS_PROVIDER')?.toLowerCase()
   if (name === undefined && mode === 'production') {
     throw new ConfigError('GOTRUE_SMS_PROVIDER', `is required in production (one of: ${names(definitions)})`)
   }

@@ -6,7 +6,8 @@
  * Numbers: Textlocal reads `numbers` in international format, country code first (`918123456789`), which is
  * what the E.164 digits are; no national form is sent.
  */
-import { endpoint, required, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, endpoint, get, required, type SettingDocs, type Settings } from '../config/settings.js'
 import type { ProviderErrorKind } from '../errors.js'
 import { isRecord } from '../record.js'
 import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
@@ -33,18 +34,33 @@ const KINDS: Record<number, ProviderErrorKind> = {
 
 const VENDOR = 'Textlocal'
 
+/** GoTrue's own Textlocal variables. */
+export const TEXTLOCAL_SETTINGS = {
+  GOTRUE_SMS_TEXTLOCAL_API_KEY: { parse: anyText, secret: true },
+  GOTRUE_SMS_TEXTLOCAL_SENDER: { parse: anyText },
+  GOTRUE_SMS_TEXTLOCAL_ENDPOINT: { parse: endpoint, default: 'https://api.textlocal.in' },
+} as const satisfies Settings
+
+export const TEXTLOCAL_SETTING_DOCS: SettingDocs<typeof TEXTLOCAL_SETTINGS> = {
+  GOTRUE_SMS_TEXTLOCAL_API_KEY: 'An API key of Settings, API Keys (required).',
+  GOTRUE_SMS_TEXTLOCAL_SENDER: 'An approved sender name (required).',
+  GOTRUE_SMS_TEXTLOCAL_ENDPOINT: 'Base URL override (a proxy, a test server).',
+}
+
 export const textlocal = defineProvider<TextlocalSettings>({
   name: 'textlocal',
+  settings: TEXTLOCAL_SETTINGS,
   parse: (env: Env): TextlocalSettings => ({
-    apiKey: required(env, 'GOTRUE_SMS_TEXTLOCAL_API_KEY', 'is required (an API key from Settings, API Keys)'),
-    sender: required(env, 'GOTRUE_SMS_TEXTLOCAL_SENDER', 'is required (an approved sender name)'),
-    endpoint: endpoint(env, 'GOTRUE_SMS_TEXTLOCAL_ENDPOINT', 'https://api.textlocal.in'),
+    apiKey: required(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_API_KEY', 'is required (an API key from Settings, API Keys)'),
+    sender: required(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_SENDER', 'is required (an approved sender name)'),
+    endpoint: get(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_ENDPOINT'),
   }),
   create(settings, { fetch, clock }) {
     const url = `${settings.endpoint}/send`
     const headers = { 'content-type': 'application/x-www-form-urlencoded' }
     return {
       name: 'textlocal',
+  settings: TEXTLOCAL_SETTINGS,
       async send(message, { signal }) {
         const body = new URLSearchParams({
           apikey: settings.apiKey,

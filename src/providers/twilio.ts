@@ -6,7 +6,8 @@
  * Numbers: `To` is sent as `+` and the E.164 digits, which Twilio reads as written; without the `+` Twilio
  * could read the digits as a national number of the sender's country.
  */
-import { endpoint, required, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, endpoint, get, required, type SettingDocs, type Settings } from '../config/settings.js'
 import { ConfigError, type ProviderErrorKind } from '../errors.js'
 import { isRecord } from '../record.js'
 import { callVendor, kindOfAnswer, providerError, stringOf, type VendorAnswer } from './http.js'
@@ -41,22 +42,38 @@ const KINDS: Record<number, ProviderErrorKind> = {
 
 const VENDOR = 'Twilio'
 
+/** GoTrue's own Twilio variables (its Verify and Content settings are GoTrue's, and not read here). */
+export const TWILIO_SETTINGS = {
+  GOTRUE_SMS_TWILIO_ACCOUNT_SID: { parse: anyText },
+  GOTRUE_SMS_TWILIO_AUTH_TOKEN: { parse: anyText, secret: true },
+  GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: { parse: anyText },
+  GOTRUE_SMS_TWILIO_ENDPOINT: { parse: endpoint, default: 'https://api.twilio.com' },
+} as const satisfies Settings
+
+export const TWILIO_SETTING_DOCS: SettingDocs<typeof TWILIO_SETTINGS> = {
+  GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'Account SID, AC followed by 32 hex digits (required).',
+  GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'Auth Token (required).',
+  GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: 'Sender: a number, an alphanumeric sender id, or a Messaging Service sid MG... (required).',
+  GOTRUE_SMS_TWILIO_ENDPOINT: 'Base URL override (a proxy, a test server).',
+}
+
 export const twilio = defineProvider<TwilioSettings>({
   name: 'twilio',
+  settings: TWILIO_SETTINGS,
   parse(env: Env): TwilioSettings {
-    const accountSid = required(env, 'GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'is required (the Account SID on the Twilio console)')
+    const accountSid = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'is required (the Account SID on the Twilio console)')
     // It goes in the URL path and the Basic credentials: a typo would only show up as a 404 on every send.
-    if (!/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
+    if (accountSid !== '' && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
       throw new ConfigError('GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'must be an Account SID: AC followed by 32 hex digits')
     }
-    const authToken = required(env, 'GOTRUE_SMS_TWILIO_AUTH_TOKEN')
-    const sender = required(env, 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID', 'is required (a sender number or a MG... sid)')
+    const authToken = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_AUTH_TOKEN')
+    const sender = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID', 'is required (a sender number or a MG... sid)')
     return {
       accountSid,
       authToken,
       // GoTrue sends this value as `From`; a Messaging Service sid belongs in its own parameter.
       sender: /^MG[0-9a-fA-F]{32}$/.test(sender) ? { MessagingServiceSid: sender } : { From: sender },
-      endpoint: endpoint(env, 'GOTRUE_SMS_TWILIO_ENDPOINT', 'https://api.twilio.com'),
+      endpoint: get(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_ENDPOINT'),
     }
   },
   create(settings, { fetch, clock }) {

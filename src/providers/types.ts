@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js'
 import type { Env } from '../config/env.js'
+import type { Settings } from '../config/settings.js'
 import type { Inbox } from '../dev/inbox.js'
 import type { Logger } from '../log.js'
 import type { PhoneNumber } from '../phone/e164.js'
@@ -62,20 +63,22 @@ export interface ProviderDeps {
  * Everything the service knows of one provider, in one place: its name (`GOTRUE_SMS_PROVIDER`), how it reads
  * its own variables, and how it is built. `registry.ts` lists them; adding a provider is one file and one line.
  */
-export interface ProviderDefinition<Settings = unknown> {
+export interface ProviderDefinition<Parsed = unknown> {
   readonly name: string
   /** Whether it keeps its messages in `ProviderDeps.inbox` instead of sending them (the console provider). */
   readonly usesInbox?: boolean
-  /** Reads this provider's variables; throws a `ConfigError` naming the first missing or wrong one. */
-  parse(env: Env): Settings
+  /** Its variables (`config/settings.ts`): what the typo check and the settings reference know of it. */
+  readonly settings: Settings
+  /** Reads this provider's variables through `settings`; throws a `ConfigError` naming a missing or wrong one. */
+  parse(env: Env): Parsed
   /**
    * Whether, with these settings, it can send outside mainland China. A deployment none of whose providers can
    * reads bare 11-digit mainland mobiles as +86 (`phone/e164.ts`). Absent: it sends to any country.
    */
-  sendsAbroad?(settings: Settings): boolean
-  create(settings: Settings, deps: ProviderDeps): Provider
+  sendsAbroad?(settings: Parsed): boolean
+  create(settings: Parsed, deps: ProviderDeps): Provider
 }
 
 /** Declares a definition with its settings type checked, then erased for the registry's list. */
-export const defineProvider = <Settings>(definition: ProviderDefinition<Settings>): ProviderDefinition =>
+export const defineProvider = <Parsed>(definition: ProviderDefinition<Parsed>): ProviderDefinition =>
   definition as ProviderDefinition

@@ -6,7 +6,8 @@
  * Numbers: Vonage reads `to` as international format, country code first, so the E.164 digits are one number to
  * it whatever their length; no national form is sent.
  */
-import { endpoint, required, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, endpoint, get, required, type SettingDocs, type Settings } from '../config/settings.js'
 import type { ProviderErrorKind } from '../errors.js'
 import { isGsm7 } from '../message/gsm7.js'
 import { isRecord } from '../record.js'
@@ -41,19 +42,36 @@ const ABOUT_TO_NUMBER = /\bto\s+(?:param|number)\b/i
 
 const VENDOR = 'Vonage'
 
+/** GoTrue's own Vonage variables. */
+export const VONAGE_SETTINGS = {
+  GOTRUE_SMS_VONAGE_API_KEY: { parse: anyText },
+  GOTRUE_SMS_VONAGE_API_SECRET: { parse: anyText, secret: true },
+  GOTRUE_SMS_VONAGE_FROM: { parse: anyText },
+  GOTRUE_SMS_VONAGE_ENDPOINT: { parse: endpoint, default: 'https://rest.nexmo.com' },
+} as const satisfies Settings
+
+export const VONAGE_SETTING_DOCS: SettingDocs<typeof VONAGE_SETTINGS> = {
+  GOTRUE_SMS_VONAGE_API_KEY: 'API key of the Vonage dashboard (required).',
+  GOTRUE_SMS_VONAGE_API_SECRET: 'API secret (required).',
+  GOTRUE_SMS_VONAGE_FROM: 'A Vonage number or an alphanumeric sender id (required).',
+  GOTRUE_SMS_VONAGE_ENDPOINT: 'Base URL override (a proxy, a test server).',
+}
+
 export const vonage = defineProvider<VonageSettings>({
   name: 'vonage',
+  settings: VONAGE_SETTINGS,
   parse: (env: Env): VonageSettings => ({
-    apiKey: required(env, 'GOTRUE_SMS_VONAGE_API_KEY', 'is required (the API key on the Vonage dashboard)'),
-    apiSecret: required(env, 'GOTRUE_SMS_VONAGE_API_SECRET', 'is required (the API secret on the Vonage dashboard)'),
-    from: required(env, 'GOTRUE_SMS_VONAGE_FROM', 'is required (a Vonage number or an alphanumeric sender id)'),
-    endpoint: endpoint(env, 'GOTRUE_SMS_VONAGE_ENDPOINT', 'https://rest.nexmo.com'),
+    apiKey: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_API_KEY', 'is required (the API key on the Vonage dashboard)'),
+    apiSecret: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_API_SECRET', 'is required (the API secret on the Vonage dashboard)'),
+    from: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_FROM', 'is required (a Vonage number or an alphanumeric sender id)'),
+    endpoint: get(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_ENDPOINT'),
   }),
   create(settings, { fetch, clock }) {
     const url = `${settings.endpoint}/sms/json`
     const headers = { 'content-type': 'application/x-www-form-urlencoded' }
     return {
       name: 'vonage',
+  settings: VONAGE_SETTINGS,
       async send(message, { signal }) {
         const body = new URLSearchParams({
           api_key: settings.apiKey,

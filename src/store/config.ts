@@ -1,4 +1,5 @@
-import { integer, oneOf, text, type Env } from '../config/env.js'
+import type { Env } from '../config/env.js'
+import { anyText, get, integer, oneOf, type SettingDocs, type Settings } from '../config/settings.js'
 import { ConfigError } from '../errors.js'
 
 /**
@@ -22,17 +23,38 @@ export interface StateConfig {
   guardMaxKeys: number
 }
 
+export const STATE_SETTINGS = {
+  // Its form is checked by the Node entry (node/config.ts), the only one that connects to it, so that its parser
+  // stays out of the Worker bundle.
+  REDIS_URL: { parse: anyText, secret: true },
+  SMS_HOOK_REDIS_PREFIX: { parse: anyText, default: 'sms-hook:' },
+  SMS_HOOK_REDIS_DURABLE: { parse: oneOf(['none', 'wait'] as const), default: 'none' },
+  SMS_HOOK_STATE_DOWN: { parse: oneOf(['send', 'refuse'] as const), default: 'send' },
+  SMS_HOOK_IDEMPOTENCY_MAX_KEYS: { parse: integer({ min: 100, max: 10_000_000 }), default: '100000' },
+  SMS_HOOK_GUARD_MAX_KEYS: { parse: integer({ min: 100, max: 10_000_000 }), default: '100000' },
+} as const satisfies Settings
+
+export const STATE_SETTING_DOCS: SettingDocs<typeof STATE_SETTINGS> = {
+  REDIS_URL:
+    'Redis shared by every replica (Node only): redis://, rediss://, redis+cluster://host:port,... or redis+sentinel://host:port,.../<master>; memory without it.',
+  SMS_HOOK_REDIS_PREFIX: 'Prefix of every key the hook writes in Redis, to share one database with other applications.',
+  SMS_HOOK_REDIS_DURABLE: 'none, or wait: each write must reach a replica (WAIT 1 250) before the SMS goes; needs REDIS_URL.',
+  SMS_HOOK_STATE_DOWN:
+    'When the shared state does not answer: send (the SMS goes without de-duplication or guard) or refuse (503, nothing sent).',
+  SMS_HOOK_IDEMPOTENCY_MAX_KEYS: 'Most idempotency keys the in-memory store remembers.',
+  SMS_HOOK_GUARD_MAX_KEYS: "Counters the in-memory guard keeps exactly; past it new keys go into a fixed-size sketch that never counts low.",
+}
+
 export const parseStateConfig = (env: Env): StateConfig => {
-  // Its form is checked by the Node entry (node/config.ts), the only one that connects to it.
-  const url = text(env, 'REDIS_URL')
-  const durable = oneOf(env, 'SMS_HOOK_REDIS_DURABLE', ['none', 'wait'] as const, 'none')
+  const url = get(env, STATE_SETTINGS, 'REDIS_URL')
+  const durable = get(env, STATE_SETTINGS, 'SMS_HOOK_REDIS_DURABLE')
   if (durable !== 'none' && url === undefined) {
     throw new ConfigError('SMS_HOOK_REDIS_DURABLE', 'asks for replica acknowledgements, which need REDIS_URL')
   }
   return {
-    redis: url === undefined ? undefined : { url, prefix: text(env, 'SMS_HOOK_REDIS_PREFIX') ?? 'sms-hook:', durable },
-    stateDown: oneOf(env, 'SMS_HOOK_STATE_DOWN', ['send', 'refuse'] as const, 'send'),
-    idempotencyMaxKeys: integer(env, 'SMS_HOOK_IDEMPOTENCY_MAX_KEYS', { fallback: 100_000, min: 100, max: 10_000_000 }),
-    guardMaxKeys: integer(env, 'SMS_HOOK_GUARD_MAX_KEYS', { fallback: 100_000, min: 100, max: 10_000_000 }),
+    redis: url === undefined ? undefined : { url, prefix: get(env, STATE_SETTINGS, 'SMS_HOOK_REDIS_PREFIX'), durable },
+    stateDown: get(env, STATE_SETTINGS, 'SMS_HOOK_STATE_DOWN'),
+    idempotencyMaxKeys: get(env, STATE_SETTINGS, 'SMS_HOOK_IDEMPOTENCY_MAX_KEYS'),
+    guardMaxKeys: get(env, STATE_SETTINGS, 'SMS_HOOK_GUARD_MAX_KEYS'),
   }
 }

@@ -117,6 +117,12 @@ export class MemoryRateCounters implements RateCounters {
     return { exact: this.#windows.size, sketched: this.#sketched }
   }
 
+  async clear(): Promise<void> {
+    this.#windows.clear()
+    this.#lanes.clear()
+    this.#sketched = 0
+  }
+
   async hit(key: string, windowMs: number): Promise<number> {
     checkWindow(windowMs)
     const now = this.#clock.now()

@@ -67,6 +67,11 @@ export interface RateCounters {
   readonly local?: boolean
   /** Adds one hit to `key` in the window of `windowMs` containing now; resolves with the count in that window including this hit. */
   hit(key: string, windowMs: number): Promise<number>
+  /**
+   * Forgets every count: what `DELETE /dev/inbox` does in development, so that trying the guard's limits never
+   * needs a restart. Only the in-memory counters have it; shared ones are never cleared from a request.
+   */
+  clear?(): Promise<void>
 }
 
 /** A window is a whole number of milliseconds, as Redis expiries and Durable Object alarms are. */

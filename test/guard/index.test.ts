@@ -16,6 +16,9 @@ import { signedPost } from '../support/sign.js'
 
 const HOUR = 3_600_000
 
+/** Production's default limits: in development (the tests' NODE_ENV) the velocity limits are off unless set. */
+const PRODUCTION_DEFAULTS: Env = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined }
+
 const setup = (env: Env) => {
   // On the hour, so that every window starts with the test.
   let now = Date.UTC(2026, 7, 20, 10)
@@ -133,7 +136,7 @@ describe('the velocity limits', () => {
   })
 
   it('by default refuses the 121st code from one IPv6 /48 within an hour', async () => {
-    const { post, events } = setup({ SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined })
+    const { post, events } = setup(PRODUCTION_DEFAULTS)
     for (let i = 0; i < 120; i++) {
       expect(await post(signupPayload({ phone: `86139${String(i).padStart(8, '0')}`, ip: `2001:db8:42:${i.toString(16)}::1` }).body)).toEqual(sent)
     }
@@ -177,14 +180,14 @@ describe('the velocity limits', () => {
   })
 
   it('by default refuses the 11th code to one number within an hour', async () => {
-    const { post, provider } = setup({ SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined })
+    const { post, provider } = setup(PRODUCTION_DEFAULTS)
     for (let i = 1; i <= 10; i++) expect(await post(signupPayload({ ip: `203.0.113.${i}` }).body)).toEqual(sent)
     expect(await post(signupPayload({ ip: '203.0.113.11' }).body)).toEqual(tooMany)
     expect(provider.calls).toHaveLength(10)
   })
 
   it('by default refuses the 31st code from one address within an hour', async () => {
-    const { post, events } = setup({ SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined })
+    const { post, events } = setup(PRODUCTION_DEFAULTS)
     for (let i = 10; i < 40; i++) expect(await post(signupPayload({ phone: `86138001380${i}` }).body)).toEqual(sent)
     expect(await post(signupPayload({ phone: '8613800138040' }).body)).toEqual(tooMany)
     expect(events).toContainEqual(expect.objectContaining({ type: 'guard_refused', rule: 'per_ip' }))

@@ -95,14 +95,14 @@ describe('SMS_HOOK_ROUTES at start-up', () => {
     expect(config.routing.providers[0]!.settings).toMatchObject({ accessKeyId: vendorEnv().GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID })
   })
 
-  it('names the rule and the first missing variable of a provider without settings', () => {
+  it('names the rule and every missing variable of a provider without settings', () => {
     expect(startUpError({ SMS_HOOK_ROUTES: '86=aliyun;*=textlocal', GOTRUE_SMS_TEXTLOCAL_API_KEY: '' })).toEqual({
       variable: 'SMS_HOOK_ROUTES',
       message: 'SMS_HOOK_ROUTES: rule "*=textlocal": textlocal needs GOTRUE_SMS_TEXTLOCAL_API_KEY',
     })
     expect(
       startUpError({ SMS_HOOK_ROUTES: '44=twilio,vonage', GOTRUE_SMS_VONAGE_API_SECRET: '', GOTRUE_SMS_VONAGE_FROM: '' }).message,
-    ).toBe('SMS_HOOK_ROUTES: rule "44=twilio,vonage": vonage needs GOTRUE_SMS_VONAGE_API_SECRET')
+    ).toBe('SMS_HOOK_ROUTES: rule "44=twilio,vonage": vonage needs GOTRUE_SMS_VONAGE_API_SECRET and GOTRUE_SMS_VONAGE_FROM')
   })
 
   it('passes on a provider\'s own message for a variable that is set but wrong', () => {

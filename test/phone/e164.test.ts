@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig, type Env } from '../../src/config/index.js'
 import { isConfigError } from '../../src/errors.js'
 import { isCallingCode } from '../../src/phone/calling-codes.js'
-import { isMainlandMobile, nationalNumbersFor, normalisePhone, parseNationalNumbers } from '../../src/phone/e164.js'
+import { get } from '../../src/config/settings.js'
+import { MESSAGE_SETTINGS } from '../../src/message/build.js'
+import { isMainlandMobile, nationalNumbersFor, normalisePhone } from '../../src/phone/e164.js'
 import { SECRET } from '../support/sign.js'
 
 describe('phone numbers, normalised once before anything chooses a provider', () => {
@@ -46,6 +48,7 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
   })
 
   it('accepts only 86 or none for SMS_HOOK_NATIONAL_NUMBERS, naming the variable otherwise', () => {
+    const parseNationalNumbers = (env: Record<string, string>) => get(env, MESSAGE_SETTINGS, 'SMS_HOOK_NATIONAL_NUMBERS')
     expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: '86' })).toBe('86')
     expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: 'None' })).toBe('none')
     expect(parseNationalNumbers({})).toBeUndefined()

@@ -1,4 +1,5 @@
-import { boolean, endpoint, jsonSetting, oneOf, required, text, type Env } from '../../config/env.js'
+import type { Env } from '../../config/env.js'
+import { anyText, boolean, endpoint, get, isSet, json, oneOf, required, type SettingDocs, type Settings } from '../../config/settings.js'
 import { compileTemplate } from '../../message/template.js'
 import { ConfigError } from '../../errors.js'
 
@@ -6,12 +7,48 @@ import { ConfigError } from '../../errors.js'
 export const TEST_SIGN_NAME = '速通互联验证码'
 export const TEST_TEMPLATE_CODE = '100001'
 
-export const DEFAULT_REGION_ID = 'cn-hangzhou'
 /** Regions with their own SendSms endpoint; every `cn-*` region (Hong Kong too) uses the central one. */
 export const INTERNATIONAL_REGIONS = ['ap-southeast-1', 'ap-southeast-5', 'eu-central-1', 'us-east-1'] as const
 export const DEFAULT_TEMPLATE_PARAM = { code: '{{ .Code }}' }
-export const TRANSPORTS = ['sdk', 'fetch'] as const
-export type AliyunTransportName = (typeof TRANSPORTS)[number]
+export type AliyunTransportName = 'sdk' | 'fetch'
+
+const secret = { parse: anyText, secret: true } as const
+const plain = { parse: anyText } as const
+
+/** The `aliyun` provider's settings, named as Alibaba Cloud RDS Supabase's Auth settings name them. */
+export const ALIYUN_SETTINGS = {
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID: plain,
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: secret,
+  GOTRUE_SMS_ALIYUN_SECURITY_TOKEN: secret,
+  GOTRUE_SMS_ALIYUN_SIGN_NAME: plain,
+  GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: plain,
+  GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE: plain,
+  GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM: { parse: (value, name) => parseTemplateParam(value, name) },
+  GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: plain,
+  GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: plain,
+  GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: plain,
+  GOTRUE_SMS_ALIYUN_IS_TEST: { parse: boolean, default: 'false' },
+  GOTRUE_SMS_ALIYUN_REGION_ID: { parse: anyText, default: 'cn-hangzhou' },
+  GOTRUE_SMS_ALIYUN_ENDPOINT: { parse: endpoint },
+  GOTRUE_SMS_ALIYUN_TRANSPORT: { parse: oneOf(['sdk', 'fetch'] as const), default: 'sdk' },
+} as const satisfies Settings
+
+export const ALIYUN_SETTING_DOCS: SettingDocs<typeof ALIYUN_SETTINGS> = {
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID: 'AccessKey ID of a RAM user allowed to send SMS (required).',
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: 'Its AccessKey secret (required).',
+  GOTRUE_SMS_ALIYUN_SECURITY_TOKEN: 'STS security token, for temporary credentials.',
+  GOTRUE_SMS_ALIYUN_SIGN_NAME: 'Approved SMS signature (required for SendSms).',
+  GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: 'Approved template code, e.g. SMS_123456789 (required for SendSms).',
+  GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE: 'Template for MFA challenges; the template code when unset.',
+  GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM: 'TemplateParam as JSON with {{ .Code }} and {{ .ExpiryMinutes }}; {"code":"{{ .Code }}"} when unset.',
+  GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Signature for numbers outside mainland China; the mainland one when unset.',
+  GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'International template: without it only mainland China mobiles are sent to.',
+  GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: 'International template for MFA; the international template when unset.',
+  GOTRUE_SMS_ALIYUN_IS_TEST: 'true: the free test route (SendSmsVerifyCode, system signature and template, mainland mobiles only).',
+  GOTRUE_SMS_ALIYUN_REGION_ID: 'Region: any cn-* region, or ap-southeast-1, ap-southeast-5, eu-central-1, us-east-1.',
+  GOTRUE_SMS_ALIYUN_ENDPOINT: 'Base URL override for both APIs (a proxy, a test server).',
+  GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk (the official SDK, Node only) or fetch (the built-in signer; always on Workers).',
+}
 
 /** What the two routes share. */
 interface AliyunCommon {
@@ -68,61 +105,61 @@ export type AliyunConfig = AliyunTestRoute | AliyunSendSmsRoute
  * mistake stops the service at start-up instead of failing each user's sign-in.
  */
 export const parseAliyunConfig = (env: Env): AliyunConfig => {
-  const isTest = boolean(env, 'GOTRUE_SMS_ALIYUN_IS_TEST')
+  const isTest = get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_IS_TEST')
   const missing = 'is required (copy it from the RDS Supabase Auth settings or the Alibaba Cloud RAM console)'
-  const accessKeyId = required(env, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID', missing)
-  const accessKeySecret = required(env, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET', missing)
-  const regionId = text(env, 'GOTRUE_SMS_ALIYUN_REGION_ID') ?? DEFAULT_REGION_ID
-  const override = text(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT')
+  const accessKeyId = required(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID', missing)
+  const accessKeySecret = required(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET', missing)
+  const regionId = get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_REGION_ID')
+  const override = get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_ENDPOINT')
   const endpoints = override
-    ? { dysmsapi: endpoint(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT', ''), dypnsapi: endpoint(env, 'GOTRUE_SMS_ALIYUN_ENDPOINT', '') }
+    ? { dysmsapi: override, dypnsapi: override }
     : { dysmsapi: `https://${dysmsapiHost(regionId)}`, dypnsapi: 'https://dypnsapi.aliyuncs.com' }
   const common: AliyunCommon = {
     accessKeyId,
     accessKeySecret,
-    securityToken: text(env, 'GOTRUE_SMS_ALIYUN_SECURITY_TOKEN'),
+    securityToken: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_SECURITY_TOKEN'),
     regionId,
-    transport: oneOf(env, 'GOTRUE_SMS_ALIYUN_TRANSPORT', TRANSPORTS, 'sdk'),
+    transport: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_TRANSPORT'),
     endpoints,
   }
   if (isTest) {
     return {
       ...common,
       route: 'test',
-      ignoredSignName: text(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME'),
-      ignoredTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'),
-      ignoredIntlTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'),
+      ignoredSignName: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_SIGN_NAME'),
+      ignoredTemplateCode: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'),
+      ignoredIntlTemplateCode: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'),
     }
   }
   const forSendSms = 'is required unless GOTRUE_SMS_ALIYUN_IS_TEST=true (the free test route)'
-  const templateCode = required(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE', forSendSms)
-  const signName = required(env, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms)
+  const templateCode = required(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE', forSendSms)
+  const signName = required(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_SIGN_NAME', forSendSms)
   return {
     ...common,
     route: 'sendSms',
     signName,
     templateCode,
-    mfaTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE') ?? templateCode,
-    templateParam: parseTemplateParam(text(env, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM')),
+    mfaTemplateCode: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE') ?? templateCode,
+    templateParam: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM') ?? DEFAULT_TEMPLATE_PARAM,
     international: parseInternational(env, signName),
   }
 }
 
 /** The international template is what opens the route abroad; its sign name and MFA template only go with it. */
 const parseInternational = (env: Env, signName: string): AliyunInternational | undefined => {
-  const templateCode = text(env, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE')
+  const templateCode = get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE')
   if (templateCode === undefined) {
     for (const name of ['GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE']) {
-      if (text(env, name) !== undefined) {
+      if (isSet(env, name)) {
         throw new ConfigError(name, 'is used only with GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE (an international template)')
       }
     }
     return undefined
   }
   return {
-    signName: text(env, 'GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME') ?? signName,
+    signName: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME') ?? signName,
     templateCode,
-    mfaTemplateCode: text(env, 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE') ?? templateCode,
+    mfaTemplateCode: get(env, ALIYUN_SETTINGS, 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE') ?? templateCode,
   }
 }
 
@@ -140,13 +177,11 @@ const dysmsapiHost = (regionId: string): string => {
   )
 }
 
-const parseTemplateParam = (value: string | undefined): Record<string, string> => {
-  if (value === undefined) return DEFAULT_TEMPLATE_PARAM
-  const variable = 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM'
+const parseTemplateParam = (value: string, variable: string): Record<string, string> => {
   const shape = 'must be a JSON object of strings, e.g. {"code":"{{ .Code }}","min":"{{ .ExpiryMinutes }}"}'
-  const json = jsonSetting(variable, value, shape)
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(variable, shape)
-  const entries = Object.entries(json)
+  const parsed = json(value, variable, shape)
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(variable, shape)
+  const entries = Object.entries(parsed)
   if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) throw new ConfigError(variable, shape)
   if (!entries.some(([, v]) => /\{\{\s*\.Code\s*\}\}/.test(v as string))) {
     throw new ConfigError(variable, 'must contain {{ .Code }} in one of its values, or the SMS would carry no code')

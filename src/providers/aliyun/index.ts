@@ -4,7 +4,7 @@ import { compileTemplate } from '../../message/template.js'
 import { isMainlandMobile } from '../../phone/e164.js'
 import { defineProvider, type Provider, type ProviderDeps, type SendOptions, type SendResult, type SmsMessage } from '../types.js'
 import { failureOf, resultOf } from './classify.js'
-import { parseAliyunConfig, TEST_SIGN_NAME, TEST_TEMPLATE_CODE, type AliyunConfig, type AliyunTestRoute } from './config.js'
+import { ALIYUN_SETTINGS, parseAliyunConfig, TEST_SIGN_NAME, TEST_TEMPLATE_CODE, type AliyunConfig, type AliyunTestRoute } from './config.js'
 import { createFetchTransport } from './fetch-transport.js'
 import type { AliyunAnswer, AliyunRequest, AliyunTransportFactory } from './transport.js'
 
@@ -19,6 +19,7 @@ export type { AliyunTransport, AliyunTransportFactory } from './transport.js'
 export const aliyunWith = (sdkTransport?: AliyunTransportFactory) =>
   defineProvider({
     name: 'aliyun',
+    settings: ALIYUN_SETTINGS,
     parse: parseAliyunConfig,
     sendsAbroad: (config) => config.route === 'sendSms' && config.international !== undefined,
     create: (config, deps) =>
@@ -117,7 +118,11 @@ const testRoute = (config: AliyunTestRoute, logger: Logger) => {
   }
 }
 
-/** RDS Supabase ignores the sign name and template code on the test route; say so rather than surprise. */
+/**
+ * Said at every start, not only when a sign name is set: a production deployment left on the free test route
+ * sends every user's code with Alibaba Cloud's test signature, to mainland China only. RDS Supabase ignores the
+ * sign name and template code on this route; naming them says which settings have no effect.
+ */
 const warnIgnoredSettings = (config: AliyunTestRoute, logger: Logger) => {
   const ignored = [
     config.ignoredSignName !== undefined && config.ignoredSignName !== TEST_SIGN_NAME ? 'GOTRUE_SMS_ALIYUN_SIGN_NAME' : undefined,
@@ -126,11 +131,11 @@ const warnIgnoredSettings = (config: AliyunTestRoute, logger: Logger) => {
       : undefined,
     config.ignoredIntlTemplateCode !== undefined ? 'GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE' : undefined,
   ].filter((name) => name !== undefined)
-  if (ignored.length === 0) return
   const verb = ignored.length > 1 ? 'are' : 'is'
   logger.warn(
     `GOTRUE_SMS_ALIYUN_IS_TEST is on: sending with the test signature ${TEST_SIGN_NAME} and template ` +
-      `${TEST_TEMPLATE_CODE}, to mainland China only; ${ignored.join(' and ')} ${verb} not used`,
+      `${TEST_TEMPLATE_CODE}, to mainland China only` +
+      (ignored.length > 0 ? `; ${ignored.join(' and ')} ${verb} not used` : '; turn it off for production sign-ins'),
     { provider: 'aliyun', ignored },
   )
 }

@@ -8,7 +8,8 @@
  * needs an international template, and this provider has one template id (with the sign name only mainland
  * messages require): it counts as sending to mainland China only, for the default of SMS_HOOK_NATIONAL_NUMBERS.
  */
-import { endpoint, jsonSetting, required, text, type Env } from '../../config/env.js'
+import type { Env } from '../../config/env.js'
+import { anyText, endpoint, get, json, required, type SettingDocs, type Settings } from '../../config/settings.js'
 import { ConfigError, type ProviderErrorKind } from '../../errors.js'
 import { compileTemplate, type TemplateValues } from '../../message/template.js'
 import { isRecord } from '../../record.js'
@@ -34,6 +35,31 @@ export const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
 const CONTENT_TYPE = 'application/json; charset=utf-8'
 const VENDOR = 'Tencent Cloud'
 
+/** The `tencent` provider's variables, named after the console's fields the way GoTrue names its providers'. */
+export const TENCENT_SETTINGS = {
+  GOTRUE_SMS_TENCENT_SECRET_ID: { parse: anyText },
+  GOTRUE_SMS_TENCENT_SECRET_KEY: { parse: anyText, secret: true },
+  GOTRUE_SMS_TENCENT_SDK_APP_ID: { parse: anyText },
+  GOTRUE_SMS_TENCENT_SIGN_NAME: { parse: anyText },
+  GOTRUE_SMS_TENCENT_TEMPLATE_ID: { parse: anyText },
+  GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID: { parse: anyText },
+  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: { parse: (value, name) => parseTemplateParams(value, name), default: DEFAULT_TEMPLATE_PARAMS },
+  GOTRUE_SMS_TENCENT_REGION: { parse: anyText, default: 'ap-guangzhou' },
+  GOTRUE_SMS_TENCENT_ENDPOINT: { parse: endpoint, default: 'https://sms.tencentcloudapi.com' },
+} as const satisfies Settings
+
+export const TENCENT_SETTING_DOCS: SettingDocs<typeof TENCENT_SETTINGS> = {
+  GOTRUE_SMS_TENCENT_SECRET_ID: 'SecretId of a CAM API key (required).',
+  GOTRUE_SMS_TENCENT_SECRET_KEY: 'Its SecretKey (required).',
+  GOTRUE_SMS_TENCENT_SDK_APP_ID: 'SDK AppID of the SMS console, digits (required).',
+  GOTRUE_SMS_TENCENT_SIGN_NAME: 'Approved signature (required).',
+  GOTRUE_SMS_TENCENT_TEMPLATE_ID: 'Approved template ID (required).',
+  GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID: 'Template for MFA challenges; the template ID when unset.',
+  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: 'TemplateParamSet as a JSON array of strings with {{ .Code }}, {{ .ExpiryMinutes }}.',
+  GOTRUE_SMS_TENCENT_REGION: 'API region.',
+  GOTRUE_SMS_TENCENT_ENDPOINT: 'Base URL override (a proxy, a test server).',
+}
+
 /**
  * Exact codes (the vendor's API reference); `knownKind` adds the families known by their prefix. Any other code
  * is read as a destination refusal and logged at error (`kindOfAnswer`).
@@ -51,22 +77,23 @@ const KINDS: Record<string, ProviderErrorKind> = {
 
 export const tencent = defineProvider<TencentSettings>({
   name: 'tencent',
+  settings: TENCENT_SETTINGS,
   sendsAbroad: () => false,
   parse(env: Env): TencentSettings {
     const fromCam = 'is required (an API key of the CAM console)'
-    const sdkAppId = required(env, 'GOTRUE_SMS_TENCENT_SDK_APP_ID', 'is required (the SDK AppID of the SMS console)')
-    if (!/^\d+$/.test(sdkAppId)) throw new ConfigError('GOTRUE_SMS_TENCENT_SDK_APP_ID', 'must be digits, e.g. 1400006666')
-    const templateId = required(env, 'GOTRUE_SMS_TENCENT_TEMPLATE_ID', 'is required (an approved template of the SMS console)')
+    const sdkAppId = required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SDK_APP_ID', 'is required (the SDK AppID of the SMS console)')
+    if (sdkAppId !== '' && !/^\d+$/.test(sdkAppId)) throw new ConfigError('GOTRUE_SMS_TENCENT_SDK_APP_ID', 'must be digits, e.g. 1400006666')
+    const templateId = required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_TEMPLATE_ID', 'is required (an approved template of the SMS console)')
     return {
-      secretId: required(env, 'GOTRUE_SMS_TENCENT_SECRET_ID', fromCam),
-      secretKey: required(env, 'GOTRUE_SMS_TENCENT_SECRET_KEY', fromCam),
+      secretId: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SECRET_ID', fromCam),
+      secretKey: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SECRET_KEY', fromCam),
       sdkAppId,
-      signName: required(env, 'GOTRUE_SMS_TENCENT_SIGN_NAME', 'is required (an approved signature of the SMS console)'),
+      signName: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SIGN_NAME', 'is required (an approved signature of the SMS console)'),
       templateId,
-      mfaTemplateId: text(env, 'GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID') ?? templateId,
-      templateParams: parseTemplateParams(text(env, 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS') ?? DEFAULT_TEMPLATE_PARAMS),
-      region: text(env, 'GOTRUE_SMS_TENCENT_REGION') ?? 'ap-guangzhou',
-      endpoint: endpoint(env, 'GOTRUE_SMS_TENCENT_ENDPOINT', 'https://sms.tencentcloudapi.com'),
+      mfaTemplateId: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID') ?? templateId,
+      templateParams: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS'),
+      region: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_REGION'),
+      endpoint: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_ENDPOINT'),
     }
   },
   create(settings, { fetch, clock }) {
@@ -74,6 +101,7 @@ export const tencent = defineProvider<TencentSettings>({
     const host = new URL(settings.endpoint).hostname
     return {
       name: 'tencent',
+  settings: TENCENT_SETTINGS,
       async send(message, { signal }) {
         const values = { Code: message.otp, ExpiryMinutes: String(message.expiryMinutes) }
         const body = JSON.stringify({
@@ -108,14 +136,13 @@ export const tencent = defineProvider<TencentSettings>({
  * `GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS`: a JSON array of strings, one per template parameter, in order.
  * Compiled here so that a typo stops the service at start-up rather than reaching an SMS.
  */
-const parseTemplateParams = (value: string): ((values: TemplateValues) => string)[] => {
-  const variable = 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS'
+const parseTemplateParams = (value: string, variable: string): ((values: TemplateValues) => string)[] => {
   const shape = 'must be a JSON array of strings, e.g. ["{{ .Code }}","{{ .ExpiryMinutes }}"]'
-  const json = jsonSetting(variable, value, shape)
-  if (!Array.isArray(json) || json.length === 0 || !json.every((v) => typeof v === 'string')) {
+  const parsed = json(value, variable, shape)
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === 'string')) {
     throw new ConfigError(variable, shape)
   }
-  const renders = json.map((template: string) => compileTemplate(template, { variable }))
+  const renders = parsed.map((template: string) => compileTemplate(template, { variable }))
   // Rendered with a marker for the code, so that what counts as `{{ .Code }}` is compileTemplate's own reading.
   const marker = '\u0000'
   if (!renders.some((render) => render({ Code: marker, ExpiryMinutes: '' }).includes(marker))) {

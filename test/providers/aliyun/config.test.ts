@@ -96,7 +96,7 @@ describe('aliyun settings', () => {
     })
   })
 
-  it('says at start-up that the test route ignores a configured sign name and template code', () => {
+  it('says at every start that the test route is on, and which configured sign name and template code it ignores', () => {
     const lines: Record<string, unknown>[] = []
     const logger = createJsonLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line)) })
     const deps = { clock: systemClock, fetch: globalThis.fetch, logger, inbox: new MemoryInbox() }
@@ -106,14 +106,18 @@ describe('aliyun settings', () => {
     expect(lines[0]!.msg).toContain('速通互联验证码')
 
     const matching = { ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_SIGN_NAME: '速通互联验证码' }
+    // The test route's own sign name and template: nothing is ignored, but the route is still said to be on.
     createProvider(parseProviderConfig({ ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001' }, 'production'), deps)
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toMatchObject({ level: 'warn', ignored: [] })
+    expect(lines[1]!.msg).toMatch(/GOTRUE_SMS_ALIYUN_IS_TEST is on: .*mainland China only; turn it off for production sign-ins/)
     createProvider(parseProviderConfig({ ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'false' }, 'production'), deps)
-    expect(lines).toHaveLength(1)
+    expect(lines).toHaveLength(2)
 
     const intl = { ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' }
     createProvider(parseProviderConfig(intl, 'production'), deps)
-    expect(lines).toHaveLength(2)
-    expect(lines[1]).toMatchObject({ level: 'warn', ignored: ['GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'] })
+    expect(lines).toHaveLength(3)
+    expect(lines[2]).toMatchObject({ level: 'warn', ignored: ['GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'] })
   })
 
   it('uses the fetch transport where no SDK transport is supplied (Workers)', async () => {

@@ -1,0 +1,23 @@
+/**
+ * `sms-hook check`: reads the configuration exactly as `serve` would (the same environment, the same tables), and
+ * prints what it would do or every error, without listening. For CI, a Kubernetes init container, or the
+ * minute before a redeploy.
+ */
+import type { Env } from '../config/env.js'
+import { ConfigErrors } from '../config/settings.js'
+import { isConfigError } from '../errors.js'
+import { readConfiguration, summarize } from './configuration.js'
+
+/** What `check` prints, and its exit status: 0 when the configuration would start, 1 otherwise. */
+export const check = (env: Env): { status: 0 | 1; out: string[]; err: string[] } => {
+  try {
+    const configuration = readConfiguration(env)
+    const summary = summarize(env, configuration)
+    const out = ['sms-hook: configuration is valid', ...Object.entries(summary).map(([key, value]) => `  ${key}: ${String(value)}`)]
+    return { status: 0, out, err: configuration.config.notes.map((note) => `sms-hook: warning: ${note.variable}: ${note.reason}`) }
+  } catch (error) {
+    if (!isConfigError(error)) throw error
+    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    return { status: 1, out: [], err: errors.map((e) => `sms-hook: invalid configuration: ${e.message}`) }
+  }
+}
