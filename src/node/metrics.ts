@@ -6,6 +6,7 @@ import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { errorBody, isDeadlineError, isProviderError, storeErrorReason } from '../errors.js'
 import type { HookObserver } from '../hook/events.js'
+import type { Route } from '../hook/route.js'
 import type { Outcome } from '../outcome.js'
 import { bearerToken, isToken } from '../token.js'
 
@@ -14,6 +15,11 @@ export interface MetricsOptions {
   token?: string | undefined
   /** The in-memory guard counters' figures (`MemoryRateCounters.stats`); absent with Redis. */
   guardKeys?: (() => { exact: number; max: number; sketched: number }) | undefined
+  /**
+   * The configured routes (`config.routing.routes`): every provider they name has a breaker sample from the
+   * start (0, closed), and each route a count of the providers it may still use.
+   */
+  routes?: readonly Route[] | undefined
 }
 
 export interface Metrics {
@@ -25,16 +31,23 @@ export interface Metrics {
 }
 
 /**
- * A registry of its own (several apps may live in one process, as in tests), with every name under `sms_hook_`,
- * the default process metrics included.
+ * GoTrue gives up on a hook 5 s after it began: the buckets are fine where OTPs usually are (tens of ms) and
+ * every second up to the budget, so a p99 creeping towards it shows before calls time out.
+ */
+export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5]
+
+/**
+ * A registry of its own (several apps may live in one process, as in tests), with the hook's names under
+ * `sms_hook_` and prom-client's default process and Node.js metrics under their standard names
+ * (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`...), which stock Node.js dashboards expect.
  *
  * @example
- * const metrics = createMetrics({ token: config.metrics.token })
+ * const metrics = createMetrics({ token: config.metrics.token, routes: config.routing.routes })
  * const app = createApp(config, { ...deps, observers: [metrics.observe], metrics: metrics.handler })
  */
 export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'sms_hook_' })
+  collectDefaultMetrics({ register: registry })
   const registers = [registry]
   const { guardKeys } = options
   if (guardKeys !== undefined) {
@@ -97,11 +110,32 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['rule'],
     registers,
   })
+  const requests = new Histogram({
+    name: 'sms_hook_request_duration_seconds',
+    help: "How long the hook took to answer a call, from its arrival, by the outcome it answered (as sms_hook_hooks_total): the figure to hold against GoTrue's 5 s.",
+    labelNames: ['outcome'],
+    buckets: REQUEST_BUCKETS,
+    registers,
+  })
   const breakers = new Gauge({
     name: 'sms_hook_circuit_breaker_open',
-    help: "1 while a provider's circuit breaker is open, 0 otherwise (half open or closed).",
+    help: "1 while a provider's circuit breaker is not closed (open: skipped; half open: one probe may try it), 0 when closed.",
     labelNames: ['provider'],
     registers,
+  })
+  const routes = options.routes ?? []
+  // Whether each provider's breaker is closed, as the breaker events say; every breaker starts closed.
+  const closed = new Map<string, boolean>(routes.flatMap((route) => route.providers.map((provider) => [provider, true] as const)))
+  new Gauge({
+    name: 'sms_hook_route_providers_available',
+    help: 'Providers of a route (by SMS_HOOK_ROUTES prefix, * for the rest) whose breaker is closed; at 0 every one of them is failing, and the route tries its last provider anyway.',
+    labelNames: ['route'],
+    registers,
+    collect() {
+      for (const route of routes) {
+        this.set({ route: route.prefix }, route.providers.filter((provider) => closed.get(provider) === true).length)
+      }
+    },
   })
   const storeErrors = new Counter({
     name: 'sms_hook_store_errors_total',
@@ -116,10 +150,15 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['step', 'policy'],
     registers,
   })
-  for (const outcome of ['sent', 'replayed']) hooks.inc({ outcome }, 0)
+  for (const outcome of ['sent', 'replayed']) {
+    hooks.inc({ outcome }, 0)
+    requests.zero({ outcome })
+  }
+  for (const provider of closed.keys()) breakers.set({ provider }, 0)
   // A delivery, the common event, counts through children made once: prom-client hashes a label set on every
   // call otherwise, which costs a hook more than the rest of its metrics together.
   const sentHooks = hooks.labels('sent')
+  const sentRequests = requests.labels('sent')
   const sentBy = new Map<string, { deliveries: ReturnType<typeof deliveries.labels>; latency: ReturnType<typeof latency.labels> }>()
   const sentByProvider = (provider: string) => {
     let children = sentBy.get(provider)
@@ -134,13 +173,16 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     switch (event.type) {
       case 'refused':
         hooks.inc({ outcome: event.refusal.code })
+        requests.observe({ outcome: event.refusal.code }, event.durationMs / 1000)
         return
       case 'replayed':
         hooks.inc({ outcome: 'replayed' })
+        requests.observe({ outcome: 'replayed' }, event.durationMs / 1000)
         repeats.inc({ outcome: outcomeLabel(event.outcome) })
         return
       case 'delivered': {
         sentHooks.inc()
+        sentRequests.observe(event.durationMs / 1000)
         const children = sentByProvider(event.provider)
         children.deliveries.inc()
         children.latency.observe(event.providerMs / 1000)
@@ -148,6 +190,7 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
       }
       case 'failed':
         hooks.inc({ outcome: event.outcome.code })
+        requests.observe({ outcome: event.outcome.code }, event.durationMs / 1000)
         return
       case 'late_outcome':
         lateOutcomes.inc({ provider: event.provider, outcome: outcomeLabel(event.outcome) })
@@ -170,7 +213,8 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
         storeErrors.inc({ phase: event.phase, reason: storeErrorReason(event.error) })
         return
       case 'breaker':
-        breakers.set({ provider: event.provider }, event.state === 'opened' ? 1 : 0)
+        closed.set(event.provider, event.state === 'closed')
+        breakers.set({ provider: event.provider }, event.state === 'closed' ? 0 : 1)
     }
   }
 
