@@ -5,9 +5,12 @@
 import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { errorBody, isDeadlineError, isProviderError, storeErrorReason } from '../errors.js'
+import { LIMIT_RULES } from '../guard/config.js'
+import type { GuardRule } from '../guard/index.js'
 import type { HookObserver } from '../hook/events.js'
 import type { Route } from '../hook/route.js'
 import type { Outcome } from '../outcome.js'
+import type { StateDownPolicy } from '../store/config.js'
 import { bearerToken, isToken } from '../token.js'
 
 export interface MetricsOptions {
@@ -20,7 +23,39 @@ export interface MetricsOptions {
    * start (0, closed), and each route a count of the providers it may still use.
    */
   routes?: readonly Route[] | undefined
+  /** SMS_HOOK_STATE_DOWN, so that `sms_hook_state_down_total` has its series at 0 before the state first fails. */
+  stateDown?: StateDownPolicy | undefined
 }
+
+/**
+ * Every `outcome` of `sms_hook_hooks_total` and `sms_hook_request_duration_seconds`: sent, replayed, and the
+ * `code` of each refusal the hook answers (docs/operations.md explains each; a test holds this list, the codes in
+ * the source and that page together). Each counts from 0 at start-up, so that a rate or an alert on the first
+ * one of its kind sees it.
+ */
+export const HOOK_OUTCOMES = [
+  'sent',
+  'replayed',
+  'unauthorized',
+  'payload_too_large',
+  'invalid_payload',
+  'invalid_phone',
+  'busy',
+  'no_route',
+  'country_not_allowed',
+  'number_blocked',
+  'too_many_requests',
+  'recipient_invalid',
+  'rate_limited',
+  'unavailable',
+  'configuration',
+  'outcome_unknown',
+  'in_progress',
+  'store_unavailable',
+  'state_unavailable',
+] as const
+
+const GUARD_RULES: readonly GuardRule[] = ['country_not_allowed', 'prefix_blocked', ...LIMIT_RULES]
 
 export interface Metrics {
   registry: Registry
@@ -150,11 +185,14 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['step', 'policy'],
     registers,
   })
-  for (const outcome of ['sent', 'replayed']) {
-    hooks.inc({ outcome }, 0)
-    requests.zero({ outcome })
-  }
+  for (const outcome of HOOK_OUTCOMES) hooks.inc({ outcome }, 0)
+  // Latency buckets for the two answers every hook gives, not thirteen series for each refusal.
+  for (const outcome of ['sent', 'replayed']) requests.zero({ outcome })
   for (const provider of closed.keys()) breakers.set({ provider }, 0)
+  for (const rule of GUARD_RULES) guardRefusals.inc({ rule }, 0)
+  if (options.stateDown !== undefined) {
+    for (const step of ['idempotency', 'guard']) stateDown.inc({ step, policy: options.stateDown }, 0)
+  }
   // A delivery, the common event, counts through children made once: prom-client hashes a label set on every
   // call otherwise, which costs a hook more than the rest of its metrics together.
   const sentHooks = hooks.labels('sent')

@@ -110,7 +110,12 @@ export const startNodeServer = async (
   // When each request arrived, stamped as Node reads it, before the app's turn: under load the handler may run
   // much later, and GoTrue's 5 s started with the request, not with the handler.
   const arrivals = new WeakMap<IncomingMessage, number>()
-  const metrics = createMetrics({ token: listen.metrics.token, guardKeys: state.guardKeys, routes: config.routing.routes })
+  const metrics = createMetrics({
+    token: listen.metrics.token,
+    guardKeys: state.guardKeys,
+    routes: config.routing.routes,
+    stateDown: config.state.stateDown,
+  })
   const metricsPort = metricsPortOf(config, listen, overrides.defaultMetricsPort ?? DEFAULT_METRICS_PORT)
   const ownMetricsPort = metricsPort !== undefined
   const app = createApp(config, {

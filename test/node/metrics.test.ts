@@ -1,11 +1,13 @@
 /** Prometheus metrics of the Node server: fed by the hook events, served at /metrics, on its own port or behind a token. */
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { DeadlineError, ProviderError } from '../../src/errors.js'
 import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
-import { createMetrics } from '../../src/node/metrics.js'
+import { createMetrics, HOOK_OUTCOMES } from '../../src/node/metrics.js'
 import {
   DEFAULT_METRICS_PORT,
   isMetricsListenError,
@@ -61,6 +63,21 @@ const sample = (text: string, series: string) => {
 }
 
 const call = { key: 'k', to: '8613800138000', smsType: 'sms' }
+
+/**
+ * The `code` of every refusal built in src/: `refused(status, 'code', ...)` and the guard's
+ * `refusedBy(rule, status, 'code', ...)`, read from the source so that a new code cannot miss the list.
+ */
+const refusalCodes = () => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
+  const codes = new Set<string>()
+  for (const file of files('src').filter((f) => f.endsWith('.ts'))) {
+    const source = readFileSync(file, 'utf8')
+    for (const m of source.matchAll(/\brefused(?:By)?\((?:[\w']+, )?\d{3}, '(\w+)'/g)) codes.add(m[1]!)
+  }
+  return [...codes]
+}
 
 describe('the metrics observer', () => {
   it("counts each event under a name starting with sms_hook_, beside the default metrics' standard names", async () => {
@@ -132,6 +149,7 @@ describe('the metrics observer', () => {
     expect(sample(before, 'sms_hook_route_providers_available{route="86"}')).toBe(2)
     expect(sample(before, 'sms_hook_route_providers_available{route="*"}')).toBe(2)
     expect(sample(before, 'sms_hook_request_duration_seconds_count{outcome="sent"}')).toBe(0)
+    expect(sample(before, 'sms_hook_guard_refusals_total{rule="per_ip"}')).toBe(0)
 
     observe({ type: 'breaker', provider: 'aliyun', state: 'opened' })
     observe({ type: 'breaker', provider: 'tencent', state: 'opened' })
@@ -142,6 +160,21 @@ describe('the metrics observer', () => {
 
     observe({ type: 'breaker', provider: 'tencent', state: 'closed' })
     expect(sample(await registry.metrics(), 'sms_hook_route_providers_available{route="86"}')).toBe(1)
+  })
+
+  it('counts every outcome, every guard rule and the configured state-down policy from 0 before any call', async () => {
+    const text = await createMetrics({ stateDown: 'refuse' }).registry.metrics()
+    for (const outcome of HOOK_OUTCOMES) expect(sample(text, `sms_hook_hooks_total{outcome="${outcome}"}`)).toBe(0)
+    for (const rule of ['country_not_allowed', 'prefix_blocked', 'per_ip', 'per_network', 'per_number', 'per_country', 'global']) {
+      expect(sample(text, `sms_hook_guard_refusals_total{rule="${rule}"}`)).toBe(0)
+    }
+    expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="refuse"}')).toBe(0)
+    expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="refuse"}')).toBe(0)
+    expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="send"}')).toBeUndefined()
+  })
+
+  it('lists as outcomes exactly sent, replayed and the code of every refusal the source builds', () => {
+    expect([...HOOK_OUTCOMES].sort()).toEqual(['sent', 'replayed', ...refusalCodes()].sort())
   })
 
   it('labels a provider attempt that ran out of time, or failed untyped, apart from the typed kinds', async () => {
