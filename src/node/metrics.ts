@@ -160,7 +160,8 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   })
   const routes = options.routes ?? []
   // Whether each provider's breaker is closed, as the breaker events say; every breaker starts closed.
-  const closed = new Map<string, boolean>(routes.flatMap((route) => route.providers.map((provider) => [provider, true] as const)))
+  const closed = new Map<string, boolean>()
+  for (const route of routes) for (const provider of route.providers) closed.set(provider, true)
   new Gauge({
     name: 'sms_hook_route_providers_available',
     help: 'Providers of a route (by SMS_HOOK_ROUTES prefix, * for the rest) whose breaker is closed; at 0 every one of them is failing, and the route tries its last provider anyway.',

@@ -218,7 +218,10 @@ export const startNodeServer = async (
     server,
     url: urlOf(port),
     metricsUrl: metricsAt && `${urlOf(metricsAt.port)}/metrics`,
-    bound: { url: urlOf(port, address), metricsUrl: metricsAt && `${urlOf(metricsAt.port, metricsAt.address)}/metrics` },
+    bound: {
+      url: urlOf(port, address),
+      metricsUrl: metricsAt && `${urlOf(metricsAt.port, metricsAt.address)}/metrics`,
+    },
     close: async () => {
       try {
         await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])

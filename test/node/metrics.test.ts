@@ -70,7 +70,9 @@ const call = { key: 'k', to: '8613800138000', smsType: 'sms' }
  */
 const refusalCodes = () => {
   const files = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)]))
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+    )
   const codes = new Set<string>()
   for (const file of files('src').filter((f) => f.endsWith('.ts'))) {
     const source = readFileSync(file, 'utf8')
@@ -90,7 +92,8 @@ describe('the metrics observer', () => {
     observe({ type: 'guard_refused', call, rule: 'per_number', refusal: limited })
     observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1, answeredAsSent: false })
     observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1, answeredAsSent: false })
-    observe({ type: 'refused', step: 'verify', refusal: refused(401, 'unauthorized', 'no'), reason: 'no_matching_signature', durationMs: 2 })
+    const unauthorized = refused(401, 'unauthorized', 'no')
+    observe({ type: 'refused', step: 'verify', refusal: unauthorized, reason: 'no_matching_signature', durationMs: 2 })
     observe({ type: 'state_down', call, step: 'idempotency', policy: 'send', error: new Error('down') })
     observe({ type: 'store_error', call, phase: 'record', error: new Error('down') })
     observe({ type: 'breaker', provider: 'twilio', state: 'opened' })
@@ -136,7 +139,7 @@ describe('the metrics observer', () => {
     expect(names).toEqual(expect.arrayContaining(['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']))
   })
 
-  it('has a closed breaker sample for every provider of every route before any call, and counts what a route has left', async () => {
+  it('has a closed breaker per provider of every route from the start, and counts what each route has', async () => {
     const routes = [
       { prefix: '86', providers: ['aliyun', 'tencent'] },
       { prefix: '*', providers: ['twilio', 'aliyun'] },
@@ -165,9 +168,11 @@ describe('the metrics observer', () => {
   it('counts every outcome, every guard rule and the configured state-down policy from 0 before any call', async () => {
     const text = await createMetrics({ stateDown: 'refuse' }).registry.metrics()
     for (const outcome of HOOK_OUTCOMES) expect(sample(text, `sms_hook_hooks_total{outcome="${outcome}"}`)).toBe(0)
-    for (const rule of ['country_not_allowed', 'prefix_blocked', 'per_ip', 'per_network', 'per_number', 'per_country', 'global']) {
-      expect(sample(text, `sms_hook_guard_refusals_total{rule="${rule}"}`)).toBe(0)
-    }
+    const rules = [
+      ...['country_not_allowed', 'prefix_blocked'],
+      ...['per_ip', 'per_network', 'per_number', 'per_country', 'global'],
+    ]
+    for (const rule of rules) expect(sample(text, `sms_hook_guard_refusals_total{rule="${rule}"}`)).toBe(0)
     expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="refuse"}')).toBe(0)
     expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="refuse"}')).toBe(0)
     expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="send"}')).toBeUndefined()
@@ -213,7 +218,11 @@ describe('GET /metrics on the Node server', () => {
 
   it('shows each configured breaker closed from the start, and a route whose providers all opened at 0', async () => {
     const env = { ...vendorEnv(), SMS_HOOK_ROUTES: '86=aliyun,tencent;*=twilio', SMS_HOOK_BREAKER_THRESHOLD: '1' }
-    const providers = { aliyun: failing('aliyun', 'retryable'), tencent: failing('tencent', 'retryable'), twilio: working('twilio') }
+    const providers = {
+      aliyun: failing('aliyun', 'retryable'),
+      tencent: failing('tencent', 'retryable'),
+      twilio: working('twilio'),
+    }
     const { url } = await start(env, { providers })
     const before = await (await fetch(`${url}/metrics`)).text()
     for (const provider of ['aliyun', 'tencent', 'twilio']) {
@@ -282,7 +291,7 @@ describe('GET /metrics on the Node server', () => {
 })
 
 describe('the addresses a server reports', () => {
-  it('on every interface, name the address bound for the start-up line, and loopback for callers on this machine', async () => {
+  it('on every interface, name the address bound for the start-up line, and loopback for callers here', async () => {
     const server = await start({ ...PRODUCTION, HOST: '0.0.0.0', SMS_HOOK_METRICS_PORT: '0' })
     const [main, metrics] = [new URL(server.url).port, new URL(server.metricsUrl!).port]
     expect(server.url).toBe(`http://127.0.0.1:${main}`)
