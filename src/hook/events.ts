@@ -43,7 +43,15 @@ export type HookEvent =
    * Refused before any idempotency claim: too large, unsigned or tampered, unreadable, a number no SMS reaches,
    * or shed as the process is too busy to answer in time (`shed`: 503 busy).
    */
-  | { type: 'refused'; step: 'body' | 'verify' | 'parse' | 'normalise' | 'shed'; refusal: Refused; reason: string; fields?: LogFields }
+  | {
+      type: 'refused'
+      step: 'body' | 'verify' | 'parse' | 'normalise' | 'shed'
+      refusal: Refused
+      reason: string
+      /** From the request's arrival to this answer, as for the other calls: the hook's latency counts them too. */
+      durationMs: number
+      fields?: LogFields
+    }
   /** A repeat of a call that already has an outcome: answered from it, nothing sent. */
   | {
       type: 'replayed'

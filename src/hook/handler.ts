@@ -152,7 +152,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     // then the read, then the HMAC. A caller without GoTrue's headers makes us read nothing.
     /** Every refusal before the claim: reported once, then answered; nothing was claimed or sent. */
     const refuse = (step: RefusedStep, refusal: Refused, reason: string, hasMetadata: boolean, fields?: LogFields) => {
-      observe({ type: 'refused', step, refusal, reason, ...(fields ? { fields } : {}) })
+      const durationMs = clock.now() - started
+      observe({ type: 'refused', step, refusal, reason, durationMs, ...(fields ? { fields } : {}) })
       return answer(c, refusal, hasMetadata)
     }
     const unauthorized = (reason: string) =>

@@ -67,12 +67,12 @@ const main = async () => {
 
   const providers = config.routing.providers.map((provider) => provider.name)
   logger.info('listening', {
-    url: node.url,
+    url: node.bound.url,
     mode: config.mode,
     provider: providers.join(','),
     routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
     state: config.state.redis ? 'redis' : 'memory',
-    metrics: node.metricsUrl ?? 'none',
+    metrics: node.bound.metricsUrl ?? 'none',
   })
   if (config.message.nationalNumbersDefaulted) {
     logger.info(

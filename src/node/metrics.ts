@@ -5,8 +5,12 @@
 import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { errorBody, isDeadlineError, isProviderError, storeErrorReason } from '../errors.js'
+import { LIMIT_RULES } from '../guard/config.js'
+import type { GuardRule } from '../guard/index.js'
 import type { HookObserver } from '../hook/events.js'
+import type { Route } from '../hook/route.js'
 import type { Outcome } from '../outcome.js'
+import type { StateDownPolicy } from '../store/config.js'
 import { bearerToken, isToken } from '../token.js'
 
 export interface MetricsOptions {
@@ -14,7 +18,44 @@ export interface MetricsOptions {
   token?: string | undefined
   /** The in-memory guard counters' figures (`MemoryRateCounters.stats`); absent with Redis. */
   guardKeys?: (() => { exact: number; max: number; sketched: number }) | undefined
+  /**
+   * The configured routes (`config.routing.routes`): every provider they name has a breaker sample from the
+   * start (0, closed), and each route a count of the providers it may still use.
+   */
+  routes?: readonly Route[] | undefined
+  /** SMS_HOOK_STATE_DOWN, so that `sms_hook_state_down_total` has its series at 0 before the state first fails. */
+  stateDown?: StateDownPolicy | undefined
 }
+
+/**
+ * Every `outcome` of `sms_hook_hooks_total` and `sms_hook_request_duration_seconds`: sent, replayed, and the
+ * `code` of each refusal the hook answers (docs/operations.md explains each; a test holds this list, the codes in
+ * the source and that page together). Each counts from 0 at start-up, so that a rate or an alert on the first
+ * one of its kind sees it.
+ */
+export const HOOK_OUTCOMES = [
+  'sent',
+  'replayed',
+  'unauthorized',
+  'payload_too_large',
+  'invalid_payload',
+  'invalid_phone',
+  'busy',
+  'no_route',
+  'country_not_allowed',
+  'number_blocked',
+  'too_many_requests',
+  'recipient_invalid',
+  'rate_limited',
+  'unavailable',
+  'configuration',
+  'outcome_unknown',
+  'in_progress',
+  'store_unavailable',
+  'state_unavailable',
+] as const
+
+const GUARD_RULES: readonly GuardRule[] = ['country_not_allowed', 'prefix_blocked', ...LIMIT_RULES]
 
 export interface Metrics {
   registry: Registry
@@ -25,16 +66,23 @@ export interface Metrics {
 }
 
 /**
- * A registry of its own (several apps may live in one process, as in tests), with every name under `sms_hook_`,
- * the default process metrics included.
+ * GoTrue gives up on a hook 5 s after it began: the buckets are fine where OTPs usually are (tens of ms) and
+ * every second up to the budget, so a p99 creeping towards it shows before calls time out.
+ */
+export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5]
+
+/**
+ * A registry of its own (several apps may live in one process, as in tests), with the hook's names under
+ * `sms_hook_` and prom-client's default process and Node.js metrics under their standard names
+ * (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`...), which stock Node.js dashboards expect.
  *
  * @example
- * const metrics = createMetrics({ token: config.metrics.token })
+ * const metrics = createMetrics({ token: config.metrics.token, routes: config.routing.routes })
  * const app = createApp(config, { ...deps, observers: [metrics.observe], metrics: metrics.handler })
  */
 export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'sms_hook_' })
+  collectDefaultMetrics({ register: registry })
   const registers = [registry]
   const { guardKeys } = options
   if (guardKeys !== undefined) {
@@ -97,11 +145,33 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['rule'],
     registers,
   })
+  const requests = new Histogram({
+    name: 'sms_hook_request_duration_seconds',
+    help: "How long the hook took to answer a call, from its arrival, by the outcome it answered (as sms_hook_hooks_total): the figure to hold against GoTrue's 5 s.",
+    labelNames: ['outcome'],
+    buckets: REQUEST_BUCKETS,
+    registers,
+  })
   const breakers = new Gauge({
     name: 'sms_hook_circuit_breaker_open',
-    help: "1 while a provider's circuit breaker is open, 0 otherwise (half open or closed).",
+    help: "1 while a provider's circuit breaker is not closed (open: skipped; half open: one probe may try it), 0 when closed.",
     labelNames: ['provider'],
     registers,
+  })
+  const routes = options.routes ?? []
+  // Whether each provider's breaker is closed, as the breaker events say; every breaker starts closed.
+  const closed = new Map<string, boolean>()
+  for (const route of routes) for (const provider of route.providers) closed.set(provider, true)
+  new Gauge({
+    name: 'sms_hook_route_providers_available',
+    help: 'Providers of a route (by SMS_HOOK_ROUTES prefix, * for the rest) whose breaker is closed; at 0 every one of them is failing, and the route tries its last provider anyway.',
+    labelNames: ['route'],
+    registers,
+    collect() {
+      for (const route of routes) {
+        this.set({ route: route.prefix }, route.providers.filter((provider) => closed.get(provider) === true).length)
+      }
+    },
   })
   const storeErrors = new Counter({
     name: 'sms_hook_store_errors_total',
@@ -116,10 +186,18 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['step', 'policy'],
     registers,
   })
-  for (const outcome of ['sent', 'replayed']) hooks.inc({ outcome }, 0)
+  for (const outcome of HOOK_OUTCOMES) hooks.inc({ outcome }, 0)
+  // Latency buckets for the two answers every hook gives, not thirteen series for each refusal.
+  for (const outcome of ['sent', 'replayed']) requests.zero({ outcome })
+  for (const provider of closed.keys()) breakers.set({ provider }, 0)
+  for (const rule of GUARD_RULES) guardRefusals.inc({ rule }, 0)
+  if (options.stateDown !== undefined) {
+    for (const step of ['idempotency', 'guard']) stateDown.inc({ step, policy: options.stateDown }, 0)
+  }
   // A delivery, the common event, counts through children made once: prom-client hashes a label set on every
   // call otherwise, which costs a hook more than the rest of its metrics together.
   const sentHooks = hooks.labels('sent')
+  const sentRequests = requests.labels('sent')
   const sentBy = new Map<string, { deliveries: ReturnType<typeof deliveries.labels>; latency: ReturnType<typeof latency.labels> }>()
   const sentByProvider = (provider: string) => {
     let children = sentBy.get(provider)
@@ -134,13 +212,16 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     switch (event.type) {
       case 'refused':
         hooks.inc({ outcome: event.refusal.code })
+        requests.observe({ outcome: event.refusal.code }, event.durationMs / 1000)
         return
       case 'replayed':
         hooks.inc({ outcome: 'replayed' })
+        requests.observe({ outcome: 'replayed' }, event.durationMs / 1000)
         repeats.inc({ outcome: outcomeLabel(event.outcome) })
         return
       case 'delivered': {
         sentHooks.inc()
+        sentRequests.observe(event.durationMs / 1000)
         const children = sentByProvider(event.provider)
         children.deliveries.inc()
         children.latency.observe(event.providerMs / 1000)
@@ -148,6 +229,7 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
       }
       case 'failed':
         hooks.inc({ outcome: event.outcome.code })
+        requests.observe({ outcome: event.outcome.code }, event.durationMs / 1000)
         return
       case 'late_outcome':
         lateOutcomes.inc({ provider: event.provider, outcome: outcomeLabel(event.outcome) })
@@ -170,7 +252,8 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
         storeErrors.inc({ phase: event.phase, reason: storeErrorReason(event.error) })
         return
       case 'breaker':
-        breakers.set({ provider: event.provider }, event.state === 'opened' ? 1 : 0)
+        closed.set(event.provider, event.state === 'closed')
+        breakers.set({ provider: event.provider }, event.state === 'closed' ? 0 : 1)
     }
   }
 

@@ -27,6 +27,11 @@ export interface NodeServer {
    */
   metricsUrl: string | undefined
   /**
+   * `url` and `metricsUrl` with the address each socket really bound (`http://0.0.0.0:9464/metrics` for all
+   * interfaces, where `url` says 127.0.0.1 so that this machine can call it), for the start-up line.
+   */
+  bound: { url: string; metricsUrl: string | undefined }
+  /**
    * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed and
    * the shared state too. Idle keep-alive connections close at once, busy ones after their response; any still
    * open after the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s: a client still sending, or a stuck one) are
@@ -105,7 +110,12 @@ export const startNodeServer = async (
   // When each request arrived, stamped as Node reads it, before the app's turn: under load the handler may run
   // much later, and GoTrue's 5 s started with the request, not with the handler.
   const arrivals = new WeakMap<IncomingMessage, number>()
-  const metrics = createMetrics({ token: listen.metrics.token, guardKeys: state.guardKeys })
+  const metrics = createMetrics({
+    token: listen.metrics.token,
+    guardKeys: state.guardKeys,
+    routes: config.routing.routes,
+    stateDown: config.state.stateDown,
+  })
   const metricsPort = metricsPortOf(config, listen, overrides.defaultMetricsPort ?? DEFAULT_METRICS_PORT)
   const ownMetricsPort = metricsPort !== undefined
   const app = createApp(config, {
@@ -168,9 +178,9 @@ export const startNodeServer = async (
     await state.close()
     throw error
   })
-  const { port } = server.address() as AddressInfo
+  const { port, address } = server.address() as AddressInfo
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
-  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const urlOf = (port: number, at = host) => `http://${at.includes(':') ? `[${at}]` : at}:${port}`
   const closeMain = () =>
     new Promise<void>((resolve, reject) => {
       closing = true
@@ -203,12 +213,15 @@ export const startNodeServer = async (
           await Promise.allSettled([closeMain(), state.close()])
           throw new MetricsListenError(metricsPort.port, { cause: error })
         })
+  const metricsAt = ownMetricsPort ? (metricsServer?.address() as AddressInfo | undefined) : { port, address }
   return {
     server,
     url: urlOf(port),
-    metricsUrl: ownMetricsPort
-      ? metricsServer && `${urlOf((metricsServer.address() as AddressInfo).port)}/metrics`
-      : `${urlOf(port)}/metrics`,
+    metricsUrl: metricsAt && `${urlOf(metricsAt.port)}/metrics`,
+    bound: {
+      url: urlOf(port, address),
+      metricsUrl: metricsAt && `${urlOf(metricsAt.port, metricsAt.address)}/metrics`,
+    },
     close: async () => {
       try {
         await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])

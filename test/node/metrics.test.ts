@@ -1,11 +1,13 @@
 /** Prometheus metrics of the Node server: fed by the hook events, served at /metrics, on its own port or behind a token. */
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/index.js'
 import { DeadlineError, ProviderError } from '../../src/errors.js'
 import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
-import { createMetrics } from '../../src/node/metrics.js'
+import { createMetrics, HOOK_OUTCOMES } from '../../src/node/metrics.js'
 import {
   DEFAULT_METRICS_PORT,
   isMetricsListenError,
@@ -17,6 +19,7 @@ import { refused } from '../../src/outcome.js'
 import { NO_LIMITS, ScriptedProvider, type LogLine } from '../support/app.js'
 import { signupPayload } from '../support/payloads.js'
 import { freePort } from '../support/redis.js'
+import { failing, vendorEnv, working } from '../support/routing.js'
 import { SECRET, signedPost } from '../support/sign.js'
 
 const servers: NodeServer[] = []
@@ -61,8 +64,25 @@ const sample = (text: string, series: string) => {
 
 const call = { key: 'k', to: '8613800138000', smsType: 'sms' }
 
+/**
+ * The `code` of every refusal built in src/: `refused(status, 'code', ...)` and the guard's
+ * `refusedBy(rule, status, 'code', ...)`, read from the source so that a new code cannot miss the list.
+ */
+const refusalCodes = () => {
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+    )
+  const codes = new Set<string>()
+  for (const file of files('src').filter((f) => f.endsWith('.ts'))) {
+    const source = readFileSync(file, 'utf8')
+    for (const m of source.matchAll(/\brefused(?:By)?\((?:[\w']+, )?\d{3}, '(\w+)'/g)) codes.add(m[1]!)
+  }
+  return [...codes]
+}
+
 describe('the metrics observer', () => {
-  it('counts each event under a name starting with sms_hook_, the default process metrics included', async () => {
+  it("counts each event under a name starting with sms_hook_, beside the default metrics' standard names", async () => {
     const { observe, registry } = createMetrics()
     const delivered = { ok: true as const, provider: 'aliyun', messageId: 'm' }
     const limited = { ...refused(429, 'too_many_requests', 'wait'), final: true }
@@ -72,12 +92,16 @@ describe('the metrics observer', () => {
     observe({ type: 'guard_refused', call, rule: 'per_number', refusal: limited })
     observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1, answeredAsSent: false })
     observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1, answeredAsSent: false })
-    observe({ type: 'refused', step: 'verify', refusal: refused(401, 'unauthorized', 'no'), reason: 'no_matching_signature' })
+    const unauthorized = refused(401, 'unauthorized', 'no')
+    observe({ type: 'refused', step: 'verify', refusal: unauthorized, reason: 'no_matching_signature', durationMs: 2 })
     observe({ type: 'state_down', call, step: 'idempotency', policy: 'send', error: new Error('down') })
     observe({ type: 'store_error', call, phase: 'record', error: new Error('down') })
     observe({ type: 'breaker', provider: 'twilio', state: 'opened' })
     observe({ type: 'breaker', provider: 'vonage', state: 'opened' })
     observe({ type: 'breaker', provider: 'vonage', state: 'half_open' })
+    observe({ type: 'breaker', provider: 'textlocal', state: 'opened' })
+    observe({ type: 'breaker', provider: 'textlocal', state: 'half_open' })
+    observe({ type: 'breaker', provider: 'textlocal', state: 'closed' })
     const text = await registry.metrics()
 
     expect(sample(text, 'sms_hook_hooks_total{outcome="sent"}')).toBe(1)
@@ -95,12 +119,67 @@ describe('the metrics observer', () => {
     expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(1)
     expect(sample(text, 'sms_hook_store_errors_total{phase="record",reason="other"}')).toBe(1)
     expect(sample(text, 'sms_hook_circuit_breaker_open{provider="twilio"}')).toBe(1)
-    expect(sample(text, 'sms_hook_circuit_breaker_open{provider="vonage"}')).toBe(0)
-    expect(sample(text, 'sms_hook_process_cpu_seconds_total')).toBeGreaterThan(0)
+    // Half open lets one probe through and skips the provider otherwise: not closed yet.
+    expect(sample(text, 'sms_hook_circuit_breaker_open{provider="vonage"}')).toBe(1)
+    expect(sample(text, 'sms_hook_circuit_breaker_open{provider="textlocal"}')).toBe(0)
+    // Once per call, by the outcome it answered, from its arrival: the attempts' 400 ms, not the provider's 250.
+    expect(sample(text, 'sms_hook_request_duration_seconds_sum{outcome="sent"}')).toBe(0.4)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="replayed"}')).toBe(2)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="too_many_requests"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_bucket{le="0.005",outcome="unauthorized"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_bucket{le="5",outcome="unauthorized"}')).toBe(1)
+    expect(sample(text, 'process_cpu_seconds_total')).toBeGreaterThan(0)
+    expect(sample(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0)
 
     const names = text.split('\n').flatMap((l) => /^# TYPE (\S+)/.exec(l)?.slice(1) ?? [])
-    expect(names.length).toBeGreaterThan(10)
-    expect(names.filter((n) => !n.startsWith('sms_hook_'))).toEqual([])
+    expect(names.filter((n) => !/^(sms_hook|process|nodejs)_/.test(n))).toEqual([])
+    expect(names.filter((n) => n.startsWith('sms_hook_process_'))).toEqual([])
+    expect(names.filter((n) => n.startsWith('sms_hook_')).length).toBeGreaterThan(8)
+    expect(names).toEqual(expect.arrayContaining(['process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']))
+  })
+
+  it('has a closed breaker per provider of every route from the start, and counts what each route has', async () => {
+    const routes = [
+      { prefix: '86', providers: ['aliyun', 'tencent'] },
+      { prefix: '*', providers: ['twilio', 'aliyun'] },
+    ]
+    const { observe, registry } = createMetrics({ routes })
+    const before = await registry.metrics()
+    for (const provider of ['aliyun', 'tencent', 'twilio']) {
+      expect(sample(before, `sms_hook_circuit_breaker_open{provider="${provider}"}`)).toBe(0)
+    }
+    expect(sample(before, 'sms_hook_route_providers_available{route="86"}')).toBe(2)
+    expect(sample(before, 'sms_hook_route_providers_available{route="*"}')).toBe(2)
+    expect(sample(before, 'sms_hook_request_duration_seconds_count{outcome="sent"}')).toBe(0)
+    expect(sample(before, 'sms_hook_guard_refusals_total{rule="per_ip"}')).toBe(0)
+
+    observe({ type: 'breaker', provider: 'aliyun', state: 'opened' })
+    observe({ type: 'breaker', provider: 'tencent', state: 'opened' })
+    observe({ type: 'breaker', provider: 'tencent', state: 'half_open' })
+    const down = await registry.metrics()
+    expect(sample(down, 'sms_hook_route_providers_available{route="86"}')).toBe(0)
+    expect(sample(down, 'sms_hook_route_providers_available{route="*"}')).toBe(1)
+
+    observe({ type: 'breaker', provider: 'tencent', state: 'closed' })
+    expect(sample(await registry.metrics(), 'sms_hook_route_providers_available{route="86"}')).toBe(1)
+  })
+
+  it('counts every outcome, every guard rule and the configured state-down policy from 0 before any call', async () => {
+    const text = await createMetrics({ stateDown: 'refuse' }).registry.metrics()
+    for (const outcome of HOOK_OUTCOMES) expect(sample(text, `sms_hook_hooks_total{outcome="${outcome}"}`)).toBe(0)
+    const rules = [
+      ...['country_not_allowed', 'prefix_blocked'],
+      ...['per_ip', 'per_network', 'per_number', 'per_country', 'global'],
+    ]
+    for (const rule of rules) expect(sample(text, `sms_hook_guard_refusals_total{rule="${rule}"}`)).toBe(0)
+    expect(sample(text, 'sms_hook_state_down_total{step="idempotency",policy="refuse"}')).toBe(0)
+    expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="refuse"}')).toBe(0)
+    expect(sample(text, 'sms_hook_state_down_total{step="guard",policy="send"}')).toBeUndefined()
+  })
+
+  it('lists as outcomes exactly sent, replayed and the code of every refusal the source builds', () => {
+    expect([...HOOK_OUTCOMES].sort()).toEqual(['sent', 'replayed', ...refusalCodes()].sort())
   })
 
   it('labels a provider attempt that ran out of time, or failed untyped, apart from the typed kinds', async () => {
@@ -130,6 +209,36 @@ describe('GET /metrics on the Node server', () => {
     expect(sample(text, 'sms_hook_hooks_total{outcome="unauthorized"}')).toBe(1)
     expect(sample(text, 'sms_hook_deliveries_total{provider="scripted",outcome="sent"}')).toBe(1)
     expect(sample(text, 'sms_hook_provider_duration_seconds_count{provider="scripted",outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="sent"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="replayed"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_count{outcome="unauthorized"}')).toBe(1)
+    expect(sample(text, 'sms_hook_request_duration_seconds_bucket{le="+Inf",outcome="sent"}')).toBe(1)
+    expect(sample(text, 'process_start_time_seconds')).toBeGreaterThan(0)
+  })
+
+  it('shows each configured breaker closed from the start, and a route whose providers all opened at 0', async () => {
+    const env = { ...vendorEnv(), SMS_HOOK_ROUTES: '86=aliyun,tencent;*=twilio', SMS_HOOK_BREAKER_THRESHOLD: '1' }
+    const providers = {
+      aliyun: failing('aliyun', 'retryable'),
+      tencent: failing('tencent', 'retryable'),
+      twilio: working('twilio'),
+    }
+    const { url } = await start(env, { providers })
+    const before = await (await fetch(`${url}/metrics`)).text()
+    for (const provider of ['aliyun', 'tencent', 'twilio']) {
+      expect(sample(before, `sms_hook_circuit_breaker_open{provider="${provider}"}`)).toBe(0)
+    }
+    expect(sample(before, 'sms_hook_route_providers_available{route="86"}')).toBe(2)
+
+    const answer = await (await fetch(`${url}/send-sms`, signedPost(signupPayload().body))).json()
+    expect(answer).toMatchObject({ error: { http_code: 503 } })
+    const after = await (await fetch(`${url}/metrics`)).text()
+    expect(sample(after, 'sms_hook_circuit_breaker_open{provider="aliyun"}')).toBe(1)
+    expect(sample(after, 'sms_hook_circuit_breaker_open{provider="tencent"}')).toBe(1)
+    expect(sample(after, 'sms_hook_circuit_breaker_open{provider="twilio"}')).toBe(0)
+    expect(sample(after, 'sms_hook_route_providers_available{route="86"}')).toBe(0)
+    expect(sample(after, 'sms_hook_route_providers_available{route="*"}')).toBe(1)
+    expect(sample(after, 'sms_hook_request_duration_seconds_count{outcome="unavailable"}')).toBe(1)
   })
 
   it('counts guard refusals by rule', async () => {
@@ -168,6 +277,7 @@ describe('GET /metrics on the Node server', () => {
   it('with SMS_HOOK_METRICS_PORT, serves them only on that port of the same host', async () => {
     const server = await start({ SMS_HOOK_METRICS_PORT: '0', SMS_HOOK_METRICS_TOKEN: TOKEN })
     expect(server.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    expect(server.bound).toEqual({ url: server.url, metricsUrl: server.metricsUrl })
     expect(new URL(server.metricsUrl!).port).not.toBe(new URL(server.url).port)
     await fetch(`${server.url}/send-sms`, signedPost(signupPayload().body))
     expect((await fetch(`${server.url}/metrics`, { headers: bearer })).status).toBe(404)
@@ -177,6 +287,22 @@ describe('GET /metrics on the Node server', () => {
     expect((await fetch(new URL('/send-sms', server.metricsUrl), signedPost(signupPayload().body))).status).toBe(404)
     await server.close()
     await expect(fetch(server.metricsUrl!)).rejects.toThrow()
+  })
+})
+
+describe('the addresses a server reports', () => {
+  it('on every interface, name the address bound for the start-up line, and loopback for callers here', async () => {
+    const server = await start({ ...PRODUCTION, HOST: '0.0.0.0', SMS_HOOK_METRICS_PORT: '0' })
+    const [main, metrics] = [new URL(server.url).port, new URL(server.metricsUrl!).port]
+    expect(server.url).toBe(`http://127.0.0.1:${main}`)
+    expect(server.bound).toEqual({ url: `http://0.0.0.0:${main}`, metricsUrl: `http://0.0.0.0:${metrics}/metrics` })
+    expect((await fetch(server.metricsUrl!)).status).toBe(200)
+  })
+
+  it('with metrics on the main port, name the full metrics URL on the bound address', async () => {
+    const server = await start({ HOST: '0.0.0.0' })
+    expect(server.bound.metricsUrl).toBe(`${server.bound.url}/metrics`)
+    expect(server.bound.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/)
   })
 })
 
