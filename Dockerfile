@@ -29,7 +29,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The build is copied in from the first stage; tsc is not installed here.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
 COPY --from=build /app/build ./build
 # The package's command (its "bin", build/cli.js) as `sms-hook` on PATH, e.g. `docker run --rm IMAGE sms-hook
 # secret`: tsc writes it without the execute bit, and node_modules/.bin holds dependencies' commands only.

@@ -48,9 +48,11 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const STEP_TIMEOUT_MS = 5 * 60_000
 /** The Node that stands for the image's, and its major version. */
 const NODE = resolve(process.env.REHEARSE_NODE || process.execPath)
-const NODE_MAJOR =
-  process.env.REHEARSE_NODE_MAJOR ||
-  (NODE === process.execPath ? process.versions.node : execFileSync(NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()).split('.')[0]
+const nodeVersion = () =>
+  NODE === process.execPath
+    ? process.versions.node
+    : execFileSync(NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+const NODE_MAJOR = process.env.REHEARSE_NODE_MAJOR || nodeVersion().split('.')[0]
 
 const step = (message) => console.log(`rehearse-docker: ${message}`)
 const fail = (message) => {
@@ -135,7 +137,8 @@ const parseEnv = (args) => {
 }
 
 /** `$NAME` and `${NAME}` replaced as Docker does in FROM, ENV and ARG (unset: empty). */
-const substitute = (text, vars) => text.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_, braced, bare) => vars[braced ?? bare] ?? '')
+const substitute = (text, vars) =>
+  text.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_, braced, bare) => vars[braced ?? bare] ?? '')
 
 /** `--build-arg NAME=value`, as many as given. */
 const buildArgs = () => {
