@@ -1,26 +1,41 @@
 # syntax=docker/dockerfile:1
-# sms-hook on Node, as a container (README: "Container"). scripts/rehearse-docker.mjs runs these same steps
+# sms-hook on Node, as a container (docs/deploy-container.md). scripts/rehearse-docker.mjs runs these same steps
 # without a Docker engine, and npm test runs the rehearsal.
+#
+# Build arguments, for where Docker Hub or the npm registry is slow or blocked (mainland China):
+#   --build-arg NODE_IMAGE=<a mirror's copy of node:24-bookworm-slim>   the base image of both stages
+#   --build-arg NPM_REGISTRY=https://registry.npmmirror.com/             where npm ci fetches the locked packages
+
+# Node 24 (LTS): the runtime the image ships and docs/deploy-container.md documents.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build: the TypeScript compiler needs the dev dependencies; nothing of this stage ships but build/.
-FROM node:20-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
+ARG NPM_REGISTRY=https://registry.npmjs.org/
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: no dependency needs its install script to compile this, and "prepare" would build too early.
-# The npm cache is a build cache, kept out of every layer.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: no dependency needs its install script to compile this, and the package's own build script
+# would run too early. The lockfile's registry.npmjs.org addresses are fetched from NPM_REGISTRY instead (npm's
+# replace-registry-host). The npm cache is a build cache, kept out of every layer.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 # Run: production dependencies and the compiled JavaScript only.
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
+ARG NPM_REGISTRY=https://registry.npmjs.org/
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# "prepare" runs tsc, which is not installed here; the build is copied in instead.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The build is copied in from the first stage; tsc is not installed here.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
 COPY --from=build /app/build ./build
+# The package's command (its "bin", build/cli.js) as `sms-hook` on PATH, e.g. `docker run --rm IMAGE sms-hook
+# secret`: tsc writes it without the execute bit, and node_modules/.bin holds dependencies' commands only.
+RUN chmod 0755 build/cli.js && mkdir bin && ln -s ../build/cli.js bin/sms-hook
+ENV PATH=/app/bin:$PATH
 # The image's unprivileged user; the app writes nothing, so /app stays owned by root.
 USER node
 EXPOSE 8080

@@ -4,28 +4,55 @@
  * folders, as Docker would - the build context filtered by .dockerignore, one folder per stage standing for its
  * filesystem, RUN through `sh -c` in WORKDIR with the stage's ENV, COPY --from between stages. The final stage is
  * then checked (no dev dependencies, no sources, NODE_ENV, a non-root USER), started with its CMD, probed with
- * its HEALTHCHECK and stopped with SIGTERM, which must end it cleanly. An instruction it does not know stops the
- * rehearsal, so the Dockerfile cannot grow a step that is never rehearsed.
+ * its HEALTHCHECK, its `sms-hook` command run from the image's PATH, and stopped with SIGTERM, which must end it
+ * cleanly. An instruction it does not know stops the rehearsal, so the Dockerfile cannot grow a step that is
+ * never rehearsed.
  *
  * Not rehearsed: the base image and the user switch itself (run as root, the server runs as `nobody`, who owns
- * nothing in the app folder, like the image's `node` user). What runs inside the image (RUN, CMD, HEALTHCHECK)
- * runs on this host's Node, so it is rehearsed only when that has the image's major version; on another, those
- * steps are skipped, each said so, and the rest is checked.
+ * nothing in the app folder, like the image's `node` user). The base image's PATH is this host's, with the Node
+ * that stands for the image's first. What runs inside the image (RUN, CMD, HEALTHCHECK) runs on that Node, so it
+ * is rehearsed only when it has the image's major version; on another, those steps are skipped, each said so,
+ * and the rest is checked.
  *
- * Usage: node scripts/rehearse-docker.mjs [--keep]     (npm run rehearse:docker)
- * REHEARSE_NODE_MAJOR=NN stands for this host's Node major version, to test the skipping.
+ * The server runs with the Alibaba Cloud provider and stand-in keys; GOTRUE_SMS_ALIYUN_* variables of this
+ * process replace them. Only with GOTRUE_SMS_ALIYUN_ENDPOINT set (a local stand-in for Alibaba Cloud) is one hook
+ * call made, with `sms-hook send-test`, as the real gateway would send a real SMS.
+ *
+ * Usage: node scripts/rehearse-docker.mjs [--keep] [--build-arg NAME=value ...]     (npm run rehearse:docker)
+ * REHEARSE_NODE=/path/to/node: the Node that stands for the image's (default: the one running this script),
+ *   e.g. Node 24 from npm: REHEARSE_NODE="$(npm exec --yes -p node@24 -- node -p process.execPath)".
+ * REHEARSE_NODE_MAJOR=NN stands for that Node's major version, to test the skipping.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, posix, relative, resolve } from 'node:path'
+import { delimiter, dirname, join, posix, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const STEP_TIMEOUT_MS = 5 * 60_000
-const NODE_MAJOR = process.env.REHEARSE_NODE_MAJOR || process.versions.node.split('.')[0]
+/** The Node that stands for the image's, and its major version. */
+const NODE = resolve(process.env.REHEARSE_NODE || process.execPath)
+const nodeVersion = () =>
+  NODE === process.execPath
+    ? process.versions.node
+    : execFileSync(NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()
+const NODE_MAJOR = process.env.REHEARSE_NODE_MAJOR || nodeVersion().split('.')[0]
 
 const step = (message) => console.log(`rehearse-docker: ${message}`)
 const fail = (message) => {
@@ -109,6 +136,47 @@ const parseEnv = (args) => {
   return Object.fromEntries([...args.matchAll(/(\S+?)=("(?:[^"\\]|\\.)*"|\S*)/g)].map(([, k, v]) => [k, v.startsWith('"') ? JSON.parse(v) : v]))
 }
 
+/** `$NAME` and `${NAME}` replaced as Docker does in FROM, ENV and ARG (unset: empty). */
+const substitute = (text, vars) =>
+  text.replace(/\$(?:\{(\w+)\}|(\w+))/g, (_, braced, bare) => vars[braced ?? bare] ?? '')
+
+/** `--build-arg NAME=value`, as many as given. */
+const buildArgs = () => {
+  const args = {}
+  process.argv.forEach((arg, i) => {
+    if (arg !== '--build-arg') return
+    const [, name, value] = /^(\w+)=(.*)$/s.exec(process.argv[i + 1] ?? '') ?? fail('--build-arg needs NAME=value')
+    args[name] = value
+  })
+  return args
+}
+
+/**
+ * The base image's PATH, which ENV PATH=...:$PATH extends: this host's, with the folder of the Node standing for
+ * the image's first. A PATH entry that is not one of these is a folder of the stage.
+ */
+const basePath = (work) => {
+  const bin = join(work, 'node', 'bin')
+  mkdirSync(bin, { recursive: true })
+  // A link where it can be (the Node may live under a home that `nobody` cannot enter), else a copy.
+  try {
+    linkSync(NODE, join(bin, 'node'))
+  } catch {
+    copyFileSync(NODE, join(bin, 'node'))
+  }
+  chmodSync(join(bin, 'node'), 0o755)
+  return [bin, ...(process.env.PATH ?? '').split(delimiter)].join(delimiter)
+}
+
+/** A stage's PATH as this host finds its programs: the stage's own folders inside the stage. */
+const hostPath = (stage, base) => {
+  const outside = new Set(base.split(delimiter))
+  return (stage.env.PATH ?? base)
+    .split(delimiter)
+    .map((entry) => (outside.has(entry) || !entry.startsWith('/') ? entry : join(stage.root, entry)))
+    .join(delimiter)
+}
+
 /**
  * A build cache mount is a folder that outlives builds and is in no layer: the host's npm cache plays that part
  * for `/root/.npm`, linked into the stage. npm only adds to it.
@@ -123,22 +191,37 @@ const mountCache = (stage, options) => {
 }
 
 /** Runs every instruction; returns the final stage. */
-const build = (instructions, work) => {
+const build = (instructions, work, base) => {
   const context = join(work, 'context')
   copyContext(context)
   step(`context: ${readdirSync(context).sort().join(', ')}`)
+  const given = buildArgs()
+  // ARG before the first FROM: for FROM lines only, unless a stage declares it again.
+  const globals = {}
   const stages = []
   let stage
   for (const { keyword, args } of instructions) {
-    if (keyword !== 'FROM' && !stage) fail(`${keyword} before FROM`)
+    if (keyword !== 'FROM' && keyword !== 'ARG' && !stage) fail(`${keyword} before FROM`)
     switch (keyword) {
+      case 'ARG': {
+        const [, name, value] = /^(\w+)(?:=(.*))?$/.exec(args) ?? fail(`ARG ${args}`)
+        const vars = stage ? { ...stage.args, ...stage.env } : globals
+        const declared = name in given ? given[name] : value !== undefined ? substitute(value, vars) : globals[name]
+        if (stage) stage.args[name] = declared ?? ''
+        else globals[name] = declared ?? ''
+        step(`ARG ${name}=${declared ?? ''}`)
+        break
+      }
       case 'FROM': {
-        const [, image, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args) ?? fail(`FROM ${args}`)
-        const major = /^node:(\d+)\b/.exec(image)?.[1] ?? fail(`FROM ${image}: only node:<major> images are rehearsed`)
+        const [, written, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args) ?? fail(`FROM ${args}`)
+        const image = substitute(written, globals)
+        // A mirror's copy keeps the name: registry.example.com/library/node:24-bookworm-slim.
+        const major = /(?:^|\/)node:(\d+)\b/.exec(image)?.[1] ?? fail(`FROM ${image}: only node:<major> images are rehearsed`)
         stage = {
           name,
           root: join(work, `stage-${stages.length}`),
-          env: {},
+          env: { PATH: base },
+          args: {},
           workdir: '/',
           user: 'root',
           healthcheck: undefined,
@@ -158,7 +241,7 @@ const build = (instructions, work) => {
         mkdirSync(join(stage.root, stage.workdir), { recursive: true })
         break
       case 'ENV':
-        Object.assign(stage.env, parseEnv(args))
+        Object.assign(stage.env, parseEnv(substitute(args, { ...stage.args, ...stage.env })))
         break
       case 'COPY': {
         const parts = args.split(/\s+/)
@@ -194,9 +277,12 @@ const build = (instructions, work) => {
         const home = join(stage.root, 'root')
         mkdirSync(home, { recursive: true })
         for (const [, options] of mounts.matchAll(/--mount=(\S+)/g)) mountCache(stage, options)
+        // ARG values are the command's environment, as in Docker, and stay out of the image's. npm takes what the
+        // cache holds without asking the registry again: the lockfile pins every package by its integrity, so
+        // the same files are installed, in seconds rather than minutes of revalidation.
         const run = spawnSync('sh', ['-c', command], {
           cwd: join(stage.root, stage.workdir),
-          env: { PATH: process.env.PATH, HOME: home, ...stage.env },
+          env: { HOME: home, npm_config_prefer_offline: 'true', ...stage.args, ...stage.env, PATH: hostPath(stage, base) },
           stdio: 'inherit',
           timeout: STEP_TIMEOUT_MS,
         })
@@ -266,24 +352,42 @@ const unprivileged = (argv) => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** CMD, HEALTHCHECK and SIGTERM, as `docker run` and `docker stop` would exercise them. */
-const run = async (image, work) => {
+/** Runs a program to its end, as `docker exec` would; its output and exit status. */
+const exec = (argv, options) =>
+  new Promise((resolveRun) => {
+    const child = spawn(argv[0], argv.slice(1), { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    child.on('error', (error) => resolveRun({ status: null, output: `${output}${error.message}` }))
+    child.on('close', (status, signal) => resolveRun({ status: status ?? signal, output }))
+  })
+
+/** The stand-ins for the Alibaba Cloud provider's settings, replaced by this process's own GOTRUE_SMS_ALIYUN_*. */
+const aliyunSettings = () => ({
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID: 'LTAI-rehearsal',
+  GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: 'rehearsal',
+  GOTRUE_SMS_ALIYUN_SIGN_NAME: 'rehearsal',
+  GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: 'SMS_0',
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('GOTRUE_SMS_ALIYUN_'))),
+})
+
+/** CMD, HEALTHCHECK, the image's command and SIGTERM, as `docker run`, `docker exec` and `docker stop` would. */
+const run = async (image, work, base) => {
   const cwd = join(image.root, image.workdir)
   for (let dir = cwd; dir.startsWith(work); dir = dirname(dir)) chmodSync(dir, 0o755)
   const port = await freePort()
+  const secret = `v1,whsec_${randomBytes(32).toString('base64')}`
   const env = {
-    PATH: process.env.PATH,
     ...image.env,
+    PATH: hostPath(image, base),
     PORT: String(port),
     HOST: '127.0.0.1',
-    GOTRUE_HOOK_SEND_SMS_SECRETS: `v1,whsec_${randomBytes(32).toString('base64')}`,
+    GOTRUE_HOOK_SEND_SMS_SECRETS: secret,
     // The Alibaba Cloud provider loads the official SDK at start-up (its default transport on Node), so a
-    // production dependency missing from the image shows here; nothing is sent, so nothing reaches Aliyun.
+    // production dependency missing from the image shows here.
     GOTRUE_SMS_PROVIDER: 'aliyun',
-    GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID: 'LTAI-rehearsal',
-    GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: 'rehearsal',
-    GOTRUE_SMS_ALIYUN_SIGN_NAME: 'rehearsal',
-    GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: 'SMS_0',
+    ...aliyunSettings(),
   }
   const healthcheck = () => spawnSync(image.healthcheck[0], image.healthcheck.slice(1), { cwd, env, timeout: 5000 }).status
 
@@ -307,6 +411,26 @@ const run = async (image, work) => {
     const body = await health.text()
     if (health.status !== 200 || body !== '{"status":"ok"}') fail(`GET /healthz answered ${health.status} ${body}`)
     if (!/"msg":"listening".*"mode":"production".*"provider":"aliyun"/.test(output)) fail(`no start-up line in production:\n${output}`)
+    const version = await exec(['node', '-p', 'process.version'], { cwd, env })
+    step(`the image's node is ${version.output.trim()}`)
+
+    // `sms-hook`, the package's command, as `docker run IMAGE sms-hook ...` finds it: on the image's PATH.
+    const generated = await exec(unprivileged(['sms-hook', 'secret']), { cwd: '/', env, timeout: 10_000 })
+    if (generated.status !== 0 || !/^v1,whsec_[A-Za-z0-9+/=]{43,}\n$/.test(generated.output)) {
+      fail(`\`sms-hook secret\` from the image's PATH: exit ${generated.status}\n${generated.output}`)
+    }
+    step('`sms-hook secret` runs from the PATH')
+
+    if (process.env.GOTRUE_SMS_ALIYUN_ENDPOINT) {
+      const phone = `86139${String(randomBytes(4).readUInt32BE() % 1e8).padStart(8, '0')}`
+      const url = `http://127.0.0.1:${port}/send-sms`
+      const call = ['sms-hook', 'send-test', '--url', url, '--secret', secret, '--phone', phone]
+      const sent = await exec(unprivileged(call), { cwd: '/', env, timeout: 15_000 })
+      if (sent.status !== 0) fail(`sms-hook send-test: exit ${sent.status}\n${sent.output}\nserver:\n${output}`)
+      step(`one hook call, to ${phone} through ${process.env.GOTRUE_SMS_ALIYUN_ENDPOINT}: ${sent.output.split('\n')[0]}`)
+    } else {
+      skip('one hook call (sms-hook send-test)', 'GOTRUE_SMS_ALIYUN_ENDPOINT names no stand-in for Alibaba Cloud')
+    }
 
     server.kill('SIGTERM')
     const result = await Promise.race([exited, sleep(10_000).then(() => undefined)])
@@ -323,11 +447,13 @@ const main = async () => {
   const keep = process.argv.includes('--keep')
   const work = mkdtempSync(join(tmpdir(), 'sms-hook-docker-'))
   try {
-    const image = build(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')), work)
+    const base = basePath(work)
+    step(`Node ${NODE_MAJOR} stands for the image's: ${NODE}`)
+    const image = build(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')), work, base)
     inspect(image)
-    if (image.runs && image.complete) await run(image, work)
-    else skip('starting the image (CMD, HEALTHCHECK, SIGTERM)', `it needs the image's Node ${image.major}`)
-    step(skipped.length === 0 ? 'passed' : `passed what Node ${NODE_MAJOR} can check; ${skipped.length} steps skipped, listed above`)
+    if (image.runs && image.complete) await run(image, work, base)
+    else skip('starting the image (CMD, HEALTHCHECK, sms-hook, SIGTERM)', `it needs the image's Node ${image.major}`)
+    step(skipped.length === 0 ? 'passed' : `passed what could be checked here; ${skipped.length} steps skipped, listed above`)
   } finally {
     if (keep) step(`kept ${relative(process.cwd(), work) || work}`)
     else rmSync(work, { recursive: true, force: true })

@@ -1,7 +1,9 @@
 /**
  * docker-compose.example.yml, checked without a container engine: parsed as Compose reads it (anchors and merge
- * keys resolved), then held against what GoTrue needs (docs/gotrue-contract.md) and against the files of this repository.
+ * keys resolved, `${NAME}` taken from the environment), then held against what GoTrue needs
+ * (docs/gotrue-contract.md) and against the files of this repository.
  */
+import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -21,7 +23,38 @@ interface Service {
   networks?: string[] | Record<string, { aliases?: string[] } | null>
 }
 
-const compose = parse(text, { merge: true }) as { services: Record<string, Service> }
+/** The environment of a trial, as the file's header has one make it. */
+const TRIAL: Record<string, string> = {
+  GOTRUE_HOOK_SEND_SMS_SECRETS: `v1,whsec_${randomBytes(32).toString('base64')}`,
+  GOTRUE_JWT_SECRET: randomBytes(32).toString('hex'),
+  POSTGRES_PASSWORD: randomBytes(16).toString('hex'),
+}
+
+/**
+ * Compose's interpolation of one value: `$$` is `$`; `${NAME:?message}` and `${NAME?message}` fail when NAME is
+ * unset (`:?` also when empty); `${NAME:-default}`/`${NAME-default}` fall back; `${NAME}` and `$NAME` may be empty.
+ */
+const interpolate = (value: string, env: Record<string, string | undefined>): string =>
+  value.replace(/\$\$|\$\{(\w+)(?:(:?)([?-])([^}]*))?\}|\$(\w+)/g, (match, braced, colon, op, word, bare) => {
+    if (match === '$$') return '$'
+    const name = (braced ?? bare) as string
+    const set = env[name] !== undefined && (colon !== ':' || env[name] !== '')
+    if (op === '?' && !set) throw new Error(`required variable ${name} is missing a value: ${word}`)
+    if (op === '-' && !set) return word as string
+    return env[name] ?? ''
+  })
+
+const interpolateAll = (node: unknown, env: Record<string, string | undefined>): unknown => {
+  if (typeof node === 'string') return interpolate(node, env)
+  if (Array.isArray(node)) return node.map((item) => interpolateAll(item, env))
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateAll(value, env)]))
+  }
+  return node
+}
+
+const raw = parse(text, { merge: true }) as unknown
+const compose = interpolateAll(raw, TRIAL) as { services: Record<string, Service> }
 const services = compose.services
 
 /** A service's environment as Compose passes it: values as strings, whichever of the two forms the file uses. */
@@ -53,10 +86,24 @@ const bindSources = (service: Service) =>
     .map((source) => resolve(dirname(FILE), source))
 
 describe('docker-compose.example.yml', () => {
-  it('says at the top how to run it and that the hook secret must be replaced', () => {
+  it('says at the top how to run it, with the secrets to export first', () => {
     const header = text.slice(0, text.search(/^[^#\n]/m))
     expect(header).toMatch(/docker compose -f docker-compose\.example\.yml up/)
     expect(header).toMatch(/replace the hook secret/i)
+    expect(header).toMatch(/^#\s+export /m)
+    for (const name of Object.keys(TRIAL)) expect(header, name).toMatch(new RegExp(`\\b${name}="[^"]*\\$\\(openssl rand `))
+  })
+
+  it('commits no secret: Compose refuses to start until the hook secret, the JWT secret and the password are given', () => {
+    expect(text.replace(/^\s*#.*$/gm, '')).not.toMatch(/whsec_/)
+    for (const name of Object.keys(TRIAL)) {
+      expect(() => interpolateAll(raw, { ...TRIAL, [name]: undefined }), name).toThrow(`required variable ${name}`)
+      expect(() => interpolateAll(raw, { ...TRIAL, [name]: '' }), name).toThrow(`required variable ${name}`)
+    }
+  })
+
+  it('runs as a trial: the replicas use the console provider, which needs no account and sends nothing', () => {
+    for (const name of replicas) expect(envOf(services[name]!).GOTRUE_SMS_PROVIDER, name).toBe('console')
   })
 
   it('runs GoTrue v2.187.0 or later, which sends metadata and reads error objects', () => {
