@@ -9,6 +9,8 @@ import { INBOX_TOKEN, SECRET } from './test/support/sign.js'
 const NODE_ONLY = [
   // A real listening server, child processes, the CLI.
   'test/node/**',
+  // Runs `npm run dev:worker`'s script as a process.
+  'test/dev/dev-worker.test.ts',
   // The official Alibaba Cloud SDK needs Node's http; the Worker never loads it.
   'test/providers/aliyun/sdk.test.ts',
   'test/providers/aliyun/sign-oracle.test.ts',
