@@ -4,7 +4,7 @@ import { Deadline } from '../deadline.js'
 import { DeadlineError, isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
 import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
-import { clip, type LogFields } from '../log.js'
+import { clip, maskPhone, type LogFields } from '../log.js'
 import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import { normalisePhone, type PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
@@ -184,12 +184,24 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       return unauthorized(error.reason)
     }
 
+    // A signed body GoTrue sent and we refuse is a bug on one side: the key and the masked number let the
+    // operator find the call in GoTrue's log and in ours.
+    const whose = async (uuid: string | undefined, phone: string | undefined): Promise<LogFields> => ({
+      key: clip(await idempotencyKey({ uuid }, body)),
+      ...(phone === undefined ? {} : { phone: maskPhone(phone) }),
+      webhook_id: clip(signed.id),
+    })
     const parsed = parsePayload(text)
-    if (!parsed.ok) return refuse('parse', parsed.refusal, parsed.reason, parsed.hasMetadata)
+    if (!parsed.ok) {
+      return refuse('parse', parsed.refusal, parsed.reason, parsed.hasMetadata, await whose(parsed.uuid, parsed.phone))
+    }
     const { payload } = parsed
 
     const to = normalisePhone(payload.phone, message.nationalNumbers)
-    if (to === undefined) return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata)
+    if (to === undefined) {
+      const fields = await whose(payload.uuid, payload.phone)
+      return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata, fields)
+    }
 
     const deadline = new Deadline(deadlineOf(started, payload.time), clock, () => new DeadlineError('the hook deadline passed'))
     const late = deadline.remaining() < minBudgetAtClaim
