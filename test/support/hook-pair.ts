@@ -13,13 +13,9 @@ import { describeStoreContract } from '../store/contract.js'
 import { credentials } from './redis-cluster.js'
 import { reconnected } from './redis.js'
 import { makeApp, ScriptedProvider } from './app.js'
+import { manualClock } from './clock.js'
 import { signupPayload } from './payloads.js'
 import { signedPost } from './sign.js'
-
-export const manualClock = () => {
-  let now = Date.now()
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
 
 export interface Answer {
   status: number
