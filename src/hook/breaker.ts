@@ -25,8 +25,8 @@ export interface BreakerConfig {
   cooldownMs: number
 }
 
-export const DEFAULT_BREAKER_THRESHOLD = 5
-export const DEFAULT_BREAKER_COOLDOWN_MS = 30_000
+const DEFAULT_BREAKER_THRESHOLD = 5
+const DEFAULT_BREAKER_COOLDOWN_MS = 30_000
 
 export const parseBreakerConfig = (env: Env): BreakerConfig => ({
   threshold: integer(env, 'SMS_HOOK_BREAKER_THRESHOLD', { fallback: DEFAULT_BREAKER_THRESHOLD, min: 1, max: 1000 }),

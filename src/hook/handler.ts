@@ -37,7 +37,7 @@ const INVALID_PHONE = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
  * smaller) has waited too long to be served (the event loop is behind): it could only end as a timeout, so it
  * is shed rather than answered late.
  */
-export const MIN_BUDGET_AT_CLAIM_MS = 500
+const MIN_BUDGET_AT_CLAIM_MS = 500
 
 /** A call that passed every check before the claim: what the rest of its way needs. */
 interface ClaimedCall {
@@ -56,12 +56,12 @@ interface ClaimedCall {
 type RefusedStep = Extract<HookEvent, { type: 'refused' }>['step']
 
 /** GoTrue's one deadline for every attempt at one hook call, counted from `metadata.time`. */
-export const GOTRUE_BUDGET_MS = 5000
+const GOTRUE_BUDGET_MS = 5000
 /** Kept from GoTrue's budget for the answer's way back to GoTrue and GoTrue reading it. */
-export const RETURN_MARGIN_MS = 400
+const RETURN_MARGIN_MS = 400
 /** A `metadata.time` further ahead of our clock than this, or older than the next, is a clock problem. */
-export const MAX_CLOCK_AHEAD_MS = 1000
-export const MAX_CALL_AGE_MS = 5 * 60_000
+const MAX_CLOCK_AHEAD_MS = 1000
+const MAX_CALL_AGE_MS = 5 * 60_000
 const CLOCK_WARNING_EVERY_MS = 60_000
 
 /**

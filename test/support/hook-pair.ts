@@ -95,7 +95,7 @@ export const writableWithin = async (state: RedisState) => {
  * The contracts are about what a store answers, not how fast: on a loaded machine a replica may take longer than
  * the default 250 ms to acknowledge a write under `wait`, which would fail a case for the wrong reason.
  */
-export const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
+const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
