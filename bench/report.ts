@@ -34,7 +34,7 @@ export interface Row {
 const SECTIONS = ['1 CPU', '2 Latency', '3 Deadline', '4 Memory', 'Redis', 'Harness']
 
 /** `rows` in the order of SECTIONS (a stable sort: within one, the order they were measured in). */
-export const ordered = (rows: readonly Row[]): Row[] => {
+const ordered = (rows: readonly Row[]): Row[] => {
   const rank = (r: Row) => (SECTIONS.includes(r.section) ? SECTIONS.indexOf(r.section) : SECTIONS.length)
   return [...rows].sort((a, b) => rank(a) - rank(b))
 }
@@ -97,7 +97,7 @@ export interface Report {
   notes: string[]
 }
 
-export const markdown = (report: Report): string => {
+const markdown = (report: Report): string => {
   const m = report.machine
   return `# Benchmarks
 

@@ -75,7 +75,7 @@ export const freePort = () =>
     })
   })
 
-export const tempDir = (prefix: string) => {
+const tempDir = (prefix: string) => {
   const dir = mkdtempSync(join(tmpdir(), `sms-hook-bench-${prefix}-`))
   tempDirs.add(dir)
   return dir

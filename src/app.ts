@@ -51,7 +51,7 @@ export interface AppDeps {
 }
 
 /**
- * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook), `GET /healthz` (alive), `GET /readyz` (the
+ * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook; any other method 405), `GET /healthz` (alive), `GET /readyz` (the
  * shared state answers), `GET /metrics` when the entry point serves metrics here, and, when a provider keeps an
  * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
  * points build everything that depends on the runtime.
@@ -78,6 +78,9 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       observe,
     }),
   )
+  // GoTrue only POSTs. Any other method is someone trying the URL by hand: 405 tells them the path is right,
+  // where a 404 would send them looking for another.
+  app.all('/send-sms', (c) => c.json(errorBody(405, 'Method not allowed'), 405, { Allow: 'POST' }))
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
     app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress, counters: deps.counters }))

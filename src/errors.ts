@@ -133,7 +133,7 @@ export class StoreFullError extends Error {
   override readonly name = 'StoreFullError'
 }
 
-export const isStoreFullError = (e: unknown): e is StoreFullError => e instanceof Error && e.name === 'StoreFullError'
+const isStoreFullError = (e: unknown): e is StoreFullError => e instanceof Error && e.name === 'StoreFullError'
 
 /**
  * Why the shared state refused an operation it did answer: a short label from this fixed set, for the

@@ -51,7 +51,7 @@ export const createJsonLogger = (options: JsonLoggerOptions): Logger => {
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, enabled: () => false }
 
 /** The longest value from an unauthenticated request that goes into a log line, so no client can fill the log. */
-export const MAX_LOGGED_CHARS = 64
+const MAX_LOGGED_CHARS = 64
 
 /** `value` cut to MAX_LOGGED_CHARS characters, the last one an ellipsis when something was cut. */
 export const clip = (value: string | undefined): string | undefined =>

@@ -11,6 +11,7 @@ import { startFakeTextlocal } from './fakes/textlocal-server.js'
 import { startFakeTwilio } from './fakes/twilio-server.js'
 import { startFakeVonage } from './fakes/vonage-server.js'
 import { findRedisServer, startRedisServer } from './support/redis.js'
+import { dropProvokedFaultLogs } from './support/workerd-log.js'
 
 export type FakeVendorName = 'twilio' | 'vonage' | 'messagebird' | 'textlocal' | 'tencent'
 
@@ -32,6 +33,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  // workerd logs each network fault the suites provoke as an uncaught exception with native stack traces.
+  const restoreStderr = project.name === 'workerd' ? dropProvokedFaultLogs() : undefined
   const aliyun = await startFakeAliyun()
   project.provide('aliyunUrl', aliyun.url)
   const faults = await startNetworkFaults()
@@ -56,6 +59,7 @@ export default async function setup(project: TestProject) {
     dedicated: redis !== undefined,
   })
   return async () => {
+    restoreStderr?.()
     await Promise.all([aliyun.close(), faults.close(), redis?.stop(), ...Object.values(vendors).map((fake) => fake.close())])
   }
 }

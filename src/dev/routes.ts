@@ -96,7 +96,7 @@ export const inboxRoutes = ({ inbox, mode, config, remoteAddress, counters }: In
  * Loopback, private (RFC 1918, fc00::/7) and link-local addresses, in the forms a socket reports them
  * (IPv4-mapped IPv6 included): where a developer's GoTrue, Docker network or browser sits.
  */
-export const isPrivateAddress = (address: string | undefined): boolean => {
+const isPrivateAddress = (address: string | undefined): boolean => {
   if (address === undefined) return false
   const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/i.exec(address)
   if (v4) {

@@ -26,8 +26,8 @@ export interface BreakerConfig {
   cooldownMs: number
 }
 
-export const DEFAULT_BREAKER_THRESHOLD = 5
-export const DEFAULT_BREAKER_COOLDOWN_MS = 30_000
+const DEFAULT_BREAKER_THRESHOLD = 5
+const DEFAULT_BREAKER_COOLDOWN_MS = 30_000
 
 export const BREAKER_SETTINGS = {
   SMS_HOOK_BREAKER_THRESHOLD: { parse: integer({ min: 1, max: 1000 }), default: String(DEFAULT_BREAKER_THRESHOLD) },

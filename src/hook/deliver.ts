@@ -196,7 +196,7 @@ const failedAttempt = (provider: string, error: unknown): FailedAttempt =>
     : { provider, kind: 'outcome_unknown', code: undefined }
 
 /** The answer for a provider's typed failure. */
-export const outcomeOf = (error: ProviderError): Outcome => {
+const outcomeOf = (error: ProviderError): Outcome => {
   switch (error.kind) {
     case 'retryable':
       return refused(503, 'unavailable', MESSAGES.unavailable)

@@ -288,4 +288,4 @@ const logAttemptFailure = (logger: Logger, error: unknown, fields: LogFields) =>
   else logger.warn('provider failed', details)
 }
 
-export const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+const describeError = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error))

@@ -4,7 +4,7 @@ import { Deadline } from '../deadline.js'
 import { DeadlineError, isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
 import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
-import { clip, type LogFields } from '../log.js'
+import { clip, maskPhone, type LogFields } from '../log.js'
 import { MESSAGES, refused, type Outcome, type Refused } from '../outcome.js'
 import { normalisePhone, type PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
@@ -37,7 +37,7 @@ const INVALID_PHONE = refused(400, 'invalid_phone', MESSAGES.invalidPhone)
  * smaller) has waited too long to be served (the event loop is behind): it could only end as a timeout, so it
  * is shed rather than answered late.
  */
-export const MIN_BUDGET_AT_CLAIM_MS = 500
+const MIN_BUDGET_AT_CLAIM_MS = 500
 
 /** A call that passed every check before the claim: what the rest of its way needs. */
 interface ClaimedCall {
@@ -56,12 +56,12 @@ interface ClaimedCall {
 type RefusedStep = Extract<HookEvent, { type: 'refused' }>['step']
 
 /** GoTrue's one deadline for every attempt at one hook call, counted from `metadata.time`. */
-export const GOTRUE_BUDGET_MS = 5000
+const GOTRUE_BUDGET_MS = 5000
 /** Kept from GoTrue's budget for the answer's way back to GoTrue and GoTrue reading it. */
-export const RETURN_MARGIN_MS = 400
+const RETURN_MARGIN_MS = 400
 /** A `metadata.time` further ahead of our clock than this, or older than the next, is a clock problem. */
-export const MAX_CLOCK_AHEAD_MS = 1000
-export const MAX_CALL_AGE_MS = 5 * 60_000
+const MAX_CLOCK_AHEAD_MS = 1000
+const MAX_CALL_AGE_MS = 5 * 60_000
 const CLOCK_WARNING_EVERY_MS = 60_000
 
 /**
@@ -185,12 +185,24 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       return unauthorized(error.reason)
     }
 
+    // A signed body GoTrue sent and we refuse is a bug on one side: the key and the masked number let the
+    // operator find the call in GoTrue's log and in ours.
+    const whose = async (uuid: string | undefined, phone: string | undefined): Promise<LogFields> => ({
+      key: clip(await idempotencyKey({ uuid }, body)),
+      ...(phone === undefined ? {} : { phone: maskPhone(phone) }),
+      webhook_id: clip(signed.id),
+    })
     const parsed = parsePayload(text)
-    if (!parsed.ok) return refuse('parse', parsed.refusal, parsed.reason, parsed.hasMetadata)
+    if (!parsed.ok) {
+      return refuse('parse', parsed.refusal, parsed.reason, parsed.hasMetadata, await whose(parsed.uuid, parsed.phone))
+    }
     const { payload } = parsed
 
     const to = normalisePhone(payload.phone, message.nationalNumbers)
-    if (to === undefined) return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata)
+    if (to === undefined) {
+      const fields = await whose(payload.uuid, payload.phone)
+      return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata, fields)
+    }
 
     const deadline = new Deadline(deadlineOf(started, payload.time), clock, () => new DeadlineError('the hook deadline passed'))
     const late = deadline.remaining() < minBudgetAtClaim

@@ -27,8 +27,10 @@ export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000
  * The key that makes GoTrue's retries one delivery. GoTrue gives every attempt a new `webhook-id` but the same
  * body, so the key is `metadata.uuid` when present (v2.187+), else the SHA-256 of the raw body.
  */
-export const idempotencyKey = async (payload: HookPayload, body: Uint8Array<ArrayBuffer>): Promise<string> =>
-  payload.uuid ?? sha256Hex(body)
+export const idempotencyKey = async (
+  payload: Pick<HookPayload, 'uuid'>,
+  body: Uint8Array<ArrayBuffer>,
+): Promise<string> => payload.uuid ?? sha256Hex(body)
 
 export interface OnceOptions {
   /** How long a claim holds if its owner disappears. */

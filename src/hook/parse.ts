@@ -42,9 +42,18 @@ export interface HookPayload {
   ip: string | undefined
 }
 
-export type ParseResult =
-  | { ok: true; payload: HookPayload }
-  | { ok: false; hasMetadata: boolean; refusal: Refused; reason: string }
+export type ParseResult = { ok: true; payload: HookPayload } | ({ ok: false } & PayloadRefusal)
+
+/** A body refused as no hook payload, with what it did name so that the refusal's log line can say whose it was. */
+export interface PayloadRefusal {
+  hasMetadata: boolean
+  refusal: Refused
+  reason: string
+  /** `metadata.uuid` when the body has one, for the idempotency key. */
+  uuid: string | undefined
+  /** The destination the payload would have had (as GoTrue wrote it), when the body names one. */
+  phone: string | undefined
+}
 
 /**
  * Reads a verified body. The destination is the first non-empty of `sms.phone`, `user.new_phone` and
@@ -58,24 +67,31 @@ export const parsePayload = (body: string): ParseResult => {
   try {
     json = JSON.parse(body)
   } catch {
-    return invalid(false, 'body is not JSON')
+    return { ok: false, ...invalid(false, 'body is not JSON'), uuid: undefined, phone: undefined }
   }
   const metadata = isRecord(json) ? json.metadata : undefined
   const hasMetadata = isRecord(metadata)
+  /** A refusal of this body, with what it names read leniently: the schema has just said it may be anything. */
+  const refuse = (reason: string): ParseResult => ({
+    ok: false,
+    ...invalid(hasMetadata, reason),
+    uuid: hasMetadata ? firstNonEmpty(text(metadata.uuid)) : undefined,
+    phone: destinationOf(json),
+  })
   const parsed = payloadSchema.safeParse(json)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    return invalid(hasMetadata, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
+    return refuse(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
   }
   const { sms, user } = parsed.data
   const smsType = sms.sms_type === 'mfa' ? 'mfa' : 'sms'
   let phone: string | undefined
   if (smsType === 'mfa') {
     phone = firstNonEmpty(sms.phone) ?? phoneFactorOf((json as Record<string, unknown>).user)
-    if (phone === undefined) return invalid(hasMetadata, 'MFA challenge with no phone number in sms.phone or user.factors')
+    if (phone === undefined) return refuse('MFA challenge with no phone number in sms.phone or user.factors')
   } else {
     phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
-    if (phone === undefined) return invalid(hasMetadata, 'no phone number in sms.phone, user.new_phone or user.phone')
+    if (phone === undefined) return refuse('no phone number in sms.phone, user.new_phone or user.phone')
   }
   return {
     ok: true,
@@ -91,12 +107,25 @@ export const parsePayload = (body: string): ParseResult => {
   }
 }
 
-const invalid = (hasMetadata: boolean, reason: string): ParseResult => ({
-  ok: false,
+const invalid = (hasMetadata: boolean, reason: string) => ({
   hasMetadata,
   refusal: refused(400, 'invalid_payload', MESSAGES.invalidPayload),
   reason,
 })
+
+/**
+ * The destination of a body the schema refused, chosen as for a valid one (an MFA challenge's `sms.phone` or
+ * phone factor; otherwise `sms.phone`, `user.new_phone`, `user.phone`), from whichever fields are strings.
+ */
+const destinationOf = (json: unknown): string | undefined => {
+  const sms = isRecord(json) && isRecord(json.sms) ? json.sms : {}
+  const user = isRecord(json) ? json.user : undefined
+  if (sms.sms_type === 'mfa') return firstNonEmpty(text(sms.phone)) ?? phoneFactorOf(user)
+  const fields = isRecord(user) ? user : {}
+  return firstNonEmpty(text(sms.phone), text(fields.new_phone), text(fields.phone))
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
 
 /**
  * `metadata.ip_address`, for the guard's per-IP limit only: read outside the schema because an odd value must not

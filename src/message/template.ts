@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js'
 
 /** The values a template may use. Anything else is refused at start-up, so a typo never reaches an SMS. */
-export const TEMPLATE_FIELDS = ['Code', 'ExpiryMinutes'] as const
+const TEMPLATE_FIELDS = ['Code', 'ExpiryMinutes'] as const
 export type TemplateValues = Record<(typeof TEMPLATE_FIELDS)[number], string>
 
 const PLACEHOLDER = /\{\{\s*\.([A-Za-z_$][\w$]*)\s*\}\}/g

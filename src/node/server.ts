@@ -57,7 +57,7 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 250
  * SMS_HOOK_MAX_CONNECTIONS until a new connection needs the place (the one idle longest is closed), and shutdown
  * closes them at once.
  */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000
+const KEEP_ALIVE_TIMEOUT_MS = 65_000
 
 /**
  * Where production serves `GET /metrics` when neither SMS_HOOK_METRICS_PORT nor SMS_HOOK_METRICS_TOKEN is set:

@@ -2,8 +2,9 @@
  * The Cloudflare Workers entry: the one place that reads the bindings (`wrangler.toml` vars and secrets).
  *
  * A Worker has no start-up at which to refuse a bad setting, so it is always in production mode and a missing
- * or wrong setting answers every request with 500, logging the variable's name each time (`wrangler tail`
- * shows it next to the failing call); `/readyz` answers 503 naming it.
+ * or wrong setting splits the routes as a Node replica that is up but not ready does: `/healthz` answers 200 (the
+ * isolate is alive, so a restart would not help), `/readyz` and every other route 503, and each such answer logs
+ * the reason (`wrangler tail` shows it next to the failing call).
  *
  * The shared state is in Durable Objects: the idempotency store and the guard's counters. Redis is for Node
  * (ioredis needs TCP sockets), so REDIS_URL is refused here rather than silently ignored.
@@ -86,18 +87,38 @@ const build = (bindings: Bindings): Handler => {
     return (request, env, ctx) => app.fetch(request, env, ctx)
   } catch (error) {
     if (!isConfigError(error)) throw error
-    const { variable, message } = error
-    // LOG_LEVEL itself may be the bad setting.
-    const logger = createJsonLogger({ level: 'info' })
-    return function misconfigured(request) {
-      if (new URL(request.url).pathname === '/readyz') {
-        return Response.json({ status: 'not_ready', reason: `invalid configuration: ${variable}` }, { status: 503 })
-      }
-      logger.error(`invalid configuration: ${message}`, { variable })
-      return Response.json(errorBody(500, MESSAGES.configuration), { status: 500 })
-    }
+    return misconfigured(error)
   }
 }
+
+/**
+ * The answers of a Worker whose settings do not parse. 503 rather than 500: GoTrue reads both as "the hook failed"
+ * (docs/gotrue-contract.md), and 503 is what a load balancer or uptime check takes for "not serving", as `/readyz`
+ * says. The bodies name no value: the reason, which may quote a setting, goes to the log only.
+ */
+const misconfigured = (error: ConfigError): Handler => {
+  // LOG_LEVEL itself may be the bad setting.
+  const logger = createJsonLogger({ level: 'info' })
+  const reasons = reasonsOf(error)
+  const variables = [...new Set(reasons.map((reason) => reason.variable))].join(', ')
+  return function misconfigured(request) {
+    const { pathname } = new URL(request.url)
+    if (pathname === '/healthz') return Response.json({ status: 'ok' })
+    for (const { variable, line } of reasons) logger.error(`invalid configuration: ${line}`, { variable })
+    if (pathname === '/readyz') {
+      return Response.json({ status: 'not_ready', reason: `invalid configuration: ${variables}` }, { status: 503 })
+    }
+    // No retry-after: GoTrue would retry at once, into the same settings.
+    return Response.json(errorBody(503, MESSAGES.configuration), { status: 503 })
+  }
+}
+
+/**
+ * One log line per problem: parseConfig may report several at once (a ConfigError whose message holds one line per
+ * setting, each `VARIABLE: detail`), and a line apiece keeps each one searchable by its variable.
+ */
+const reasonsOf = (error: ConfigError): { variable: string; line: string }[] =>
+  error.message.split('\n').map((line) => ({ variable: /^([A-Z][A-Z0-9_]*): /.exec(line)?.[1] ?? error.variable, line }))
 
 /** The string bindings as the settings record `parseConfig` reads, always in production mode. */
 const settingsOf = (bindings: Bindings): Env => {

@@ -7,7 +7,7 @@ import { isStateUnavailableError, isStoreError, StateUnavailableError, StoreErro
  * an answer that refuses: `overloaded` (the object is queueing too much work, Redis's BUSY) and an error the
  * object itself threw (storage full, a bug) are store errors, 503 with nothing sent.
  */
-export const fromObjectError = (error: unknown): Error => {
+const fromObjectError = (error: unknown): Error => {
   if (isStateUnavailableError(error) || isStoreError(error)) return error
   const flags = (typeof error === 'object' && error !== null ? error : {}) as { retryable?: unknown; overloaded?: unknown }
   const message = error instanceof Error ? error.message : String(error)

@@ -11,6 +11,7 @@ import { MESSAGES } from '../../src/outcome.js'
 import { normalisePhone } from '../../src/phone/e164.js'
 import { MemoryRateCounters } from '../../src/store/memory-counters.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
+import { manualClock } from '../support/clock.js'
 import { signupPayload } from '../support/payloads.js'
 import { signedPost } from '../support/sign.js'
 
@@ -21,8 +22,7 @@ const PRODUCTION_DEFAULTS: Env = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 
 
 const setup = (env: Env) => {
   // On the hour, so that every window starts with the test.
-  let now = Date.UTC(2026, 7, 20, 10)
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
+  const clock = manualClock(Date.UTC(2026, 7, 20, 10))
   const provider = new ScriptedProvider()
   const memory = new MemoryRateCounters({ clock })
   const hits: string[] = []

@@ -213,4 +213,17 @@ describe('other routes', () => {
     expect(response.status).toBe(404)
     expect(await response.json()).toEqual({ error: { http_code: 404, message: 'Not found' } })
   })
+
+  it('answers /send-sms with 405 and Allow: POST for any other method, and sends nothing', async () => {
+    const provider = new ScriptedProvider()
+    const { app } = makeApp({ provider })
+    for (const method of ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const response = await app.request('/send-sms', { method })
+      expect([method, response.status, response.headers.get('allow')]).toEqual([method, 405, 'POST'])
+      if (method !== 'HEAD') expect(await response.json()).toEqual({ error: { http_code: 405, message: 'Method not allowed' } })
+    }
+    expect(provider.calls).toEqual([])
+    // POST still reaches the hook: unsigned, it is refused as GoTrue's calls are checked.
+    expect((await app.request('/send-sms', { method: 'POST', body: '{}' })).status).toBe(401)
+  })
 })

@@ -7,6 +7,7 @@ import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { IdempotencyStore } from '../../src/store/types.js'
 import type { SendResult } from '../../src/providers/types.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
+import { manualClock } from '../support/clock.js'
 import { fixtures, fresh } from '../support/payloads.js'
 import { signedPost } from '../support/sign.js'
 import { claimToken } from '../store/contract.js'
@@ -142,8 +143,7 @@ describe('once() when an owner died mid-send', () => {
   const options = { leaseMs: 1000, waitSignal: () => AbortSignal.timeout(2000) }
 
   const setup = () => {
-    let now = Date.now()
-    const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
+    const clock = manualClock()
     const store = new MemoryIdempotencyStore({ clock })
     const send = vi.fn(async () => ({ outcome: delivered }))
     return { clock, store, send }
@@ -225,8 +225,7 @@ describe('once() with a check inside the claim (the guard)', () => {
   const options = { leaseMs: 1000, waitSignal: () => AbortSignal.timeout(2000) }
 
   const setup = () => {
-    let now = Date.now()
-    const clock = { now: () => now, advance: (ms: number) => void (now += ms) }
+    const clock = manualClock()
     return { clock, store: new MemoryIdempotencyStore({ clock }), send: vi.fn(async () => ({ outcome: delivered })) }
   }
 

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { parsePayload } from '../../src/hook/parse.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
-import { fixtures, fresh } from '../support/payloads.js'
+import { fixtures, fresh, signupPayload } from '../support/payloads.js'
 import { signedPost } from '../support/sign.js'
 
 const send = async (body: string, env: Record<string, string> = {}) => {
@@ -274,5 +275,68 @@ describe('each GoTrue version\'s payload shape: destination and OTP', () => {
       time: Date.UTC(2026, 7, 20, 10, 54, 52, 123),
       ip: '203.0.113.7',
     })
+  })
+})
+
+describe('the log line of a refused payload', () => {
+  /** The one line the refusal logged; `status` is 400 for a body without metadata, 200 + error object with it. */
+  const refusedLine = async (body: string, status = 200) => {
+    const provider = new ScriptedProvider()
+    const { app, logs } = makeApp({ provider })
+    const response = await app.request('/send-sms', signedPost(body, { id: 'msg_2kYq' }))
+    expect(response.status).toBe(status)
+    expect(provider.calls).toEqual([])
+    const lines = logs.filter((l) => l.msg === 'hook payload refused')
+    expect(lines).toHaveLength(1)
+    return lines[0]!
+  }
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
+
+  it('names the call by its idempotency key and webhook-id, with the masked number, when the OTP is wrong', async () => {
+    const { uuid, body } = signupPayload({ otp: 'abc' })
+    expect(await refusedLine(body)).toMatchObject({
+      level: 'warn',
+      key: uuid,
+      phone: '86138****8000',
+      webhook_id: 'msg_2kYq',
+      status: 400,
+      reason: expect.stringContaining('sms.otp'),
+    })
+  })
+
+  it('takes the key from the body when metadata has no uuid, as the hook would', async () => {
+    const body = edit(signupPayload().body, (p) => {
+      delete p.metadata.uuid
+      p.sms.otp = 12
+    })
+    expect(await refusedLine(body)).toMatchObject({ key: sha256(body), phone: '86138****8000' })
+  })
+
+  it('names the destination a valid payload would have had: user.new_phone before user.phone', async () => {
+    const body = edit(signupPayload().body, (p) => {
+      delete p.sms.phone
+      delete p.sms.otp
+      p.user.new_phone = '8613900139000'
+    })
+    expect(await refusedLine(body)).toMatchObject({ phone: '86139****9000' })
+  })
+
+  it('has no phone field when the body names no number, and never the OTP', async () => {
+    const { body, otp } = signupPayload({ phone: '' })
+    const line = await refusedLine(body)
+    expect(line).toMatchObject({ reason: expect.stringContaining('no phone number') })
+    expect(line).not.toHaveProperty('phone')
+    expect(JSON.stringify(line)).not.toContain(otp)
+  })
+
+  it('names the key of a number that does not normalise, masked', async () => {
+    const { uuid, body, otp } = signupPayload({ phone: '12' })
+    const line = await refusedLine(body)
+    expect(line).toMatchObject({ key: uuid, phone: '****12', reason: 'invalid phone number' })
+    expect(JSON.stringify(line)).not.toContain(otp)
+  })
+
+  it('names the key of a body that is no JSON', async () => {
+    expect(await refusedLine('not json', 400)).toMatchObject({ key: sha256('not json'), reason: 'body is not JSON' })
   })
 })

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import type { Clock } from '../../src/clock.js'
 import type { Outcome } from '../../src/outcome.js'
 import { SENDING_MARK_TTL_MS, type IdempotencyStore } from '../../src/store/types.js'
+import { manualClock } from '../support/clock.js'
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 const unknown: Outcome = { ok: false, status: 504, code: 'outcome_unknown', message: 'may be delayed', mayHaveSent: true }
@@ -42,12 +43,6 @@ export interface StoreContractOptions {
    * when that clock says so, which these cases would read as a lease lost early.
    */
   withClock?: (clock: Clock) => IdempotencyStore | Promise<IdempotencyStore>
-}
-
-/** A clock that moves only when told, from the wall clock's now (so that what a case leaves behind still ends). */
-const manualClock = () => {
-  let now = Date.now()
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
 }
 
 /** A clock at half the timers' pace: every lease timer fires early by it. */

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { halfSipHash64, MemoryRateCounters } from '../../src/store/memory-counters.js'
+import { manualClock } from '../support/clock.js'
 import { describeCountersContract } from './counters-contract.js'
-
-const manualClock = (start = Date.now()) => {
-  let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE

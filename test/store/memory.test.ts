@@ -3,24 +3,20 @@ import { systemClock } from '../../src/clock.js'
 import { StoreFullError } from '../../src/errors.js'
 import type { Outcome } from '../../src/outcome.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
+import { manualClock } from '../support/clock.js'
 import { claimToken, describeStoreContract } from './contract.js'
 
 describeStoreContract(
   'MemoryIdempotencyStore',
   () => new MemoryIdempotencyStore({ clock: systemClock }),
   () => {
-    let now = Date.now()
-    return { store: new MemoryIdempotencyStore({ clock: { now: () => now } }), advance: (ms) => void (now += ms) }
+    const clock = manualClock()
+    return { store: new MemoryIdempotencyStore({ clock }), advance: clock.advance }
   },
   { withClock: (clock) => new MemoryIdempotencyStore({ clock }) },
 )
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
-
-const manualClock = (start = 1_000_000) => {
-  let now = start
-  return { now: () => now, advance: (ms: number) => (now += ms) }
-}
 
 /** What only the in-memory store has: a cap on keys and a sweep of expired ones. */
 describe('MemoryIdempotencyStore', () => {

@@ -9,17 +9,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { isConfigError, isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import { parseRedisUrl } from '../../src/store/redis-url.js'
 import { createRedisState, redisOptionsFromUrl, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
+import { manualClock } from '../support/clock.js'
 import { freePort, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
 import { describeCountersContract } from './counters-contract.js'
 import { claimToken, describeStoreContract } from './contract.js'
 
 const redis = inject('redis')
 const prefix = `sms-hook-test:${randomUUID()}:`
-
-const manualClock = () => {
-  let now = Date.now()
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
 
 /** States made by a case, closed after it whatever happened. */
 const opened: RedisState[] = []

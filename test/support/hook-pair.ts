@@ -13,13 +13,9 @@ import { describeStoreContract } from '../store/contract.js'
 import { credentials } from './redis-cluster.js'
 import { reconnected } from './redis.js'
 import { makeApp, ScriptedProvider } from './app.js'
+import { manualClock } from './clock.js'
 import { signupPayload } from './payloads.js'
 import { signedPost } from './sign.js'
-
-export const manualClock = () => {
-  let now = Date.now()
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
-}
 
 export interface Answer {
   status: number
@@ -99,7 +95,7 @@ export const writableWithin = async (state: RedisState) => {
  * The contracts are about what a store answers, not how fast: on a loaded machine a replica may take longer than
  * the default 250 ms to acknowledge a write under `wait`, which would fail a case for the wrong reason.
  */
-export const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
+const CONTRACT_TIMEOUTS = { commandTimeoutMs: 2000, durableWaitMs: 1000 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -4,14 +4,15 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import { CounterObject, DurableObjectRateCounters } from '../../src/worker/counter-object.js'
 import { describeCountersContract } from '../store/counters-contract.js'
+import { manualClock } from '../support/clock.js'
 
 /** A manual clock for the objects, which run in the tests' isolate and read `CounterObject.clock`; put back after the test. */
 const objectClock = () => {
-  let now = Date.now()
+  const clock = manualClock()
   const system = CounterObject.clock
-  CounterObject.clock = { now: () => now }
+  CounterObject.clock = clock
   onTestFinished(() => void (CounterObject.clock = system))
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
+  return clock
 }
 
 describeCountersContract('DurableObjectRateCounters', () => {

@@ -6,6 +6,7 @@ import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import type { Outcome } from '../../src/outcome.js'
 import { DurableObjectIdempotencyStore, IdempotencyObject } from '../../src/worker/store-object.js'
 import { claimToken, describeStoreContract } from '../store/contract.js'
+import { manualClock } from '../support/clock.js'
 
 /** The store, its objects on `clock` until the case ends (they run in the tests' isolate, so read the setting). */
 const storeOn = (clock: Clock) => {
@@ -19,8 +20,8 @@ describeStoreContract(
   'DurableObjectIdempotencyStore',
   () => new DurableObjectIdempotencyStore(env.IDEMPOTENCY),
   () => {
-    let now = Date.now()
-    return { store: storeOn({ now: () => now }), advance: (ms) => void (now += ms) }
+    const clock = manualClock()
+    return { store: storeOn(clock), advance: clock.advance }
   },
   { withClock: storeOn },
 )

@@ -42,7 +42,7 @@ export const aliyun = aliyunWith()
  * before any call, as `recipient_invalid`, should it be sent here anyway. The test
  * route (`SendSmsVerifyCode`: `PhoneNumber` with `CountryCode` 86) takes mainland mobiles only.
  */
-export const createAliyunProvider = (
+const createAliyunProvider = (
   config: AliyunConfig,
   deps: ProviderDeps,
   transportFactory: AliyunTransportFactory = createFetchTransport,

@@ -5,7 +5,7 @@ import { hex, hmacSha256, sha256Hex } from '../../digest.js'
  * (Node, Cloudflare Workers). The steps and their order follow Alibaba Cloud's signature V3 documentation; the SDK signs the same way.
  */
 
-export const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256'
+const ACS3_ALGORITHM = 'ACS3-HMAC-SHA256'
 
 export interface Acs3Credentials {
   accessKeyId: string

@@ -31,7 +31,7 @@ export interface TencentSettings {
   endpoint: string
 }
 
-export const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
+const DEFAULT_TEMPLATE_PARAMS = '["{{ .Code }}"]'
 const CONTENT_TYPE = 'application/json; charset=utf-8'
 const VENDOR = 'Tencent Cloud'
 

@@ -6,7 +6,7 @@ import { hex, hmacSha256, sha256Hex } from '../../digest.js'
  * an oracle: `content-type` and `host` signed, an empty query, the body's SHA-256.
  */
 
-export const TC3_ALGORITHM = 'TC3-HMAC-SHA256'
+const TC3_ALGORITHM = 'TC3-HMAC-SHA256'
 
 export interface Tc3Credentials {
   secretId: string
@@ -67,4 +67,4 @@ export const signTc3 = async (request: Tc3Request, credentials: Tc3Credentials):
 }
 
 /** `yyyy-MM-dd` in UTC, as the credential scope wants it. */
-export const tc3Date = (timestamp: number): string => new Date(timestamp * 1000).toISOString().slice(0, 10)
+const tc3Date = (timestamp: number): string => new Date(timestamp * 1000).toISOString().slice(0, 10)
