@@ -12,7 +12,7 @@
  * the Redis variant to a redis-server of the benchmark's own.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { resolve } from 'node:path'
 import { Webhook } from 'standardwebhooks'
@@ -44,6 +44,9 @@ interface Variant {
 interface Sample {
   ms: number
   rssKiB: number
+  /** CPU time of every thread of the process until then, and its time runnable but waiting for a core. */
+  cpuMs: number
+  waitMs: number
 }
 
 const webhook = new Webhook(SECRET.replace(/^v1,/, ''))
@@ -85,6 +88,25 @@ const post = (port: number, call: { body: string; headers: Record<string, string
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN)
 
+/**
+ * Nanosecond CPU and wait times summed over the process's threads (/proc/<pid>/task/<tid>/schedstat: time on a
+ * core, time runnable but waiting for one): on a busy machine the CPU time moves far less than the wall time.
+ */
+const schedMs = (pid: number) => {
+  let cpu = 0
+  let wait = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      cpu += onCpu!
+      wait += waiting!
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return { cpuMs: cpu / 1e6, waitMs: wait / 1e6 }
+}
+
 /** Spawns `variant`, and measures until its first 200 to a signed hook. */
 const startOnce = async (variant: Variant): Promise<Sample> => {
   const port = await freePort()
@@ -112,10 +134,11 @@ const startOnce = async (variant: Variant): Promise<Sample> => {
         const answer = await post(port, call)
         const ms = performance.now() - started
         const rss = rssKiB(proc.pid)
+        const sched = schedMs(proc.pid)
         if (answer.status !== 200 || answer.body !== '{}') {
           throw new Error(`${variant.name} answered ${answer.status} ${answer.body.slice(0, 200)}`)
         }
-        return { ms, rssKiB: rss }
+        return { ms, rssKiB: rss, ...sched }
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'ECONNREFUSED') throw error
         if (performance.now() > deadline) throw new Error(`${variant.name} did not listen within 20 s: ${proc.output()}`)
@@ -151,7 +174,16 @@ const aliyunEnv = (url: string, transport: 'fetch' | 'sdk') =>
 export interface ColdResult {
   rows: Row[]
   /** The figures of every variant, in the order measured, for the report's own section. */
-  figures: { name: string; ms: Spread; rssMiB: Spread; ratio: Spread | undefined; limit: number | undefined }[]
+  figures: {
+    name: string
+    ms: Spread
+    rssMiB: Spread
+    cpuMs: Spread
+    waitMs: Spread
+    ratio: Spread | undefined
+    cpuRatio: Spread | undefined
+    limit: number | undefined
+  }[]
 }
 
 /** Builds with the project's own `npm run build`, so that what starts is this checkout's code. */
@@ -192,25 +224,34 @@ export const coldStartPart = async (options: ColdOptions): Promise<ColdResult> =
       for (const variant of order) {
         const sample = await startOnce(variant)
         if (round > 0) samples.get(variant.name)!.push(sample)
-        line.push(`${variant.name} ${sample.ms.toFixed(0)} ms ${(sample.rssKiB / 1024).toFixed(0)} MiB`)
+        line.push(
+          `${variant.name} ${sample.ms.toFixed(0)} ms (CPU ${sample.cpuMs.toFixed(0)}, waited ${sample.waitMs.toFixed(0)}) ` +
+            `${(sample.rssKiB / 1024).toFixed(0)} MiB`,
+        )
         await sleep(100)
       }
       log(`  ${round === 0 ? 'warm-up' : `round ${round}/${options.rounds}`}: ${line.join(', ')}`)
     }
-    const bare = samples.get('bare Hono')!.map((s) => s.ms)
+    const bare = samples.get('bare Hono')!
     const figures = variants.map((v) => {
-      const ms = samples.get(v.name)!.map((s) => s.ms)
+      const own = samples.get(v.name)!
+      const of = (f: (s: Sample) => number) => own.map(f)
+      const ratio = (f: (s: Sample) => number) =>
+        v.limit === undefined ? undefined : spread(pairwise(of(f), bare.map(f), (x, y) => x / y))
       return {
         name: v.name,
-        ms: spread(ms),
-        rssMiB: spread(samples.get(v.name)!.map((s) => s.rssKiB / 1024)),
-        ratio: v.limit === undefined ? undefined : spread(pairwise(ms, bare, (x, y) => x / y)),
+        ms: spread(of((s) => s.ms)),
+        rssMiB: spread(of((s) => s.rssKiB / 1024)),
+        cpuMs: spread(of((s) => s.cpuMs)),
+        waitMs: spread(of((s) => s.waitMs)),
+        ratio: ratio((s) => s.ms),
+        cpuRatio: ratio((s) => s.cpuMs),
         limit: v.limit,
       }
     })
     const how =
       `${options.rounds} rounds (after one not counted), every variant once per round in rotating order; ` +
-      'spawn to the first 200 of a signed hook, retried every 1 ms while the port refuses; VmRSS then'
+      'spawn to the first 200 of a signed hook, retried every 1 ms while the port refuses; VmRSS and CPU (schedstat) then'
     const base = figures[0]!
     const rows: Row[] = figures.map((f) =>
       f.ratio === undefined
@@ -218,7 +259,9 @@ export const coldStartPart = async (options: ColdOptions): Promise<ColdResult> =
             section: '10 Cold start',
             what: `${f.name}: process start to first answered hook, and RSS then`,
             target: '',
-            figure: `${showSpread(f.ms, 0, ' ms')}; RSS ${showSpread(f.rssMiB, 0, ' MiB')}`,
+            figure:
+              `${showSpread(f.ms, 0, ' ms')}; RSS ${showSpread(f.rssMiB, 0, ' MiB')}; ` +
+              `CPU ${showSpread(f.cpuMs, 0, ' ms')}, waited for a core ${showSpread(f.waitMs, 0, ' ms')}`,
             verdict: 'info',
             how: `\`node bench/bare-server.mjs\`; ${how}`,
           }
@@ -228,7 +271,8 @@ export const coldStartPart = async (options: ColdOptions): Promise<ColdResult> =
             target: `≤ ${f.limit}`,
             figure:
               `${showSpread(f.ratio, 2)} (${showSpread(f.ms, 0, ' ms')}, bare ${num(base.ms.median)} ms); ` +
-              `RSS ${showSpread(f.rssMiB, 0, ' MiB')} (bare ${num(base.rssMiB.median)} MiB)`,
+              `RSS ${showSpread(f.rssMiB, 0, ' MiB')} (bare ${num(base.rssMiB.median)} MiB); ` +
+              `CPU ${showSpread(f.cpuMs, 0, ' ms')}, ratio ${showSpread(f.cpuRatio!, 2)}; waited for a core ${showSpread(f.waitMs, 0, ' ms')}`,
             verdict: Number.isFinite(f.ratio.median) && f.ratio.median <= f.limit! ? 'pass' : 'MISS',
             how: `\`node ${HOOK}\` (\`npm run build\` of this checkout), NODE_ENV=production, LOG_LEVEL=warn; ${how}`,
           },

@@ -968,23 +968,28 @@ const main = async () => {
   killAll()
 
   const durationS = (performance.now() - started) / 1000
+  // What the hooks of the other parts ran with; part cold says its own after its table.
+  if (PARTS.some((part) => part !== 'cold' && runs(part))) {
+    notes.push(
+      `Hook: \`node --import tsx src/node/main.ts\` with NODE_ENV=production, GOTRUE_SMS_PROVIDER=console, LOG_LEVEL=warn, ` +
+        `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}, everything else at the service's defaults (the SMS-pumping guard included); the heap-per-key rows ` +
+        `use one more hook with SMS_HOOK_LIMIT_PER_NUMBER=off and SMS_HOOK_LIMIT_PER_IP=off. The deadline rows use GOTRUE_SMS_PROVIDER=twilio with ` +
+        `GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor (bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; the Redis rows REDIS_URL at a ` +
+        `redis-server the benchmark starts on a free port, and SMS_HOOK_REDIS_PREFIX. Bare: bench/bare-server.mjs (reads the body, answers \`{}\`). ` +
+        `Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
+      `Calls: GoTrue's signup body (test/fixtures/gotrue/signup.json) with a unique metadata.uuid, OTP, phone number and metadata.ip_address each, ` +
+        `signed as GoTrue signs them just before each round; the same calls go to the hook and the bare handler. ` +
+        `Generator: an undici Pool (keep-alive, no pipelining; up to 64 connections for the open loop, 32 for the closed loop, one per call in the bursts), in the benchmark process.`,
+      `Status mixes are GoTrue's reading of each answer: the HTTP status, or the http_code of the error object the service puts in a 200 for GoTrue versions that send metadata.`,
+    )
+  }
   notes.push(
-    `Hook: \`node --import tsx src/node/main.ts\` with NODE_ENV=production, GOTRUE_SMS_PROVIDER=console, LOG_LEVEL=warn, ` +
-      `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}, everything else at the service's defaults (the SMS-pumping guard included); the heap-per-key rows ` +
-      `use one more hook with SMS_HOOK_LIMIT_PER_NUMBER=off and SMS_HOOK_LIMIT_PER_IP=off. The deadline rows use GOTRUE_SMS_PROVIDER=twilio with ` +
-      `GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor (bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; the Redis rows REDIS_URL at a ` +
-      `redis-server the benchmark starts on a free port, and SMS_HOOK_REDIS_PREFIX. Bare: bench/bare-server.mjs (reads the body, answers \`{}\`). ` +
-      `Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
-    `Calls: GoTrue's signup body (test/fixtures/gotrue/signup.json) with a unique metadata.uuid, OTP, phone number and metadata.ip_address each, ` +
-      `signed as GoTrue signs them just before each round; the same calls go to the hook and the bare handler. ` +
-      `Generator: an undici Pool (keep-alive, no pipelining; up to 64 connections for the open loop, 32 for the closed loop, one per call in the bursts), in the benchmark process.`,
-    `Status mixes are GoTrue's reading of each answer: the HTTP status, or the http_code of the error object the service puts in a 200 for GoTrue versions that send metadata.`,
     `Time per part: ${timings.join(', ')}.`,
     ...(quick ? ['Quick run: 2 rounds of 1 s and 10,000 keys; figures are a smoke test, not a verdict.'] : []),
   )
   const report = { rows, machine: machine(redis?.version), command, startedAt, durationS, notes, coldNotes }
   log(`\n${table(rows)}\n`)
-  for (const n of notes) log(`- ${n}`)
+  for (const n of [...notes, ...coldNotes]) log(`- ${n}`)
   if (!quick && only.size === 1 && runs('cold')) {
     writeColdSection(resolve(ROOT, 'BENCHMARKS.md'), report)
     log('\ncold start section written to BENCHMARKS.md')
