@@ -2,14 +2,17 @@
 // build/, so that a start reads a few files instead of several hundred. Type checking is `npm run typecheck`'s
 // job; esbuild only strips the types.
 //
-// What a configuration may never use is kept off the start: the official Alibaba Cloud SDK sits in a chunk of its
-// own, loaded by the import() that asks for it, and the Redis state (ioredis, the store's schemas) in a bundle of
-// its own, build/store/redis.js, where src/node/state.ts imports it from. Not a chunk: esbuild would put the
-// modules it shares with the hook's path (most of zod) in a chunk every start loads. Its own copies of the few
-// modules both use are harmless: errors are told apart by name, not by class (src/errors.ts).
+// What a configuration may never use is kept off the start: the Redis state (ioredis, the store's schemas) and the
+// official Alibaba Cloud SDK transport are CommonJS bundles of their own (build/store/redis.cjs,
+// build/providers/aliyun/sdk-transport.cjs), each with V8's code cache made here, which src/node/bundled.ts loads
+// when REDIS_URL or GOTRUE_SMS_ALIYUN_TRANSPORT=sdk asks for them. Not chunks: esbuild would put the modules
+// they share with the hook's path (most of zod) in a chunk every start loads, and a chunk is an ES module, which
+// Node 20 cannot give a code cache. Their own copies of the few modules they share with the rest are harmless:
+// errors are told apart by name, not by class (src/errors.ts).
 import { build } from 'esbuild'
 import { rmSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 rmSync('build', { recursive: true, force: true })
 
@@ -34,10 +37,13 @@ const common = {
   logLevel: 'warning',
 }
 
-/** Source files bundled on their own, at the same place under build/ as under src/. */
-const SEPARATE = [resolve('src/store/redis.ts')]
+/** Source files bundled on their own, at the same place under build/ as under src/, as `.cjs`. */
+const SEPARATE = [resolve('src/store/redis.ts'), resolve('src/providers/aliyun/sdk-transport.ts')]
 
-/** Leaves a dynamic import of a SEPARATE file as it is written, which then finds its bundle beside the others. */
+/**
+ * Leaves a dynamic import of a SEPARATE file as it is written: the importer loads the bundle beside it first
+ * (loadBundled), and imports the module itself only where there is none (tsx, tsc's output).
+ */
 const separate = {
   name: 'separate',
   setup(b) {
@@ -51,7 +57,8 @@ const separate = {
 
 const entries = await build({
   ...common,
-  entryPoints: ['src/node/main.ts', 'src/cli.ts'],
+  // bundled.ts for the code caches made below.
+  entryPoints: ['src/node/main.ts', 'src/cli.ts', 'src/node/bundled.ts'],
   outdir: 'build',
   outbase: 'src',
   chunkNames: 'chunks/[name]-[hash]',
@@ -60,8 +67,9 @@ const entries = await build({
   metafile: true,
 })
 
-// The import path is relative to the source file; it holds in the output only where that file's code landed at
-// the same depth under build/ as the source under src/ (build/node/, build/chunks/). Checked, not assumed.
+// The paths are relative to the source file (the import, and the bundle's URL beside it); they hold in the output
+// only where that file's code landed at the same depth under build/ as the source under src/ (build/node/,
+// build/chunks/). Checked, not assumed.
 const bundles = SEPARATE.map((file) => resolve('build', relative(resolve('src'), file)).replace(/\.ts$/, '.js'))
 for (const [output, meta] of Object.entries(entries.metafile.outputs)) {
   for (const { path, external } of meta.imports) {
@@ -77,4 +85,11 @@ await build({
   entryPoints: SEPARATE.map((file) => relative('.', file)),
   outdir: 'build',
   outbase: 'src',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  // CommonJS has require and __dirname of its own.
+  banner: {},
 })
+
+const { writeCodeCache } = await import(pathToFileURL(resolve('build/node/bundled.js')).href)
+for (const bundle of bundles) writeCodeCache(bundle.replace(/\.js$/, '.cjs'))

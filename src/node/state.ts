@@ -6,6 +6,7 @@ import { MemoryRateCounters } from '../store/memory-counters.js'
 import { MemoryIdempotencyStore } from '../store/memory.js'
 import type { RedisState } from '../store/redis.js'
 import { parseRedisUrl } from '../store/redis-url.js'
+import { loadBundled } from './bundled.js'
 import type { IdempotencyStore, RateCounters } from '../store/types.js'
 
 /** The shared state of a Node server: the idempotency store and the guard's counters. */
@@ -55,7 +56,7 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
   const { url, prefix, durable } = config.redis
   // ioredis and the store's schemas are a third of the start-up time: loaded only when REDIS_URL is set, and
   // without holding up the listening socket. Every operation waits for them (a few ms, once).
-  const loading = import('../store/redis.js').then(({ createRedisState, fromRedisError }) =>
+  const loading = redisModule().then(({ createRedisState, fromRedisError }) =>
     createRedisState({
       url,
       prefix,
@@ -93,6 +94,11 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
     close: async () => (await loading).close(),
   }
 }
+
+/** The build's bundle of the Redis state with its code cache (./bundled.ts), else the module itself. */
+const redisModule = async () =>
+  loadBundled<typeof import('../store/redis.js')>(new URL('../store/redis.cjs', import.meta.url)) ??
+  (await import('../store/redis.js'))
 
 /** The Redis store and counters before their module is loaded: each call waits for it, then is theirs. */
 const deferred = (loading: Promise<RedisState>): Pick<NodeState, 'store' | 'counters'> => {

@@ -8,10 +8,12 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { within } from '../node/socket.js'
 import { listeningUrl, ROOT, run, type Running } from '../node/spawn.js'
-import { SECRET } from '../support/sign.js'
+import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { signupPayload } from '../support/payloads.js'
+import { SECRET, signedPost } from '../support/sign.js'
 
 const NPM_ENV = { HOME: process.env.HOME, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
 const INSTALL = ['--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']
@@ -119,6 +121,38 @@ describe('the npm package', () => {
     server.child.kill('SIGTERM')
     expect(await within(server.exited, 15_000, 'the service exited')).toBe(0)
   }, 180_000)
+
+  // The bundles the build keeps off the start (the official Alibaba Cloud SDK, the Redis state), loaded with
+  // their code caches from the installed package.
+  it.skipIf(inject('redis').url === '')('sends through the official Alibaba Cloud SDK with Redis state', async () => {
+    const server = run(process.execPath, ['node_modules/sms-hook/build/node/main.js'], {
+      cwd: app,
+      env: {
+        ...aliyunEnv({ GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk' }),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        NODE_ENV: 'production',
+        GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+        SMS_HOOK_METRICS_PORT: '0',
+        REDIS_URL: inject('redis').url,
+        SMS_HOOK_REDIS_PREFIX: `package-test-${process.pid}:`,
+      },
+    })
+    servers.push(server)
+    const url = await listeningUrl(server, 60_000)
+    const ready = await fetch(`${url}/readyz`)
+    expect(ready.status, await ready.text()).toBe(200)
+    const { body, uuid } = signupPayload({ phone: uniqueMainlandPhone() })
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    const calls = await callsFor(uuid)
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toMatchObject({ action: 'SendSms', signatureValid: true, userAgent: expect.stringMatching(/AlibabaCloud.*sms-hook/) })
+    // The same call again is answered from the shared state: nothing sent twice.
+    expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')
+    expect(await callsFor(uuid)).toHaveLength(1)
+    server.child.kill('SIGTERM')
+    expect(await within(server.exited, 15_000, 'the service exited')).toBe(0)
+  }, 120_000)
 })
 
 describe('a fresh clone', () => {
