@@ -89,7 +89,7 @@ const S = {
   unsignedMs: quick ? 1000 : 3000,
   unsignedConcurrency: 4,
   /** Part cold: counted rounds, each starting every variant once. */
-  coldRounds: quick ? 2 : 7,
+  coldRounds: quick ? 2 : 15,
 }
 /** The service's body limit (src/hook/handler.ts MAX_BODY_BYTES): the largest junk it would otherwise take. */
 const BODY_LIMIT = 2 * 1024 * 1024
@@ -927,6 +927,7 @@ const main = async () => {
     const line = `Before it started, other processes kept ${busyBefore.toFixed(2)} of the ${machine(undefined).cores} cores busy: figures are noisier than on an idle machine.`
     log(`  ${line}`)
     notes.push(line)
+    coldNotes.push(line)
   }
 
   let redis: RedisServer | undefined
@@ -961,7 +962,12 @@ const main = async () => {
           'Redis with the console provider and REDIS_URL at a redis-server the benchmark starts. The bare server is `node bench/bare-server.mjs`.',
         'The clock runs from just before spawn() until the answer is in: Node itself starting (about the whole of the bare server\'s time) is in ' +
           'every figure. Each call is a fresh GoTrue signup body signed by the `standardwebhooks` package; the first is sent as soon as the port takes ' +
-          'a connection, retried every 1 ms while it refuses. RSS is VmRSS from /proc/<pid>/status right after that first answer.',
+          'a connection, retried every 1 ms while it refuses. RSS is VmRSS from /proc/<pid>/status right after that first answer. CPU is ' +
+          "the process's time on a core (every thread, /proc/<pid>/task/*/schedstat) and \"waited\" its time runnable without one: on a busy machine " +
+          'the wall time moves with the wait, the CPU time far less.',
+        'The build (`npm run build`, scripts/build.mjs): the hook\'s path as one ES module bundle with its dependencies; the Redis state and the ' +
+          'official SDK transport as CommonJS bundles of their own with V8 code caches made at build time (src/node/bundled.ts), loaded only ' +
+          'with REDIS_URL or GOTRUE_SMS_ALIYUN_TRANSPORT=sdk.',
       )
     })
   }
@@ -989,7 +995,7 @@ const main = async () => {
   )
   const report = { rows, machine: machine(redis?.version), command, startedAt, durationS, notes, coldNotes }
   log(`\n${table(rows)}\n`)
-  for (const n of [...notes, ...coldNotes]) log(`- ${n}`)
+  for (const n of new Set([...notes, ...coldNotes])) log(`- ${n}`)
   if (!quick && only.size === 1 && runs('cold')) {
     writeColdSection(resolve(ROOT, 'BENCHMARKS.md'), report)
     log('\ncold start section written to BENCHMARKS.md')
