@@ -3,7 +3,7 @@
  * BENCHMARKS.md together with the machine it ran on and the command that produced it.
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { meets, type Op } from './stats.js'
 
@@ -31,10 +31,10 @@ export interface Row {
 }
 
 /** The issue's items in its order, then the Redis issue's rows, then the checks of the harness itself. */
-const SECTIONS = ['1 CPU', '2 Latency', '3 Deadline', '4 Memory', 'Redis', 'Harness']
+const SECTIONS = ['1 CPU', '2 Latency', '3 Deadline', '4 Memory', '10 Cold start', 'Redis', 'Harness']
 
 /** `rows` in the order of SECTIONS (a stable sort: within one, the order they were measured in). */
-const ordered = (rows: readonly Row[]): Row[] => {
+export const ordered = (rows: readonly Row[]): Row[] => {
   const rank = (r: Row) => (SECTIONS.includes(r.section) ? SECTIONS.indexOf(r.section) : SECTIONS.length)
   return [...rows].sort((a, b) => rank(a) - rank(b))
 }
@@ -95,27 +95,71 @@ export interface Report {
   durationS: number
   /** Paragraphs after the table: settings of each process, what was skipped and why, caveats. */
   notes: string[]
+  /** The same after the cold-start table. */
+  coldNotes: string[]
 }
 
-const markdown = (report: Report): string => {
+/** The rows of part `cold`: a section of their own, which `--only cold` rewrites alone. */
+const isCold = (row: Row) => row.part === 'cold'
+
+const machineLine = (m: Machine) =>
+  `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, open files limit ${m.openFiles},
+redis-server ${m.redis}.`
+
+const COLD_BEGIN = '<!-- cold start: written by npm run bench (part cold) -->'
+const COLD_END = '<!-- end of cold start -->'
+
+/** The cold-start section; empty when the report has no such rows. */
+const coldSection = (report: Report): string => {
+  const rows = report.rows.filter(isCold)
+  if (rows.length === 0) return ''
+  return `${COLD_BEGIN}
+## Cold start
+
+Produced by \`${report.command}\` on ${stamp(report.startedAt)} UTC (\`npm run bench -- --only cold\` rewrites this
+section alone). ${machineLine(report.machine)}
+
+${table(rows)}
+
+${report.coldNotes.map((n) => `- ${n}`).join('\n')}
+${COLD_END}
+`
+}
+
+const stamp = (date: Date) => date.toISOString().slice(0, 16).replace('T', ' ')
+
+export const markdown = (report: Report): string => {
   const m = report.machine
+  const cold = coldSection(report)
   return `# Benchmarks
 
-Produced by \`${report.command}\` on ${report.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${Math.round(report.durationS)} s.
+Produced by \`${report.command}\` on ${stamp(report.startedAt)} UTC, in ${Math.round(report.durationS)} s.
 Run it again with \`npm run bench\` (writes this file), \`npm run bench -- --check\` (exits 1 when a target is
 missed), \`npm run bench -- --quick\` (a short smoke run that leaves this file alone) or
-\`npm run bench -- --only main|overload|redis\` (one part).
+\`npm run bench -- --only main|overload|redis|unsigned|cold\` (one part).
 
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, open files limit ${m.openFiles},
-redis-server ${m.redis}. Load generator, servers, fake vendor and Redis all share these cores, on 127.0.0.1.
+${machineLine(m).replace(/\.$/, '')}. Load generator, servers, fake vendor and Redis all share these cores, on 127.0.0.1.
 
 Figures over rounds read \`median (min–max)\`; each round of the hook ran next to a round of its baseline, in
 alternating order.
 
-${table(report.rows)}
+${table(report.rows.filter((r) => !isCold(r)))}
 
 ${report.notes.map((n) => `- ${n}`).join('\n')}
-`
+${cold ? `\n${cold}` : ''}`
 }
 
 export const writeReport = (path: string, report: Report) => writeFileSync(path, markdown(report))
+
+/** Replaces the cold-start section of the file at `path` (or appends it), leaving the rest as it was. */
+export const writeColdSection = (path: string, report: Report) => {
+  const section = coldSection(report)
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n'
+  const begin = text.indexOf(COLD_BEGIN)
+  const end = text.indexOf(COLD_END)
+  const next =
+    begin >= 0 && end > begin
+      ? `${text.slice(0, begin)}${section}${text.slice(end + COLD_END.length + 1)}`
+      : `${text.trimEnd()}\n\n${section}`
+  writeFileSync(path, next)
+}

@@ -5,7 +5,8 @@
  *   npm run bench                  every part (about 5 minutes on 2 cores)
  *   npm run bench -- --check       the same, exiting 1 when a target is missed
  *   npm run bench -- --quick       short rounds and 10,000 keys: a smoke run; BENCHMARKS.md is left alone
- *   npm run bench -- --only main,overload,redis,unsigned   some parts only
+ *   npm run bench -- --only main,overload,redis,unsigned,cold   some parts only (--only cold rewrites its
+ *                                  own section of BENCHMARKS.md; other partial runs leave the file alone)
  *
  * Parts:
  * - main: the hook (memory store, console provider) and the bare handler, and the hook with REDIS_URL when the
@@ -16,7 +17,9 @@
  * - redis: two hook instances sharing one Redis, and the raw cost of the store's Redis scripts;
  * - unsigned: server CPU per request of an unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB)
  *   against a signed small one, alternating in every round: what junk at the body limit costs, since the
- *   header checks run before the body is read.
+ *   header checks run before the body is read;
+ * - cold: the time from process start to the first answered signed hook, and RSS then, of the built service
+ *   (console provider, Alibaba Cloud on each transport, Redis state) against a bare Hono server (bench/cold-start.ts).
  *
  * Only 127.0.0.1 is ever sent to; every run is bounded in count and time; every process started is ended.
  */
@@ -27,9 +30,10 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { FakeVendorClient, twilioEnv } from './fake-vendor.js'
 import { resigned, SECRET, signedCalls, type SignedCall } from './gotrue.js'
+import { coldStartPart } from './cold-start.js'
 import { burst, closedLoop, openLoop, targetOf, type LoadResult } from './load.js'
 import type { GcPauses } from './probe.js'
-import { failed, machine, table, verdictOf, writeReport, type Row } from './report.js'
+import { failed, machine, table, verdictOf, writeColdSection, writeReport, type Row } from './report.js'
 import {
   installCleanup,
   killAll,
@@ -55,7 +59,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
   },
 })
-const PARTS = ['main', 'overload', 'redis', 'unsigned'] as const
+const PARTS = ['main', 'overload', 'redis', 'unsigned', 'cold'] as const
 type Part = (typeof PARTS)[number]
 const only = new Set((flags.only ?? PARTS.join(',')).split(',').map((p) => p.trim()))
 for (const part of only) if (!PARTS.includes(part as Part)) throw new Error(`--only takes ${PARTS.join(', ')}; got "${part}"`)
@@ -84,6 +88,8 @@ const S = {
   unsignedCalls: quick ? 200 : 1000,
   unsignedMs: quick ? 1000 : 3000,
   unsignedConcurrency: 4,
+  /** Part cold: counted rounds, each starting every variant once. */
+  coldRounds: quick ? 2 : 15,
 }
 /** The service's body limit (src/hook/handler.ts MAX_BODY_BYTES): the largest junk it would otherwise take. */
 const BODY_LIMIT = 2 * 1024 * 1024
@@ -94,6 +100,7 @@ const DEADLINE_MS = 5000
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
 const rows: Row[] = []
 const notes: string[] = []
+const coldNotes: string[] = []
 const log = (line: string) => console.log(line)
 
 /** The hook as the issue measures it: production, console provider, warn-level log, the cap at `S.keys`. */
@@ -238,7 +245,7 @@ const fill = async (server: Server, count: number, what: string, clockOffsetMs =
 const mainPart = async (redis: RedisServer | undefined, redisError: string | undefined) => {
   log('\n== main: the hook against the bare handler')
   const probe = true
-  const bare = await startServer('bare', 'bench/bare-server.ts', { probe })
+  const bare = await startServer('bare', 'bench/bare-server.mjs', { probe })
   const hook = await startServer('hook', 'src/node/main.ts', { probe, env: hookEnv() })
   const sides: Side[] = [
     { name: 'bare', server: bare },
@@ -920,11 +927,12 @@ const main = async () => {
     const line = `Before it started, other processes kept ${busyBefore.toFixed(2)} of the ${machine(undefined).cores} cores busy: figures are noisier than on an idle machine.`
     log(`  ${line}`)
     notes.push(line)
+    coldNotes.push(line)
   }
 
   let redis: RedisServer | undefined
   let redisError: string | undefined
-  if (runs('main') || runs('redis')) {
+  if (runs('main') || runs('redis') || runs('cold')) {
     try {
       redis = await startRedis()
     } catch (error) {
@@ -942,27 +950,56 @@ const main = async () => {
   if (runs('overload')) await section('overload', overloadPart)
   if (runs('redis')) await section('redis', () => redisPart(redis, redisError))
   if (runs('unsigned')) await section('unsigned', unsignedPart)
+  if (runs('cold')) {
+    await section('cold', async () => {
+      const cold = await coldStartPart({ rounds: S.coldRounds, redis, redisError, log })
+      rows.push(...cold.rows)
+      coldNotes.push(
+        'Every hook variant runs `node build/node/main.js` with NODE_ENV=production, GOTRUE_HOOK_SEND_SMS_SECRETS, LOG_LEVEL=warn and ' +
+          'SMS_HOOK_METRICS_PORT at a free port (production serves its metrics on a port of its own): console with GOTRUE_SMS_PROVIDER=console; ' +
+          'aliyun with GOTRUE_SMS_PROVIDER=aliyun, GOTRUE_SMS_ALIYUN_TRANSPORT=fetch or sdk (the official SDK, the default on Node) and ' +
+          'GOTRUE_SMS_ALIYUN_ENDPOINT at a fake gateway in the benchmark process (test/fakes/aliyun-server.ts: checks the ACS3 signature, answers OK); ' +
+          'Redis with the console provider and REDIS_URL at a redis-server the benchmark starts. The bare server is `node bench/bare-server.mjs`.',
+        'The clock runs from just before spawn() until the answer is in: Node itself starting (about the whole of the bare server\'s time) is in ' +
+          'every figure. Each call is a fresh GoTrue signup body signed by the `standardwebhooks` package; the first is sent as soon as the port takes ' +
+          'a connection, retried every 1 ms while it refuses. RSS is VmRSS from /proc/<pid>/status right after that first answer. CPU is ' +
+          "the process's time on a core (every thread, /proc/<pid>/task/*/schedstat) and \"waited\" its time runnable without one: on a busy machine " +
+          'the wall time moves with the wait, the CPU time far less.',
+        'The build (`npm run build`, scripts/build.mjs): the hook\'s path as one ES module bundle with its dependencies; the Redis state and the ' +
+          'official SDK transport as CommonJS bundles of their own with V8 code caches made at build time (src/node/bundled.ts), loaded only ' +
+          'with REDIS_URL or GOTRUE_SMS_ALIYUN_TRANSPORT=sdk.',
+      )
+    })
+  }
   killAll()
 
   const durationS = (performance.now() - started) / 1000
+  // What the hooks of the other parts ran with; part cold says its own after its table.
+  if (PARTS.some((part) => part !== 'cold' && runs(part))) {
+    notes.push(
+      `Hook: \`node --import tsx src/node/main.ts\` with NODE_ENV=production, GOTRUE_SMS_PROVIDER=console, LOG_LEVEL=warn, ` +
+        `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}, everything else at the service's defaults (the SMS-pumping guard included); the heap-per-key rows ` +
+        `use one more hook with SMS_HOOK_LIMIT_PER_NUMBER=off and SMS_HOOK_LIMIT_PER_IP=off. The deadline rows use GOTRUE_SMS_PROVIDER=twilio with ` +
+        `GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor (bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; the Redis rows REDIS_URL at a ` +
+        `redis-server the benchmark starts on a free port, and SMS_HOOK_REDIS_PREFIX. Bare: bench/bare-server.mjs (reads the body, answers \`{}\`). ` +
+        `Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
+      `Calls: GoTrue's signup body (test/fixtures/gotrue/signup.json) with a unique metadata.uuid, OTP, phone number and metadata.ip_address each, ` +
+        `signed as GoTrue signs them just before each round; the same calls go to the hook and the bare handler. ` +
+        `Generator: an undici Pool (keep-alive, no pipelining; up to 64 connections for the open loop, 32 for the closed loop, one per call in the bursts), in the benchmark process.`,
+      `Status mixes are GoTrue's reading of each answer: the HTTP status, or the http_code of the error object the service puts in a 200 for GoTrue versions that send metadata.`,
+    )
+  }
   notes.push(
-    `Hook: \`node --import tsx src/node/main.ts\` with NODE_ENV=production, GOTRUE_SMS_PROVIDER=console, LOG_LEVEL=warn, ` +
-      `SMS_HOOK_IDEMPOTENCY_MAX_KEYS=${S.keys}, everything else at the service's defaults (the SMS-pumping guard included); the heap-per-key rows ` +
-      `use one more hook with SMS_HOOK_LIMIT_PER_NUMBER=off and SMS_HOOK_LIMIT_PER_IP=off. The deadline rows use GOTRUE_SMS_PROVIDER=twilio with ` +
-      `GOTRUE_SMS_TWILIO_ENDPOINT at the fake vendor (bench/fake-vendor.ts) and SMS_HOOK_MAX_CONNECTIONS=4096; the Redis rows REDIS_URL at a ` +
-      `redis-server the benchmark starts on a free port, and SMS_HOOK_REDIS_PREFIX. Bare: bench/bare-server.ts (reads the body, answers \`{}\`). ` +
-      `Every server runs as its own process with bench/probe.ts preloaded (and --expose-gc in part main).`,
-    `Calls: GoTrue's signup body (test/fixtures/gotrue/signup.json) with a unique metadata.uuid, OTP, phone number and metadata.ip_address each, ` +
-      `signed as GoTrue signs them just before each round; the same calls go to the hook and the bare handler. ` +
-      `Generator: an undici Pool (keep-alive, no pipelining; up to 64 connections for the open loop, 32 for the closed loop, one per call in the bursts), in the benchmark process.`,
-    `Status mixes are GoTrue's reading of each answer: the HTTP status, or the http_code of the error object the service puts in a 200 for GoTrue versions that send metadata.`,
     `Time per part: ${timings.join(', ')}.`,
     ...(quick ? ['Quick run: 2 rounds of 1 s and 10,000 keys; figures are a smoke test, not a verdict.'] : []),
   )
-  const report = { rows, machine: machine(redis?.version), command, startedAt, durationS, notes }
+  const report = { rows, machine: machine(redis?.version), command, startedAt, durationS, notes, coldNotes }
   log(`\n${table(rows)}\n`)
-  for (const n of notes) log(`- ${n}`)
-  if (quick || only.size < PARTS.length) {
+  for (const n of new Set([...notes, ...coldNotes])) log(`- ${n}`)
+  if (!quick && only.size === 1 && runs('cold')) {
+    writeColdSection(resolve(ROOT, 'BENCHMARKS.md'), report)
+    log('\ncold start section written to BENCHMARKS.md')
+  } else if (quick || only.size < PARTS.length) {
     log(`\nBENCHMARKS.md left as it is (${quick ? '--quick' : '--only'}); the full run writes it.`)
   } else {
     writeReport(resolve(ROOT, 'BENCHMARKS.md'), report)

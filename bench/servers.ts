@@ -82,7 +82,7 @@ const tempDir = (prefix: string) => {
 }
 
 /** The last few KiB a child wrote on stderr (or stdout), to explain a failure. */
-const tail = (child: ChildProcess, stream: 'stdout' | 'stderr', limit = 4096) => {
+export const tail = (child: ChildProcess, stream: 'stdout' | 'stderr', limit = 4096) => {
   let text = ''
   child[stream]?.on('data', (chunk: Buffer) => {
     text = (text + chunk.toString()).slice(-limit)
@@ -139,7 +139,8 @@ export interface Proc {
   stop(): Promise<void>
 }
 
-const register = (name: string, child: ChildProcess, output: () => string): Proc => {
+/** Registers `child` so that it is ended with the benchmark; `output` tells what it wrote last. */
+export const register = (name: string, child: ChildProcess, output: () => string): Proc => {
   children.add(child)
   child.once('exit', () => children.delete(child))
   return {

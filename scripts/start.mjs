@@ -1,33 +1,36 @@
-// `npm start`: production unless NODE_ENV says otherwise, building first when the build is missing or older
-// than the sources. Runs the server in this very process, so SIGTERM reaches it without a wrapper: npm passes a
-// signal on to its own child only, which is the shell running the script line, and package.json's `exec` makes
-// that shell become this process.
-import { spawnSync } from 'node:child_process'
-import { readdirSync, statSync } from 'node:fs'
+// `npm start`: production unless NODE_ENV says otherwise, running the build in build/. It never builds: a
+// production install has no compiler, and a start that compiles first would start late. Runs the server in this
+// very process, so SIGTERM reaches it without a wrapper: npm passes a signal on to its own child only, which is
+// the shell running the script line, and package.json's `exec` makes that shell become this process.
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 process.env.NODE_ENV ??= 'production'
 
-const newest = (dir) =>
-  readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
-    const path = join(dir, entry.name)
-    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
-  }, 0)
+const MAIN = 'build/node/main.js'
 
-const built = (() => {
+if (!existsSync(MAIN)) {
+  console.error(`sms-hook: ${MAIN} is missing: run \`npm run build\` first (after \`npm ci\`, which installs the build tools)`)
+  process.exit(1)
+}
+
+/** The newest modification time under `dir`, 0 when there is no such folder (an installed package has no src/). */
+const newest = (dir) => {
+  let entries
   try {
-    return statSync('build/node/main.js').mtimeMs
+    entries = readdirSync(dir, { withFileTypes: true })
   } catch {
     return 0
   }
-})()
+  return entries.reduce((latest, entry) => {
+    const path = join(dir, entry.name)
+    return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
+  }, 0)
+}
 
-if (built < newest('src')) {
-  console.error('sms-hook: building (tsc)...')
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    stdio: 'inherit',
-  })
-  if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+// In a checkout, sources edited after the build would not run: said, then the build starts as it is.
+if (statSync(MAIN).mtimeMs < newest('src')) {
+  console.error('sms-hook: build/ is older than src/: this runs the old build; `npm run build` brings it up to date')
 }
 
 await import('../build/node/main.js')

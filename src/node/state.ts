@@ -4,7 +4,9 @@ import type { Logger } from '../log.js'
 import type { StateConfig } from '../store/config.js'
 import { MemoryRateCounters } from '../store/memory-counters.js'
 import { MemoryIdempotencyStore } from '../store/memory.js'
-import { createRedisState, fromRedisError } from '../store/redis.js'
+import type { RedisState } from '../store/redis.js'
+import { parseRedisUrl } from '../store/redis-url.js'
+import { loadBundled } from './bundled.js'
 import type { IdempotencyStore, RateCounters } from '../store/types.js'
 
 /** The shared state of a Node server: the idempotency store and the guard's counters. */
@@ -49,29 +51,35 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
     loggedAt.set(cause, now)
     return true
   }
-  const redis = createRedisState({
-    url: config.redis.url,
-    prefix: config.redis.prefix,
-    durable: config.redis.durable,
-    clock,
-    onError: (error) => {
-      // Read as a failed command would be: a refusal's server word, or silence's system code.
-      const cause = causeOf(fromRedisError(error, error))
-      if (!due(`connection:${cause}`)) return
-      if (CREDENTIALS.has(cause)) {
-        // Nothing will work until the setting is fixed: said as an error, naming it.
-        logger.error('shared state (Redis) refuses the credentials of REDIS_URL; every call is refused meanwhile', { cause, error: error.message })
-      } else {
-        logger.warn('shared state (Redis) connection error; reconnecting', { cause, error: error.message })
-      }
-    },
-  })
+  // A malformed REDIS_URL stops start-up here, as it would if the client were made now.
+  parseRedisUrl(config.redis.url)
+  const { url, prefix, durable } = config.redis
+  // ioredis and the store's schemas are a third of the start-up time: loaded only when REDIS_URL is set, and
+  // without holding up the listening socket. Every operation waits for them (a few ms, once).
+  const loading = redisModule().then(({ createRedisState, fromRedisError }) =>
+    createRedisState({
+      url,
+      prefix,
+      durable,
+      clock,
+      onError: (error) => {
+        // Read as a failed command would be: a refusal's server word, or silence's system code.
+        const cause = causeOf(fromRedisError(error, error))
+        if (!due(`connection:${cause}`)) return
+        if (CREDENTIALS.has(cause)) {
+          // Nothing will work until the setting is fixed: said as an error, naming it.
+          logger.error('shared state (Redis) refuses the credentials of REDIS_URL; every call is refused meanwhile', { cause, error: error.message })
+        } else {
+          logger.warn('shared state (Redis) connection error; reconnecting', { cause, error: error.message })
+        }
+      },
+    }),
+  )
   return {
-    store: redis.store,
-    counters: redis.counters,
+    ...deferred(loading),
     ready: async () => {
       try {
-        await redis.ready()
+        await (await loading).ready()
       } catch (error) {
         const cause = causeOf(error)
         if (due(`ready:${cause}`)) {
@@ -83,7 +91,33 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
         throw error
       }
     },
-    close: () => redis.close(),
+    close: async () => (await loading).close(),
+  }
+}
+
+/** The build's bundle of the Redis state with its code cache (./bundled.ts), else the module itself. */
+const redisModule = async () =>
+  loadBundled<typeof import('../store/redis.js')>(new URL('../store/redis.cjs', import.meta.url)) ??
+  (await import('../store/redis.js'))
+
+/** The Redis store and counters before their module is loaded: each call waits for it, then is theirs. */
+const deferred = (loading: Promise<RedisState>): Pick<NodeState, 'store' | 'counters'> => {
+  const store = loading.then((redis) => redis.store)
+  const counters = loading.then((redis) => redis.counters)
+  return {
+    store: {
+      claim: async (key, leaseMs) => (await store).claim(key, leaseMs),
+      markSending: async (key, token) => (await store).markSending(key, token),
+      wait: async (key, signal) => (await store).wait(key, signal),
+      markedSending: async (key) => {
+        const loaded = await store
+        // Every store says whether a key is marked; one that could not would be asked nothing.
+        return loaded.markedSending ? loaded.markedSending(key) : true
+      },
+      complete: async (key, token, outcome, ttlMs) => (await store).complete(key, token, outcome, ttlMs),
+      release: async (key, token) => (await store).release(key, token),
+    },
+    counters: { hit: async (key, windowMs) => (await counters).hit(key, windowMs) },
   }
 }
 

@@ -1,11 +1,14 @@
 /**
  * `npm start` as a process manager runs it: npm signals only its own child, so SIGTERM to npm must reach the
- * server, which finishes what is in flight and exits 0 with every process of the tree.
+ * server, which finishes what is in flight and exits 0 with every process of the tree. It runs the build and
+ * never makes one: without build/ it says what to run, in one line.
  */
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET } from '../support/sign.js'
 import { openRaw, rawSignedPost, statusOf, within } from './socket.js'
@@ -44,15 +47,38 @@ const portIsFree = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 
+const NPM_ENV = { HOME: process.env.HOME, npm_config_update_notifier: 'false' }
+
 describe('npm start', () => {
-  it('builds when the build is stale, saying so; SIGTERM to npm answers the request in flight, refuses new ones, and every process exits 0', async () => {
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' })
+  }, 120_000)
+
+  it('without build/, exits 1 with one line saying what to run, no stack trace', async () => {
+    // A checkout that was never built: the package and its start script, nothing else.
+    const dir = mkdtempSync(join(tmpdir(), 'sms-hook-start-'))
+    try {
+      mkdirSync(join(dir, 'scripts'))
+      copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'))
+      copyFileSync(join(ROOT, 'scripts/start.mjs'), join(dir, 'scripts/start.mjs'))
+      const npm = run('npm', ['start'], { cwd: dir, env: { ...NPM_ENV, GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET } })
+      expect(await within(npm.exited, 30_000, 'npm exited')).toBe(1)
+      const lines = npm.stderr().trim().split('\n')
+      expect(lines).toEqual([expect.stringContaining('run `npm run build` first')])
+      expect(lines[0]).toMatch(/^sms-hook: build\/node\/main\.js is missing/)
+      expect(npm.stderr() + npm.stdout()).not.toMatch(/\n\s+at /)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
+  it('runs a stale build, saying so; SIGTERM to npm answers the request in flight, refuses new ones, and every process exits 0', async () => {
     const main = join(ROOT, 'build/node/main.js')
-    if (existsSync(main)) utimesSync(main, 0, 0) // older than every source: npm start builds
+    utimesSync(main, 0, 0) // older than every source: npm start says so, and starts it all the same
 
     const npm = run('npm', ['start'], {
       env: {
-        HOME: process.env.HOME,
-        npm_config_update_notifier: 'false',
+        ...NPM_ENV,
         PORT: '0',
         HOST: '127.0.0.1',
         NODE_ENV: 'production',
@@ -61,10 +87,11 @@ describe('npm start', () => {
       },
     })
     started.push(npm.child.pid!)
-    const url = await listeningUrl(npm, 120_000)
+    const url = await listeningUrl(npm, 60_000)
     const tree = descendants(npm.child.pid!)
     started.push(...tree)
-    expect(npm.stderr()).toContain('sms-hook: building (tsc)...')
+    expect(npm.stderr()).toContain('sms-hook: build/ is older than src/')
+    expect(npm.stderr()).not.toContain('tsc')
 
     // A hook whose body is still on its way when the signal comes; a second connection, answered, shows that the
     // first was accepted before it.
