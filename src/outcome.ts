@@ -10,7 +10,7 @@ export interface Delivered {
   messageId: string
 }
 
-/** HTTP codes the end user may see, as docs/gotrue-contract.md and the answer table in the README describe them. */
+/** HTTP codes the end user may see, as docs/gotrue-contract.md ("What sms-hook answers") describes them. */
 export type RefusalStatus = 400 | 413 | 401 | 429 | 500 | 503 | 504
 
 export interface Refused {
@@ -36,7 +36,7 @@ export const refused = (
   mayHaveSent = false,
 ): Refused => ({ ok: false, status, code, message, mayHaveSent })
 
-/** The messages end users see. Kept together so the README's answer table can be checked against one place. */
+/** The messages end users see, kept together so docs/gotrue-contract.md's answer table has one place to match. */
 export const MESSAGES = {
   unauthorized: 'Invalid webhook signature',
   payloadTooLarge: 'Payload too large',

@@ -177,7 +177,8 @@ export interface AnswerReading {
 }
 
 /**
- * The one reading, for every vendor, of an answer that is not a success (the table in README, "Providers"):
+ * The one reading, for every vendor, of an answer that is not a success (docs/providers/index.md, "How a failure
+ * is read"):
  * - Without the vendor's JSON, something in between answered (a proxy, a gateway): a 2xx or a 5xx (a 502 or
  *   504 page: the upstream may have had the request) is `outcome_unknown`; a 429 was throttled before reaching
  *   the vendor, `retryable`; any other status (a 404 or 403 page) is the path to the vendor, ours to fix.
