@@ -62,6 +62,8 @@ const build = (bindings: Bindings): Handler => {
     const store = new DurableObjectIdempotencyStore(namespace(bindings, 'IDEMPOTENCY', 'IdempotencyObject'))
     const counters = new DurableObjectRateCounters(namespace(bindings, 'COUNTERS', 'CounterObject'))
     const logger = createJsonLogger({ level: config.logLevel })
+    // Settings that are set but do nothing, once per isolate: what `wrangler tail` should show a deployer.
+    for (const note of config.notes) logger.warn(`${note.variable}: ${note.reason}`, { variable: note.variable })
     // The console provider's inbox is shared by every isolate; a Worker that sends real SMS needs no binding.
     const inbox = config.routing.providers.some((provider) => definitionOf(provider.name).usesInbox)
       ? new DurableObjectInbox(namespace(bindings, 'INBOX', 'InboxObject'))
