@@ -1,136 +1,126 @@
 #!/usr/bin/env node
-import { createHmac, randomUUID } from 'node:crypto'
-import { parseArgs } from 'node:util'
-import { parseSecrets } from './hook/config.js'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseOptions, UsageError } from './cli/args.js'
+import { SEND_TEST_HELP, sendTest } from './cli/send-test.js'
 import { isConfigError } from './errors.js'
 import { generateSecret } from './node/dev-secret.js'
-import { isRecord } from './record.js'
 
-const USAGE = `Usage:
-  sms-hook secret
-      Print a new secret for GOTRUE_HOOK_SEND_SMS_SECRETS (v1,whsec_ + 32 random bytes).
+const USAGE = `Usage: sms-hook <command> [options]
 
-  sms-hook send-test --url URL --secret SECRET --phone NUMBER [--otp 123456] [--legacy]
-      Send one hook call signed exactly as GoTrue signs it, and print the answer.
-      --url     the hook URL (https://sms.example.com/send-sms); a bare origin gets /send-sms
-      --secret  GOTRUE_HOOK_SEND_SMS_SECRETS as GoTrue has it (several joined by |)
-      --phone   destination, E.164 (8613800138000 or +8613800138000)
-      --otp     the code to send (6 to 10 digits; default 123456)
-      --legacy  send the payload of GoTrue before v2.187 (no metadata: errors come as HTTP statuses)
-      Exit status 0 only when the hook answered success.`
+Commands:
+  serve       run the service, as node build/node/main.js does
+  check       read the configuration from the environment and say what would start or what is wrong
+  send-test   send one hook call signed as GoTrue signs it, and print the answer
+  secret      print a new secret for GOTRUE_HOOK_SEND_SMS_SECRETS
 
-/** A GoTrue-shaped payload (docs/gotrue-contract.md) in the compact form Go's json.Marshal writes. */
-const testPayload = (phone: string, otp: string, legacy: boolean, now = new Date()): string => {
-  const at = now.toISOString()
-  const user = {
-    id: randomUUID(),
-    aud: 'authenticated',
-    role: 'authenticated',
-    email: '',
-    phone,
-    app_metadata: { provider: 'phone', providers: ['phone'] },
-    user_metadata: {},
-    identities: [],
-    created_at: at,
-    updated_at: at,
-    is_anonymous: false,
-  }
-  if (legacy) return JSON.stringify({ user, sms: { otp } })
-  const metadata = { uuid: randomUUID(), time: at, name: 'send-sms', ip_address: '127.0.0.1' }
-  return JSON.stringify({ metadata, user, sms: { otp, phone } })
+"sms-hook <command> --help" describes a command; "sms-hook --version" prints the version.
+Exit status: 0 success, 1 failure, 2 wrong usage.`
+
+interface Command {
+  help: string
+  /** The exit status, or undefined when the command leaves it to what it started (the service). */
+  run(args: string[]): Promise<number | undefined>
 }
 
-/** GoTrue's headers: a new id per attempt and one `v1,` signature per secret, joined by ", ". */
-const signAsGoTrue = (secrets: string, body: string, now = new Date()) => {
-  const id = randomUUID()
-  const timestamp = Math.floor(now.getTime() / 1000).toString()
-  const signatures = parseSecrets(secrets, '--secret').map(
-    (key) => `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`,
-  )
-  return {
-    'content-type': 'application/json',
-    'webhook-id': id,
-    'webhook-timestamp': timestamp,
-    'webhook-signature': signatures.join(', '),
-  }
-}
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    help: `Usage: sms-hook serve [--dev]
 
-/** Success as GoTrue reads it: 204, or 200/202 with a JSON body that holds no `error`. */
-const isSuccessAnswer = (status: number, contentType: string | null, body: string): boolean => {
-  if (status === 204) return true
-  if (status !== 200 && status !== 202) return false
-  if (!contentType?.includes('application/json')) return false
-  try {
-    const json = JSON.parse(body) as unknown
-    return isRecord(json) && !('error' in json)
-  } catch {
-    return false
-  }
-}
+Run the service exactly as \`node build/node/main.js\` does: settings from the environment (docs/), production
+unless NODE_ENV says otherwise, SIGTERM or SIGINT to stop after the hooks in flight.
 
-const sendTest = async (args: string[]): Promise<number> => {
-  const { values } = parseArgs({
-    args,
-    options: {
-      url: { type: 'string' },
-      secret: { type: 'string' },
-      phone: { type: 'string' },
-      otp: { type: 'string', default: '123456' },
-      legacy: { type: 'boolean', default: false },
+  --dev   development mode (NODE_ENV=development): the console provider, a made-up secret when none is set,
+          and the inbox at /dev/inbox
+
+Exit status: 1 when the configuration is wrong or the address cannot be listened on, 0 after a clean stop.`,
+    run: async (args) => {
+      parseOptions(args, { dev: { type: 'boolean' } })
+      // The entry runs on import and reads its flags from process.argv: it gets the command line it would have
+      // had if started on its own, so that it cannot tell the two apart.
+      process.argv = [process.argv[0]!, fileURLToPath(new URL('./node/main.js', import.meta.url)), ...args]
+      await import('./node/main.js')
+      return undefined
     },
-  })
-  const missing = (['url', 'secret', 'phone'] as const).filter((name) => !values[name])
-  if (missing.length > 0) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`)
-  const phone = values.phone!.replace(/[\s+]/g, '')
-  if (!/^\d{7,15}$/.test(phone)) throw new UsageError('--phone must be an E.164 number such as 8613800138000')
-  if (!/^\d{6,10}$/.test(values.otp!)) throw new UsageError('--otp must be 6 to 10 digits')
-  const url = new URL(values.url!)
-  if (url.pathname === '/') url.pathname = '/send-sms'
+  },
+  check: {
+    help: `Usage: sms-hook check
 
-  const body = testPayload(phone, values.otp!, values.legacy!)
-  const headers = signAsGoTrue(values.secret!, body)
-  const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) })
-  const answer = await response.text()
-  console.log(`HTTP ${response.status}`)
-  console.log(answer)
-  return isSuccessAnswer(response.status, response.headers.get('content-type'), answer) ? 0 : 1
+Read the configuration from the environment as \`sms-hook serve\` would, without listening, and print a summary
+of what would start, or what is wrong naming the variable.
+
+Exit status: 0 when the service would start with this configuration, 1 when it would not.`,
+    run: async (args) => {
+      parseOptions(args, {})
+      // Loaded on use: it reads every provider's settings, which the other commands do not need.
+      const { check } = await import('./node/check.js')
+      const { status, out, err } = await check({ ...process.env })
+      process.stdout.write(out)
+      process.stderr.write(err)
+      return status
+    },
+  },
+  'send-test': { help: SEND_TEST_HELP, run: sendTest },
+  secret: {
+    help: `Usage: sms-hook secret
+
+Print a new secret for GOTRUE_HOOK_SEND_SMS_SECRETS: v1,whsec_ and 32 random bytes in base64.`,
+    run: async (args) => {
+      parseOptions(args, {})
+      console.log(generateSecret())
+      return 0
+    },
+  },
 }
 
-class UsageError extends Error {}
+const version = (): string =>
+  (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-const HELP = ['--help', '-h']
+/** Wrong usage: one line naming what is wrong and where the usage is, exit status 2. */
+const refuse = (who: string, message: string): number => {
+  console.error(`${who}: ${message}; see "${who} --help"`)
+  return 2
+}
 
-const run = async (argv: string[]): Promise<number> => {
-  const [command, ...rest] = argv
-  // The usage covers every command, so `sms-hook send-test --help` shows it too.
-  if (rest.some((arg) => HELP.includes(arg))) {
-    console.log(USAGE)
+const isHelp = (arg: string) => arg === '--help' || arg === '-h'
+
+const run = async (argv: string[]): Promise<number | undefined> => {
+  const [name, ...rest] = argv
+  if (name === undefined) {
+    console.error(USAGE)
+    return 2
+  }
+  if (isHelp(name) || name === '--version' || name === 'help') {
+    if (name === 'help' && rest.length === 1) {
+      const topic = Object.hasOwn(COMMANDS, rest[0]!) ? COMMANDS[rest[0]!] : undefined
+      if (topic === undefined) return refuse('sms-hook', `unknown command "${rest[0]}"`)
+      console.log(topic.help)
+      return 0
+    }
+    if (rest.length > 0) return refuse('sms-hook', `unexpected argument "${rest[0]}"`)
+    console.log(name === '--version' ? version() : USAGE)
+    return 0
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+  if (command === undefined) {
+    return refuse('sms-hook', name.startsWith('-') ? `unknown option ${name}` : `unknown command "${name}"`)
+  }
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest
+  if (options.some(isHelp)) {
+    console.log(command.help)
+    return 0
+  }
+  if (options.includes('--version')) {
+    console.log(version())
     return 0
   }
   try {
-    switch (command) {
-      case 'secret':
-        console.log(generateSecret())
-        return 0
-      case 'send-test':
-        return await sendTest(rest)
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE)
-        return command === undefined ? 2 : 0
-      default:
-        throw new UsageError(`unknown command "${command}"`)
-    }
+    return await command.run(rest)
   } catch (error) {
-    if (error instanceof UsageError || isConfigError(error) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`sms-hook: ${(error as Error).message}\n\n${USAGE}`)
-      return 2
-    }
-    console.error(`sms-hook: ${(error as Error).message}`)
-    return 1
+    if (error instanceof UsageError || isConfigError(error)) return refuse(`sms-hook ${name}`, error.message)
+    throw error
   }
 }
 
-process.exitCode = await run(process.argv.slice(2))
+const status = await run(process.argv.slice(2))
+if (status !== undefined) process.exitCode = status
