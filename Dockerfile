@@ -9,7 +9,7 @@
 # Node 24 (LTS): the runtime the image ships and docs/deploy-container.md documents.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build: the TypeScript compiler needs the dev dependencies; nothing of this stage ships but build/.
+# Build: esbuild (a dev dependency) bundles the service into build/; nothing else of this stage ships.
 FROM ${NODE_IMAGE} AS build
 ARG NPM_REGISTRY=https://registry.npmjs.org/
 WORKDIR /app
@@ -18,22 +18,24 @@ COPY package.json package-lock.json ./
 # would run too early. The lockfile's registry.npmjs.org addresses are fetched from NPM_REGISTRY instead (npm's
 # replace-registry-host). The npm cache is a build cache, kept out of every layer.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
-COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+# The same build as `npm run build` and `npm pack`: the Node entries as single files, and the Redis state and the
+# official SDK transport as bundles of their own with V8's code cache, made here by the Node that will run them.
+RUN npm run build
 
-# Run: production dependencies and the compiled JavaScript only.
+# Run: the bundled JavaScript, with the production dependencies beside it for what a bundle leaves to them.
 FROM ${NODE_IMAGE}
 ARG NPM_REGISTRY=https://registry.npmjs.org/
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The build is copied in from the first stage; tsc is not installed here.
+# The build is copied in from the first stage; esbuild is not installed here.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund --registry="$NPM_REGISTRY"
 COPY --from=build /app/build ./build
 # The package's command (its "bin", build/cli.js) as `sms-hook` on PATH, e.g. `docker run --rm IMAGE sms-hook
-# secret`: tsc writes it without the execute bit, and node_modules/.bin holds dependencies' commands only.
+# secret`: the build writes it without the execute bit, and node_modules/.bin holds dependencies' commands only.
 RUN chmod 0755 build/cli.js && mkdir bin && ln -s ../build/cli.js bin/sms-hook
 ENV PATH=/app/bin:$PATH
 # The image's unprivileged user; the app writes nothing, so /app stays owned by root.
