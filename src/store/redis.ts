@@ -27,7 +27,8 @@
 import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { z } from 'zod'
+// zod/mini, as the hook's own parsing: full zod would double this module's load at start-up (BENCHMARKS.md).
+import * as z from 'zod/mini'
 import { systemClock, type Clock } from '../clock.js'
 import { sleep, untilAborted, withTimeout } from '../deadline.js'
 import { StateUnavailableError, StoreError, type StoreErrorReason } from '../errors.js'
@@ -379,17 +380,15 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 
 /** What the store wrote as an outcome, checked as it comes back: a key another program wrote is not replayed. */
 const storedOutcome = z.union([
-  z.object({ ok: z.literal(true), provider: z.string(), messageId: z.string() }).strict(),
-  z
-    .object({
-      ok: z.literal(false),
-      status: z.union([z.literal(400), z.literal(401), z.literal(413), z.literal(429), z.literal(500), z.literal(503), z.literal(504)]),
-      code: z.string(),
-      message: z.string(),
-      mayHaveSent: z.boolean(),
-      final: z.boolean().optional(),
-    })
-    .strict(),
+  z.strictObject({ ok: z.literal(true), provider: z.string(), messageId: z.string() }),
+  z.strictObject({
+    ok: z.literal(false),
+    status: z.literal([400, 401, 413, 429, 500, 503, 504]),
+    code: z.string(),
+    message: z.string(),
+    mayHaveSent: z.boolean(),
+    final: z.optional(z.boolean()),
+  }),
 ])
 
 const readOutcome = (key: string, text: string | undefined): Outcome => {
