@@ -51,7 +51,7 @@ const user = (n: number) => ({
 })
 
 /** A GoTrue body for a fresh user: unique uuid, OTP, phone and address. */
-const freshBody = (): { body: string; phone: string; uuid: string } => {
+export const freshBody = (): { body: string; phone: string; uuid: string } => {
   const n = nextUser++
   const { phone, ip, otp } = user(n)
   const uuid = randomUUID()
