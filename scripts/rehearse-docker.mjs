@@ -88,7 +88,13 @@ const contextFilter = (text) => {
       const pattern = posix.normalize(line.slice(include ? 1 : 0)).replace(/^\/|\/$/g, '')
       const source = pattern
         .split('/')
-        .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*\*/g, '\0')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]'),
+        )
         .join('/')
         .replace(/\0/g, '.*')
       return { include, pattern, regex: new RegExp(`^${source}(/.*)?$`) }
@@ -123,7 +129,8 @@ const jsonArgv = (text, what) => {
   } catch {
     fail(`${what} must be in exec form (a JSON array), so that no shell stands between Docker and the process`)
   }
-  if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) fail(`${what}: bad exec form`)
+  if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string'))
+    fail(`${what}: bad exec form`)
   return argv
 }
 
@@ -133,7 +140,9 @@ const parseEnv = (args) => {
     const [, key, value] = /^(\S+)\s+(.*)$/.exec(args)
     return { [key]: value }
   }
-  return Object.fromEntries([...args.matchAll(/(\S+?)=("(?:[^"\\]|\\.)*"|\S*)/g)].map(([, k, v]) => [k, v.startsWith('"') ? JSON.parse(v) : v]))
+  return Object.fromEntries(
+    [...args.matchAll(/(\S+?)=("(?:[^"\\]|\\.)*"|\S*)/g)].map(([, k, v]) => [k, v.startsWith('"') ? JSON.parse(v) : v]),
+  )
 }
 
 /** `$NAME` and `${NAME}` replaced as Docker does in FROM, ENV and ARG (unset: empty). */
@@ -177,13 +186,23 @@ const hostPath = (stage, base) => {
     .join(delimiter)
 }
 
+/** The CA file this host's npm and Node trust, when it has one of its own: another Node's npm would not read it. */
+const HOST_TRUST = (() => {
+  const cafile = execFileSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).trim()
+  return {
+    ...(cafile && cafile !== 'null' && cafile !== 'undefined' ? { npm_config_cafile: cafile } : {}),
+    ...(process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {}),
+  }
+})()
+
 /**
  * A build cache mount is a folder that outlives builds and is in no layer: the host's npm cache plays that part
  * for `/root/.npm`, linked into the stage. npm only adds to it.
  */
 const mountCache = (stage, options) => {
   const fields = Object.fromEntries(options.split(',').map((field) => field.split('=')))
-  if (fields.type !== 'cache' || fields.target !== '/root/.npm') fail(`--mount=${options}: only the npm cache mount is rehearsed`)
+  if (fields.type !== 'cache' || fields.target !== '/root/.npm')
+    fail(`--mount=${options}: only the npm cache mount is rehearsed`)
   const cache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim()
   mkdirSync(cache, { recursive: true })
   const target = join(stage.root, fields.target)
@@ -216,7 +235,8 @@ const build = (instructions, work, base) => {
         const [, written, name] = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args) ?? fail(`FROM ${args}`)
         const image = substitute(written, globals)
         // A mirror's copy keeps the name: registry.example.com/library/node:24-bookworm-slim.
-        const major = /(?:^|\/)node:(\d+)\b/.exec(image)?.[1] ?? fail(`FROM ${image}: only node:<major> images are rehearsed`)
+        const major =
+          /(?:^|\/)node:(\d+)\b/.exec(image)?.[1] ?? fail(`FROM ${image}: only node:<major> images are rehearsed`)
         stage = {
           name,
           root: join(work, `stage-${stages.length}`),
@@ -233,7 +253,9 @@ const build = (instructions, work, base) => {
         }
         mkdirSync(stage.root, { recursive: true })
         stages.push(stage)
-        step(`FROM ${image}${name ? ` AS ${name}` : ''}${stage.runs ? '' : `: Node ${major} in the image, Node ${NODE_MAJOR} here`}`)
+        step(
+          `FROM ${image}${name ? ` AS ${name}` : ''}${stage.runs ? '' : `: Node ${major} in the image, Node ${NODE_MAJOR} here`}`,
+        )
         break
       }
       case 'WORKDIR':
@@ -248,7 +270,10 @@ const build = (instructions, work, base) => {
         const from = parts[0].startsWith('--from=') ? parts.shift().slice('--from='.length) : undefined
         if (parts.some((p) => p.startsWith('--'))) fail(`COPY ${args}: unknown option`)
         const dest = parts.pop()
-        const source = from === undefined ? undefined : stages.find((s) => s.name === from) ?? fail(`COPY --from=${from}: no such stage`)
+        const source =
+          from === undefined
+            ? undefined
+            : (stages.find((s) => s.name === from) ?? fail(`COPY --from=${from}: no such stage`))
         if (source && !source.complete) {
           skip(`COPY ${args}`, `stage ${from} was not built`)
           stage.complete = false
@@ -258,7 +283,10 @@ const build = (instructions, work, base) => {
         for (const src of parts) {
           const srcPath = source ? join(source.root, posix.resolve(source.workdir, src)) : join(context, src)
           if (!existsSync(srcPath)) fail(`COPY ${src}: not in the ${source ? `stage ${from}` : 'build context'}`)
-          const into = statSync(srcPath).isFile() && (dest.endsWith('/') || parts.length > 1) ? join(destPath, posix.basename(src)) : destPath
+          const into =
+            statSync(srcPath).isFile() && (dest.endsWith('/') || parts.length > 1)
+              ? join(destPath, posix.basename(src))
+              : destPath
           mkdirSync(dirname(into), { recursive: true })
           cpSync(srcPath, into, { recursive: true })
         }
@@ -282,7 +310,16 @@ const build = (instructions, work, base) => {
         // the same files are installed, in seconds rather than minutes of revalidation.
         const run = spawnSync('sh', ['-c', command], {
           cwd: join(stage.root, stage.workdir),
-          env: { HOME: home, npm_config_prefer_offline: 'true', ...stage.args, ...stage.env, PATH: hostPath(stage, base) },
+          env: {
+            HOME: home,
+            npm_config_prefer_offline: 'true',
+            // The host's own trust for the registry (a TLS-inspecting proxy): the network of this machine, not
+            // part of the image, which a real build gets from its builder the same way.
+            ...HOST_TRUST,
+            ...stage.args,
+            ...stage.env,
+            PATH: hostPath(stage, base),
+          },
           stdio: 'inherit',
           timeout: STEP_TIMEOUT_MS,
         })
@@ -329,8 +366,11 @@ const inspect = (image) => {
   if (image.env.NODE_ENV !== 'production') fail('ENV NODE_ENV=production is missing')
   if (['root', '0'].includes(image.user.split(':')[0])) fail('the final stage runs as root')
   if (!image.healthcheck) fail('no HEALTHCHECK')
-  if (image.cmd?.[0] !== 'node') fail(`CMD must start node itself, so that SIGTERM reaches it; got ${JSON.stringify(image.cmd)}`)
-  const packages = existsSync(join(app, 'node_modules')) ? `; ${readdirSync(join(app, 'node_modules')).length} production packages` : ''
+  if (image.cmd?.[0] !== 'node')
+    fail(`CMD must start node itself, so that SIGTERM reaches it; got ${JSON.stringify(image.cmd)}`)
+  const packages = existsSync(join(app, 'node_modules'))
+    ? `; ${readdirSync(join(app, 'node_modules')).length} production packages`
+    : ''
   step(`final image: ${readdirSync(app).sort().join(', ')}${packages}`)
 }
 
@@ -389,7 +429,8 @@ const run = async (image, work, base) => {
     GOTRUE_SMS_PROVIDER: 'aliyun',
     ...aliyunSettings(),
   }
-  const healthcheck = () => spawnSync(image.healthcheck[0], image.healthcheck.slice(1), { cwd, env, timeout: 5000 }).status
+  const healthcheck = () =>
+    spawnSync(image.healthcheck[0], image.healthcheck.slice(1), { cwd, env, timeout: 5000 }).status
 
   if (healthcheck() === 0) fail('HEALTHCHECK passes with no server running: it checks nothing')
   const argv = unprivileged(image.cmd)
@@ -410,7 +451,8 @@ const run = async (image, work, base) => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`)
     const body = await health.text()
     if (health.status !== 200 || body !== '{"status":"ok"}') fail(`GET /healthz answered ${health.status} ${body}`)
-    if (!/"msg":"listening".*"mode":"production".*"provider":"aliyun"/.test(output)) fail(`no start-up line in production:\n${output}`)
+    if (!/"msg":"listening".*"mode":"production".*"provider":"aliyun"/.test(output))
+      fail(`no start-up line in production:\n${output}`)
     const version = await exec(['node', '-p', 'process.version'], { cwd, env })
     step(`the image's node is ${version.output.trim()}`)
 
@@ -427,7 +469,9 @@ const run = async (image, work, base) => {
       const call = ['sms-hook', 'send-test', '--url', url, '--secret', secret, '--phone', phone]
       const sent = await exec(unprivileged(call), { cwd: '/', env, timeout: 15_000 })
       if (sent.status !== 0) fail(`sms-hook send-test: exit ${sent.status}\n${sent.output}\nserver:\n${output}`)
-      step(`one hook call, to ${phone} through ${process.env.GOTRUE_SMS_ALIYUN_ENDPOINT}: ${sent.output.split('\n')[0]}`)
+      step(
+        `one hook call, to ${phone} through ${process.env.GOTRUE_SMS_ALIYUN_ENDPOINT}: ${sent.output.split('\n')[0]}`,
+      )
     } else {
       skip('one hook call (sms-hook send-test)', 'GOTRUE_SMS_ALIYUN_ENDPOINT names no stand-in for Alibaba Cloud')
     }
@@ -453,7 +497,11 @@ const main = async () => {
     inspect(image)
     if (image.runs && image.complete) await run(image, work, base)
     else skip('starting the image (CMD, HEALTHCHECK, sms-hook, SIGTERM)', `it needs the image's Node ${image.major}`)
-    step(skipped.length === 0 ? 'passed' : `passed what could be checked here; ${skipped.length} steps skipped, listed above`)
+    step(
+      skipped.length === 0
+        ? 'passed'
+        : `passed what could be checked here; ${skipped.length} steps skipped, listed above`,
+    )
   } finally {
     if (keep) step(`kept ${relative(process.cwd(), work) || work}`)
     else rmSync(work, { recursive: true, force: true })

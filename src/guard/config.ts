@@ -52,12 +52,18 @@ export const parseLimit = (value: string, variable: string): Limit | undefined =
   const max = Number(match?.[1])
   const windowMs = match ? durationMs(match[2]!) : undefined
   if (!match || max < 1 || windowMs === undefined || windowMs < 1000 || windowMs > MAX_WINDOW_MS) {
-    throw new ConfigError(variable, `must be a count per window such as 5/1h (s, m, h or d; at most 30d), or off, got "${value}"`)
+    throw new ConfigError(
+      variable,
+      `must be a count per window such as 5/1h (s, m, h or d; at most 30d), or off, got "${value}"`,
+    )
   }
   return { max, windowMs }
 }
 
-const limit = (fallback: string): Setting<Limit | undefined> & { default: string } => ({ parse: parseLimit, default: fallback })
+const limit = (fallback: string): Setting<Limit | undefined> & { default: string } => ({
+  parse: parseLimit,
+  default: fallback,
+})
 
 /**
  * A person needs a handful of codes an hour (GoTrue itself sends one per number every 60 s); more to one number,
@@ -77,10 +83,14 @@ export const GUARD_SETTINGS = {
 } as const satisfies Settings
 
 export const GUARD_SETTING_DOCS: SettingDocs<typeof GUARD_SETTINGS> = {
-  SMS_HOOK_ALLOWED_COUNTRIES: 'Calling codes a destination must have, comma-separated (86,852,853); every country when unset.',
-  SMS_HOOK_BLOCKED_PREFIXES: 'E.164 digit prefixes never sent to, comma-separated (1876,44870): premium and pumped ranges.',
-  SMS_HOOK_LIMIT_PER_IP: 'SMS per caller address (the user GoTrue reports) per window, such as 30/1h, or off.',
-  SMS_HOOK_LIMIT_PER_NETWORK: "SMS per caller network (IPv4 /24, IPv6 /48) per window, or off.",
+  SMS_HOOK_ALLOWED_COUNTRIES:
+    'Calling codes a destination must have, comma-separated (86,852,853); every country when unset.',
+  SMS_HOOK_BLOCKED_PREFIXES:
+    'E.164 digit prefixes never sent to, comma-separated (1876,44870): premium and pumped ranges.',
+  SMS_HOOK_LIMIT_PER_IP:
+    'SMS per caller address (the user GoTrue reports) per window: count/window, s/m/h/d up to 30d, such as 30/1h; or off.',
+  SMS_HOOK_LIMIT_PER_NETWORK:
+    'SMS per caller IPv6 /48 (one site holding many addresses) per window, or off; IPv4 callers count per address only.',
   SMS_HOOK_LIMIT_PER_NUMBER: 'SMS per destination number per window, or off.',
   SMS_HOOK_LIMIT_PER_COUNTRY: 'SMS per destination calling code per window, or off.',
   SMS_HOOK_LIMIT_GLOBAL: 'SMS in all per window, or off: a ceiling on the bill.',
@@ -101,13 +111,18 @@ export const parseGuardConfig = (env: Env, mode: Mode = 'production'): GuardConf
   ) as GuardConfig['limits'],
 })
 
-const list = (value: string) => value.split(',').map((entry) => entry.trim().replace(/^\+/, '')).filter(Boolean)
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((entry) => entry.trim().replace(/^\+/, ''))
+    .filter(Boolean)
 
 const parseCountries = (value: string, variable: string) => {
   const codes = list(value)
   if (codes.length === 0) return undefined
   for (const code of codes) {
-    if (!isCallingCode(code)) throw new ConfigError(variable, `"${code}" is not a country calling code in service (e.g. 86,852,853,1)`)
+    if (!isCallingCode(code))
+      throw new ConfigError(variable, `"${code}" is not a country calling code in service (e.g. 86,852,853,1)`)
   }
   return new Set(codes)
 }
@@ -115,7 +130,8 @@ const parseCountries = (value: string, variable: string) => {
 const parsePrefixes = (value: string, variable: string) => {
   const prefixes = list(value)
   for (const prefix of prefixes) {
-    if (!E164_PREFIX.test(prefix)) throw new ConfigError(variable, `"${prefix}" is not the start of an E.164 number (digits, e.g. 1876,44870)`)
+    if (!E164_PREFIX.test(prefix))
+      throw new ConfigError(variable, `"${prefix}" is not the start of an E.164 number (digits, e.g. 1876,44870)`)
   }
   return prefixes
 }

@@ -35,7 +35,8 @@ export const BREAKER_SETTINGS = {
 } as const satisfies Settings
 
 export const BREAKER_SETTING_DOCS: SettingDocs<typeof BREAKER_SETTINGS> = {
-  SMS_HOOK_BREAKER_THRESHOLD: "Failed hook calls in a row that open a provider's breaker: the route skips it until the cooldown.",
+  SMS_HOOK_BREAKER_THRESHOLD:
+    "Failed hook calls in a row (1 to 1000) that open a provider's breaker: the route skips it until the cooldown.",
   SMS_HOOK_BREAKER_COOLDOWN: 'How long an open breaker skips its provider before one probe may try it (100ms to 1h).',
 }
 
@@ -161,7 +162,9 @@ export const createBreakers = (
   return function breakerOf(provider) {
     let breaker = breakers.get(provider)
     if (breaker === undefined) {
-      breaker = new CircuitBreaker(provider.name, config, clock, (transition) => onTransition(provider.name, transition))
+      breaker = new CircuitBreaker(provider.name, config, clock, (transition) =>
+        onTransition(provider.name, transition),
+      )
       breakers.set(provider, breaker)
     }
     return breaker

@@ -1,7 +1,13 @@
 import type { Context } from 'hono'
 import type { Clock } from '../clock.js'
 import { Deadline } from '../deadline.js'
-import { DeadlineError, isBodyTooLargeError, isSignatureError, isStateUnavailableError, StateUnavailableError } from '../errors.js'
+import {
+  DeadlineError,
+  isBodyTooLargeError,
+  isSignatureError,
+  isStateUnavailableError,
+  StateUnavailableError,
+} from '../errors.js'
 import type { Guard } from '../guard/index.js'
 import { createMessageBuilder, type MessageConfig } from '../message/build.js'
 import { clip, maskPhone, type LogFields } from '../log.js'
@@ -19,7 +25,13 @@ import type { CallContext, HookEvent, HookObserver } from './events.js'
 import { idempotencyKey, once, type Sent } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
 import { createRouter, type RoutingConfig } from './route.js'
-import { checkSignatureHeaders, createBodyVerifier, type HeaderSource, type SignatureHeaders, type SignerFactory } from './verify.js'
+import {
+  checkSignatureHeaders,
+  createBodyVerifier,
+  type HeaderSource,
+  type SignatureHeaders,
+  type SignerFactory,
+} from './verify.js'
 
 /** A number no rule of `SMS_HOOK_ROUTES` matches: no provider is called. */
 const NO_ROUTE = refused(400, 'no_route', MESSAGES.noRoute)
@@ -115,7 +127,9 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   const { clock, store, guard, stateDown, observe } = deps
   const router = createRouter(routing.routes, deps.providers)
   // Per process (or isolate): each replica learns on its own which provider is down.
-  const breakerOf = createBreakers(routing.breaker, clock, (provider, state) => observe({ type: 'breaker', provider, state }))
+  const breakerOf = createBreakers(routing.breaker, clock, (provider, state) =>
+    observe({ type: 'breaker', provider, state }),
+  )
   // Before the signature holds, anyone may be calling: what they sent is cut short before it is logged.
   const caller = (c: Context) => clip(deps.remoteAddress?.(c))
   const verifyBody = createBodyVerifier(hook.secrets, deps.signer)
@@ -125,7 +139,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   let inFlight = 0
   let lastClockWarning = -Infinity
   /**
-   * The call's deadline: the earlier of the hook's own (arrival + SMS_HOOK_TIMEOUT_MS) and GoTrue's, which is
+   * The call's deadline: the earlier of the hook's own (arrival + SMS_HOOK_TIMEOUT) and GoTrue's, which is
    * one 5 s budget from `metadata.time` for ALL its attempts, less the way back (docs/gotrue-contract.md). A
    * `metadata.time` too far from our clock says the clocks disagree, not how long GoTrue waits: it is not
    * trusted, and said at most once a minute.
@@ -174,7 +188,10 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       body = await readBody(c, MAX_BODY_BYTES, headers)
     } catch (error) {
       if (!isBodyTooLargeError(error)) throw error
-      return refuse('body', PAYLOAD_TOO_LARGE, 'body too large', false, { limit: MAX_BODY_BYTES, remote_address: caller(c) })
+      return refuse('body', PAYLOAD_TOO_LARGE, 'body too large', false, {
+        limit: MAX_BODY_BYTES,
+        remote_address: caller(c),
+      })
     }
 
     let text: string
@@ -204,7 +221,11 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       return refuse('normalise', INVALID_PHONE, 'invalid phone number', payload.hasMetadata, fields)
     }
 
-    const deadline = new Deadline(deadlineOf(started, payload.time), clock, () => new DeadlineError('the hook deadline passed'))
+    const deadline = new Deadline(
+      deadlineOf(started, payload.time),
+      clock,
+      () => new DeadlineError('the hook deadline passed'),
+    )
     const late = deadline.remaining() < minBudgetAtClaim
     if (late || inFlight >= hook.maxInFlight) {
       return refuse('shed', BUSY, late ? 'arrived too long ago' : 'too many hooks in flight', payload.hasMetadata)
@@ -224,7 +245,9 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     // State in this process answers at once: nothing to bound. Shared state that does not answer by the
     // deadline counts as unavailable, and SMS_HOOK_STATE_DOWN decides.
     const bound = <T>(operation: Promise<T>): Promise<T> =>
-      deps.localState ? operation : deadline.race(operation, () => new StateUnavailableError('shared state: no answer before the hook deadline'))
+      deps.localState
+        ? operation
+        : deadline.race(operation, () => new StateUnavailableError('shared state: no answer before the hook deadline'))
     let delivery: Delivery | undefined
 
     const send = async (): Promise<Sent> => {
@@ -247,7 +270,14 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
         ...(late
           ? {
               late: late.then((end) => {
-                observe({ type: 'late_outcome', call, provider, outcome: end.outcome, providerMs: end.providerMs, error: end.error })
+                observe({
+                  type: 'late_outcome',
+                  call,
+                  provider,
+                  outcome: end.outcome,
+                  providerMs: end.providerMs,
+                  error: end.error,
+                })
                 return end.outcome
               }),
             }
@@ -312,7 +342,14 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
     const providerMs = delivery?.providerMs ?? 0
     const answeredSent = answeredAsSent(outcome, hook.unknownOutcome)
     if (outcome.replayed) {
-      observe({ type: 'replayed', call, outcome, provider: outcome.ok ? outcome.provider : undefined, durationMs, answeredAsSent: answeredSent })
+      observe({
+        type: 'replayed',
+        call,
+        outcome,
+        provider: outcome.ok ? outcome.provider : undefined,
+        durationMs,
+        answeredAsSent: answeredSent,
+      })
     } else if (outcome.ok) {
       observe({ type: 'delivered', call, outcome, provider: outcome.provider, ...trail, providerMs })
     } else {

@@ -54,7 +54,7 @@ const main = async () => {
     stopping = true
     const closed = node.close() // no new connections from here on
     logger.info('shutting down: finishing in-flight hooks', { signal })
-    // close() ends every connection within the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s); past that, the
+    // close() ends every connection within the request timeout (SMS_HOOK_TIMEOUT + 1 s); past that, the
     // server itself is stuck.
     setTimeout(() => process.exit(1), config.hook.timeoutMs + REQUEST_GRACE_MS + 2000).unref()
     closed.then(
@@ -82,7 +82,9 @@ const main = async () => {
   if (config.mode === 'production' && providers.includes('console')) {
     logger.warn(
       'the console provider prints every OTP to this log and sends no SMS: use it for testing only; ' +
-        (config.inbox.token ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only' : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
+        (config.inbox.token
+          ? 'the inbox answers SMS_HOOK_INBOX_TOKEN holders only'
+          : 'no inbox is served without SMS_HOOK_INBOX_TOKEN'),
     )
   }
   if (config.mode === 'development') printDevBanner(node.url, listen.host, providers.join(', '), devSecret, config)
@@ -122,7 +124,9 @@ const printDevBanner = (
   devSecret: { secret: string; created: boolean } | undefined,
   config: Config,
 ) => {
-  const limited = Object.entries(config.guard.limits).filter(([, limit]) => limit !== undefined).map(([rule]) => rule)
+  const limited = Object.entries(config.guard.limits)
+    .filter(([, limit]) => limit !== undefined)
+    .map(([rule]) => rule)
   const port = new URL(url).port
   const everywhere = host === '0.0.0.0' || host === '::'
   const secret = devSecret?.secret ?? '<your GOTRUE_HOOK_SEND_SMS_SECRETS>'
@@ -131,10 +135,14 @@ const printDevBanner = (
   Listening on ${everywhere ? 'all interfaces' : host}${everywhere ? ' (GoTrue in Docker reaches it as host.docker.internal)' : ''}.
   Codes appear below and at ${url}/dev/inbox, which answers this machine and private networks only.
   Velocity limits: ${limited.length ? `only ${limited.join(', ')} (set explicitly)` : 'off in development (set SMS_HOOK_LIMIT_* to try them)'}; DELETE /dev/inbox clears them.
-${devSecret ? `
+${
+  devSecret
+    ? `
   ${devSecret.created ? 'New development secret' : 'Development secret'} (kept in ${DEV_SECRET_FILE}):
     ${devSecret.secret}
-` : ''}
+`
+    : ''
+}
   GoTrue settings to paste (self-hosted .env / docker compose "auth" service):
     GOTRUE_HOOK_SEND_SMS_ENABLED=true
     GOTRUE_HOOK_SEND_SMS_URI=http://host.docker.internal:${port}/send-sms

@@ -34,7 +34,7 @@ export interface NodeServer {
   /**
    * Stops accepting connections and lets in-flight hooks finish; resolves when every connection is closed and
    * the shared state too. Idle keep-alive connections close at once, busy ones after their response; any still
-   * open after the request timeout (SMS_HOOK_TIMEOUT_MS + 1 s: a client still sending, or a stuck one) are
+   * open after the request timeout (SMS_HOOK_TIMEOUT + 1 s: a client still sending, or a stuck one) are
    * closed then.
    */
   close(): Promise<void>
@@ -42,7 +42,7 @@ export interface NodeServer {
 
 /**
  * GoTrue writes each request at once and gives up 5 s after it began: a request whose headers and body are still
- * arriving this long after SMS_HOOK_TIMEOUT_MS is a slow or hostile client, answered 408 by Node and closed.
+ * arriving this long after SMS_HOOK_TIMEOUT is a slow or hostile client, answered 408 by Node and closed.
  */
 export const REQUEST_GRACE_MS = 1000
 

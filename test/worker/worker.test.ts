@@ -58,7 +58,7 @@ describe('signatures on Workers', () => {
   })
 })
 
-describe("answers to GoTrue on Workers", () => {
+describe('answers to GoTrue on Workers', () => {
   it('answers success as 200 {} with a JSON content type, with and without metadata', async () => {
     for (const legacy of [false, true]) {
       const response = await call(isolate(CONSOLE), '/send-sms', signedPost(signupPayload({ legacy }).body))
@@ -84,7 +84,11 @@ describe("answers to GoTrue on Workers", () => {
 describe('Alibaba Cloud from a Worker', () => {
   it('sends through the signed fetch transport, whatever GOTRUE_SMS_ALIYUN_TRANSPORT says', async () => {
     const payload = signupPayload({ phone: uniqueMainlandPhone() })
-    const response = await call(isolate(aliyun({ GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk' })), '/send-sms', signedPost(payload.body))
+    const response = await call(
+      isolate(aliyun({ GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk' })),
+      '/send-sms',
+      signedPost(payload.body),
+    )
     expect(await response.json()).toEqual({})
     const calls = await callsFor(payload.uuid)
     expect(calls).toHaveLength(1)
@@ -92,7 +96,11 @@ describe('Alibaba Cloud from a Worker', () => {
       action: 'SendSms',
       signatureValid: true,
       userAgent: 'sms-hook',
-      params: { PhoneNumbers: payload.phone.slice(2), TemplateParam: JSON.stringify({ code: payload.otp }), OutId: payload.uuid },
+      params: {
+        PhoneNumbers: payload.phone.slice(2),
+        TemplateParam: JSON.stringify({ code: payload.otp }),
+        OutId: payload.uuid,
+      },
       answer: { status: 200, code: 'OK' },
     })
   })
@@ -117,17 +125,57 @@ describe('Alibaba Cloud from a Worker', () => {
 })
 
 describe('settings on Workers: always production, and a bad one is alive but not ready', () => {
-  const cases: [string, Settings, Partial<Record<'IDEMPOTENCY' | 'INBOX' | 'COUNTERS', unknown>> | undefined, string][] = [
-    ['no hook secret (wrangler.toml alone)', { GOTRUE_SMS_PROVIDER: 'aliyun' }, undefined, 'GOTRUE_HOOK_SEND_SMS_SECRETS'],
-    ['a hook secret that is too short', { ...CONSOLE, GOTRUE_HOOK_SEND_SMS_SECRETS: `v1,whsec_${btoa('short')}` }, undefined, 'GOTRUE_HOOK_SEND_SMS_SECRETS'],
-    ['no provider: production has no default', { ...CONSOLE, GOTRUE_SMS_PROVIDER: '' }, undefined, 'GOTRUE_SMS_PROVIDER'],
-    ['an Aliyun AccessKey without its secret', aliyun({ GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: '' }), undefined, 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET'],
+  const cases: [
+    string,
+    Settings,
+    Partial<Record<'IDEMPOTENCY' | 'INBOX' | 'COUNTERS', unknown>> | undefined,
+    string,
+  ][] = [
+    ['no hook secret', { GOTRUE_SMS_PROVIDER: 'console' }, undefined, 'GOTRUE_HOOK_SEND_SMS_SECRETS'],
+    [
+      'a hook secret that is too short',
+      { ...CONSOLE, GOTRUE_HOOK_SEND_SMS_SECRETS: `v1,whsec_${btoa('short')}` },
+      undefined,
+      'GOTRUE_HOOK_SEND_SMS_SECRETS',
+    ],
+    [
+      'no provider: production has no default',
+      { ...CONSOLE, GOTRUE_SMS_PROVIDER: '' },
+      undefined,
+      'GOTRUE_SMS_PROVIDER',
+    ],
+    [
+      'an Aliyun AccessKey without its secret',
+      aliyun({ GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: '' }),
+      undefined,
+      'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET',
+    ],
     ['an unknown log level', { ...CONSOLE, LOG_LEVEL: 'chatty' }, undefined, 'LOG_LEVEL'],
     ['no idempotency Durable Object', CONSOLE, { INBOX: env.INBOX, COUNTERS: env.COUNTERS }, 'IDEMPOTENCY'],
-    ['no counters Durable Object for the guard', CONSOLE, { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX }, 'COUNTERS'],
-    ['the console provider without its inbox', CONSOLE, { IDEMPOTENCY: env.IDEMPOTENCY, COUNTERS: env.COUNTERS }, 'INBOX'],
-    ['REDIS_URL, which is for Node', { ...CONSOLE, REDIS_URL: 'redis://:secret@redis.internal:6379' }, undefined, 'REDIS_URL'],
-    ['a guard limit that is no count per window', { ...CONSOLE, SMS_HOOK_LIMIT_PER_NUMBER: '10 an hour' }, undefined, 'SMS_HOOK_LIMIT_PER_NUMBER'],
+    [
+      'no counters Durable Object for the guard',
+      CONSOLE,
+      { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX },
+      'COUNTERS',
+    ],
+    [
+      'the console provider without its inbox',
+      CONSOLE,
+      { IDEMPOTENCY: env.IDEMPOTENCY, COUNTERS: env.COUNTERS },
+      'INBOX',
+    ],
+    [
+      'REDIS_URL, which is for Node',
+      { ...CONSOLE, REDIS_URL: 'redis://:secret@redis.internal:6379' },
+      undefined,
+      'REDIS_URL',
+    ],
+    [
+      'a guard limit that is no count per window',
+      { ...CONSOLE, SMS_HOOK_LIMIT_PER_NUMBER: '10 an hour' },
+      undefined,
+      'SMS_HOOK_LIMIT_PER_NUMBER',
+    ],
   ]
   for (const [what, settings, objects, variable] of cases) {
     it(`answers /healthz 200, /readyz and /send-sms 503, and logs ${variable} for ${what}`, async () => {
@@ -159,6 +207,21 @@ describe('settings on Workers: always production, and a bad one is alive but not
       }
     })
   }
+
+  it('names every missing setting at once for wrangler.toml alone (no secrets put yet)', async () => {
+    const logs = captureLogs()
+    const bindings = isolate({ GOTRUE_SMS_PROVIDER: 'aliyun' })
+    const missing = [
+      'GOTRUE_HOOK_SEND_SMS_SECRETS',
+      'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID',
+      'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET',
+      'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE',
+      'GOTRUE_SMS_ALIYUN_SIGN_NAME',
+    ]
+    const readyz = await call(bindings, '/readyz')
+    expect(await readyz.json()).toEqual({ status: 'not_ready', reason: `invalid configuration: ${missing.join(', ')}` })
+    expect(logs.map((l) => l.variable)).toEqual(missing)
+  })
 
   it('logs each problem of a configuration error that reports several, one line apiece', async () => {
     const logs = captureLogs()
