@@ -67,7 +67,11 @@ export default defineConfig({
             // ...with the secrets `wrangler secret put` would add, and the console provider, which needs no
             // account, with its inbox token. Cases that need other settings pass their own bindings to the Worker's fetch.
             miniflare: {
-              bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN },
+              bindings: {
+                GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+                GOTRUE_SMS_PROVIDER: 'console',
+                SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN,
+              },
             },
           }),
         ],

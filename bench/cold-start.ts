@@ -141,13 +141,16 @@ const startOnce = async (variant: Variant): Promise<Sample> => {
         return { ms, rssKiB: rss, ...sched }
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'ECONNREFUSED') throw error
-        if (performance.now() > deadline) throw new Error(`${variant.name} did not listen within 20 s: ${proc.output()}`)
+        if (performance.now() > deadline)
+          throw new Error(`${variant.name} did not listen within 20 s: ${proc.output()}`)
         await sleep(1)
       }
     }
   } finally {
     child.kill('SIGKILL')
-    await new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())))
+    await new Promise<void>((r) =>
+      child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()),
+    )
   }
 }
 
@@ -211,7 +214,11 @@ export const coldStartPart = async (options: ColdOptions): Promise<ColdResult> =
       variants.push({
         name: 'console + Redis',
         entry: HOOK,
-        env: hookEnv({ GOTRUE_SMS_PROVIDER: 'console', REDIS_URL: options.redis.url, SMS_HOOK_REDIS_PREFIX: 'bench-cold:' }),
+        env: hookEnv({
+          GOTRUE_SMS_PROVIDER: 'console',
+          REDIS_URL: options.redis.url,
+          SMS_HOOK_REDIS_PREFIX: 'bench-cold:',
+        }),
         limit: 1.5,
       })
     } else {

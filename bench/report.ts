@@ -48,7 +48,10 @@ const escape = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' 
 /** The rows as a Markdown table (also how the terminal shows them). */
 export const table = (unordered: readonly Row[]): string => {
   const rows = ordered(unordered)
-  const lines = ['| # | Item | Measure | Target | Figure | Verdict | How | Command |', '|---|---|---|---|---|---|---|---|']
+  const lines = [
+    '| # | Item | Measure | Target | Figure | Verdict | How | Command |',
+    '|---|---|---|---|---|---|---|---|',
+  ]
   rows.forEach((r, i) => {
     const command = r.part ? `\`npm run bench -- --only ${r.part}\`` : '`npm run bench`'
     lines.push(

@@ -62,7 +62,8 @@ const { values: flags } = parseArgs({
 const PARTS = ['main', 'overload', 'redis', 'unsigned', 'cold'] as const
 type Part = (typeof PARTS)[number]
 const only = new Set((flags.only ?? PARTS.join(',')).split(',').map((p) => p.trim()))
-for (const part of only) if (!PARTS.includes(part as Part)) throw new Error(`--only takes ${PARTS.join(', ')}; got "${part}"`)
+for (const part of only)
+  if (!PARTS.includes(part as Part)) throw new Error(`--only takes ${PARTS.join(', ')}; got "${part}"`)
 const runs = (part: Part) => only.has(part)
 
 const quick = flags.quick
@@ -281,13 +282,17 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
   await fill(memHook, S.keys - S.warmup, 'filling the store')
   const heapFull = await heapOf(memHook)
   const heapPerKey = (heapFull - heapBase) / (S.keys - S.warmup)
-  log(`  heap ${num(heapBase / 2 ** 20, 1)} MiB with ${num(S.warmup)} keys, ${num(heapFull / 2 ** 20, 1)} MiB with ${num(S.keys)}: ${num(heapPerKey)} B per key`)
+  log(
+    `  heap ${num(heapBase / 2 ** 20, 1)} MiB with ${num(S.warmup)} keys, ${num(heapFull / 2 ** 20, 1)} MiB with ${num(S.keys)}: ${num(heapPerKey)} B per key`,
+  )
   // The keys' TTL passes (the probe moves the hook's clock past it), then as many new calls as at the base, each
   // of which sweeps up to 64 expired keys, and the heap is read again with as many live keys as at the base.
   await memHook.probe!({ shiftClockMs: EXPIRY_SHIFT_MS })
   await fill(memHook, S.warmup, 'after expiry', EXPIRY_SHIFT_MS)
   const heapAfter = await heapOf(memHook)
-  log(`  clock moved ${EXPIRY_SHIFT_MS / 60_000} min ahead and ${num(S.warmup)} new calls: heap ${num(heapAfter / 2 ** 20, 1)} MiB`)
+  log(
+    `  clock moved ${EXPIRY_SHIFT_MS / 60_000} min ahead and ${num(S.warmup)} new calls: heap ${num(heapAfter / 2 ** 20, 1)} MiB`,
+  )
   await memHook.stop()
 
   // The hooks compared: warm-up, then the store filled to `S.keys`, as the CPU rows require.
@@ -306,7 +311,10 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     await fill(withRedis.server, S.keys - S.warmup, 'filling Redis')
     const heap1 = await heapOf(withRedis.server)
     const used1 = await usedMemory(client)
-    redisMemory = { heapPerCall: (heap1 - heap0) / (S.keys - S.warmup), redisPerKey: (used1 - used0) / (S.keys - S.warmup) }
+    redisMemory = {
+      heapPerCall: (heap1 - heap0) / (S.keys - S.warmup),
+      redisPerKey: (used1 - used0) / (S.keys - S.warmup),
+    }
     client.disconnect()
   }
 
@@ -327,11 +335,17 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
   const saturationCores: number[] = []
   const saturation = await alternate('saturation', sides, async (side) => {
     // The bare handler ignores the body: it may see a call again. A hook never does (a replay is cheaper).
-    const hookPool = Math.ceil(((hookFillRate * 2) * S.saturationMs) / 1000)
+    const hookPool = Math.ceil((hookFillRate * 2 * S.saturationMs) / 1000)
     const calls = side.name === 'bare' ? cycle(bareCalls, 60_000 * (S.saturationMs / 1000)) : signedCalls(hookPool)
     const m = await measure(
       side.server,
-      () => closedLoop({ target: targetOf(side.server.url), concurrency: S.saturationConcurrency, durationMs: S.saturationMs, calls }),
+      () =>
+        closedLoop({
+          target: targetOf(side.server.url),
+          concurrency: S.saturationConcurrency,
+          durationMs: S.saturationMs,
+          calls,
+        }),
       side.redis,
     )
     saturationCores.push(m.load.clientCores)
@@ -353,14 +367,29 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
   const b = (r: Map<string, Measured[]>) => r.get('bare')!
   const h = (r: Map<string, Measured[]>) => r.get('hook')!
   const rd = (r: Map<string, Measured[]>) => r.get('hook+redis')
-  const ratio = (r: Map<string, Measured[]>) => spread(pairwise(b(r).map((m) => m.cpuUs), h(r).map((m) => m.cpuUs), (x, y) => x / y))
+  const ratio = (r: Map<string, Measured[]>) =>
+    spread(
+      pairwise(
+        b(r).map((m) => m.cpuUs),
+        h(r).map((m) => m.cpuUs),
+        (x, y) => x / y,
+      ),
+    )
   const added = (r: Map<string, Measured[]>, other: Measured[]) =>
-    spread(pairwise(other.map((m) => m.cpuUs), b(r).map((m) => m.cpuUs), (x, y) => x - y))
+    spread(
+      pairwise(
+        other.map((m) => m.cpuUs),
+        b(r).map((m) => m.cpuUs),
+        (x, y) => x - y,
+      ),
+    )
   const keysHeld = `${num(S.keys)} keys held (cap ${num(S.keys)}), console provider, LOG_LEVEL=warn`
   const rounds = (ms: number) => `${S.rounds} alternating rounds × ${ms / 1000} s`
   const flagged = (verdict: Row['verdict'], ...sets: Measured[][]) => {
     const p = problems(...sets)
-    return p.length ? { verdict: 'ERROR' as const, suffix: `; not all answers were successes: ${p.join(' / ')}` } : { verdict, suffix: '' }
+    return p.length
+      ? { verdict: 'ERROR' as const, suffix: `; not all answers were successes: ${p.join(' / ')}` }
+      : { verdict, suffix: '' }
   }
 
   const cpuRatio = ratio(cpu)
@@ -387,7 +416,15 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     section: '1 CPU',
     what: `server CPU per request at ${num(S.cpuRate)} req/s: hook, bare, what the hook adds`,
     target: '',
-    figure: `hook ${showSpread(of(h(cpu), (m) => m.cpuUs), 1, ' µs')}; bare ${showSpread(of(b(cpu), (m) => m.cpuUs), 1, ' µs')}; adds ${showSpread(added(cpu, h(cpu)), 1, ' µs')}`,
+    figure: `hook ${showSpread(
+      of(h(cpu), (m) => m.cpuUs),
+      1,
+      ' µs',
+    )}; bare ${showSpread(
+      of(b(cpu), (m) => m.cpuUs),
+      1,
+      ' µs',
+    )}; adds ${showSpread(added(cpu, h(cpu)), 1, ' µs')}`,
     verdict: 'info',
     how: 'the rounds of row 1',
   })
@@ -396,10 +433,34 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     what: 'server CPU per request at saturation: hook, bare, what the hook adds (throughput)',
     target: '',
     figure:
-      `hook ${showSpread(of(h(saturation), (m) => m.cpuUs), 1, ' µs')} (${showSpread(of(h(saturation), (m) => m.rps), 0, ' req/s')}); ` +
-      `bare ${showSpread(of(b(saturation), (m) => m.cpuUs), 1, ' µs')} (${showSpread(of(b(saturation), (m) => m.rps), 0, ' req/s')}); ` +
+      `hook ${showSpread(
+        of(h(saturation), (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} (${showSpread(
+        of(h(saturation), (m) => m.rps),
+        0,
+        ' req/s',
+      )}); ` +
+      `bare ${showSpread(
+        of(b(saturation), (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} (${showSpread(
+        of(b(saturation), (m) => m.rps),
+        0,
+        ' req/s',
+      )}); ` +
       `adds ${showSpread(added(saturation, h(saturation)), 1, ' µs')}; ` +
-      `server busy: hook ${showSpread(of(h(saturation), (m) => m.serverCores), 2, ' core')}, bare ${showSpread(of(b(saturation), (m) => m.serverCores), 2, ' core')}`,
+      `server busy: hook ${showSpread(
+        of(h(saturation), (m) => m.serverCores),
+        2,
+        ' core',
+      )}, bare ${showSpread(
+        of(b(saturation), (m) => m.serverCores),
+        2,
+        ' core',
+      )}`,
     verdict: 'info',
     how: 'the rounds of row 2; a server busy well under 1 core was held back by the generator or other processes, not by itself',
   })
@@ -409,7 +470,9 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
       section: 'Redis',
       what,
       target: '',
-      figure: r ? figure(r) + (problems(r).length ? `; not all answers were successes: ${problems(r).join(' / ')}` : '') : `skipped: ${redisSkip}`,
+      figure: r
+        ? figure(r) + (problems(r).length ? `; not all answers were successes: ${problems(r).join(' / ')}` : '')
+        : `skipped: ${redisSkip}`,
       verdict: r ? (problems(r).length ? 'ERROR' : 'info') : 'skip',
       how,
     })
@@ -418,16 +481,57 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     `hook with REDIS_URL vs memory: server CPU per request at ${num(S.cpuRate)} req/s (+ redis-server CPU)`,
     `open loop, the rounds of row 1, a third side in each; ${num(S.keys)} keys in Redis`,
     (r) =>
-      `redis ${showSpread(of(r, (m) => m.cpuUs), 1, ' µs')} + redis-server ${showSpread(of(r, (m) => m.redisCpuUs), 1, ' µs')}; ` +
-      `memory ${showSpread(of(h(cpu), (m) => m.cpuUs), 1, ' µs')}; ratio bare/redis ${showSpread(spread(pairwise(b(cpu).map((m) => m.cpuUs), r.map((m) => m.cpuUs), (x, y) => x / y)), 2)}`,
+      `redis ${showSpread(
+        of(r, (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} + redis-server ${showSpread(
+        of(r, (m) => m.redisCpuUs),
+        1,
+        ' µs',
+      )}; ` +
+      `memory ${showSpread(
+        of(h(cpu), (m) => m.cpuUs),
+        1,
+        ' µs',
+      )}; ratio bare/redis ${showSpread(
+        spread(
+          pairwise(
+            b(cpu).map((m) => m.cpuUs),
+            r.map((m) => m.cpuUs),
+            (x, y) => x / y,
+          ),
+        ),
+        2,
+      )}`,
     cpu,
   )
   redisRows(
     'hook with REDIS_URL vs memory: server CPU per request at saturation (throughput)',
     'closed loop, the rounds of row 2, a third side in each',
     (r) =>
-      `redis ${showSpread(of(r, (m) => m.cpuUs), 1, ' µs')} + redis-server ${showSpread(of(r, (m) => m.redisCpuUs), 1, ' µs')} (${showSpread(of(r, (m) => m.rps), 0, ' req/s')}); ` +
-      `memory ${showSpread(of(h(saturation), (m) => m.cpuUs), 1, ' µs')} (${showSpread(of(h(saturation), (m) => m.rps), 0, ' req/s')})`,
+      `redis ${showSpread(
+        of(r, (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} + redis-server ${showSpread(
+        of(r, (m) => m.redisCpuUs),
+        1,
+        ' µs',
+      )} (${showSpread(
+        of(r, (m) => m.rps),
+        0,
+        ' req/s',
+      )}); ` +
+      `memory ${showSpread(
+        of(h(saturation), (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} (${showSpread(
+        of(h(saturation), (m) => m.rps),
+        0,
+        ' req/s',
+      )})`,
     saturation,
   )
 
@@ -443,8 +547,20 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     what: `p50 hook − bare at ${num(S.latencyRate)} req/s offered`,
     target: '≤ 0.2 ms',
     figure:
-      `${showSpread(p50, 2, ' ms')} (hook ${showSpread(of(h(latency), (m) => m.p50), 2, ' ms')}, bare ${showSpread(of(b(latency), (m) => m.p50), 2, ' ms')}); ` +
-      `from the actual send ${showSpread(diff((m) => m.sendP50), 2, ' ms')}${f.suffix}`,
+      `${showSpread(p50, 2, ' ms')} (hook ${showSpread(
+        of(h(latency), (m) => m.p50),
+        2,
+        ' ms',
+      )}, bare ${showSpread(
+        of(b(latency), (m) => m.p50),
+        2,
+        ' ms',
+      )}); ` +
+      `from the actual send ${showSpread(
+        diff((m) => m.sendP50),
+        2,
+        ' ms',
+      )}${f.suffix}`,
     verdict: f.verdict,
     how: latencyHow,
   })
@@ -454,8 +570,20 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     what: `p99 hook − bare at ${num(S.latencyRate)} req/s offered`,
     target: '≤ 1 ms',
     figure:
-      `${showSpread(p99, 2, ' ms')} (hook ${showSpread(of(h(latency), (m) => m.p99), 2, ' ms')}, bare ${showSpread(of(b(latency), (m) => m.p99), 2, ' ms')}); ` +
-      `from the actual send ${showSpread(diff((m) => m.sendP99), 2, ' ms')}${f.suffix}`,
+      `${showSpread(p99, 2, ' ms')} (hook ${showSpread(
+        of(h(latency), (m) => m.p99),
+        2,
+        ' ms',
+      )}, bare ${showSpread(
+        of(b(latency), (m) => m.p99),
+        2,
+        ' ms',
+      )}); ` +
+      `from the actual send ${showSpread(
+        diff((m) => m.sendP99),
+        2,
+        ' ms',
+      )}${f.suffix}`,
     verdict: f.verdict,
     how: 'the rounds of the row above',
   })
@@ -463,8 +591,24 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     `hook with REDIS_URL vs memory: p50 / p99 at ${num(S.latencyRate)} req/s offered`,
     'the rounds of the rows above, a third side in each',
     (r) =>
-      `redis ${showSpread(of(r, (m) => m.p50), 2, ' ms')} / ${showSpread(of(r, (m) => m.p99), 2, ' ms')}; ` +
-      `memory ${showSpread(of(h(latency), (m) => m.p50), 2, ' ms')} / ${showSpread(of(h(latency), (m) => m.p99), 2, ' ms')}`,
+      `redis ${showSpread(
+        of(r, (m) => m.p50),
+        2,
+        ' ms',
+      )} / ${showSpread(
+        of(r, (m) => m.p99),
+        2,
+        ' ms',
+      )}; ` +
+      `memory ${showSpread(
+        of(h(latency), (m) => m.p50),
+        2,
+        ' ms',
+      )} / ${showSpread(
+        of(h(latency), (m) => m.p99),
+        2,
+        ' ms',
+      )}`,
     latency,
   )
 
@@ -505,7 +649,9 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     section: '4 Memory',
     what: `GC pauses at ${num(S.gcRate)} req/s offered: hook / bare`,
     target: '',
-    figure: `hook ${gcOf(h(gc))}; bare ${gcOf(b(gc))}${rd(gc) ? `; hook+redis ${gcOf(rd(gc)!)}` : ''}` + (problems(b(gc), h(gc)).length ? `; not all answers were successes: ${problems(b(gc), h(gc)).join(' / ')}` : ''),
+    figure:
+      `hook ${gcOf(h(gc))}; bare ${gcOf(b(gc))}${rd(gc) ? `; hook+redis ${gcOf(rd(gc)!)}` : ''}` +
+      (problems(b(gc), h(gc)).length ? `; not all answers were successes: ${problems(b(gc), h(gc)).join(' / ')}` : ''),
     verdict: problems(b(gc), h(gc)).length ? 'ERROR' : 'info',
     how: `open loop, ${rounds(S.gcMs)}; PerformanceObserver 'gc' entries in each server (bench probe)`,
   })
@@ -527,7 +673,7 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     target: '≤ 0.5 core',
     figure: `open loop: at most ${openCores.toFixed(2)} core; saturation: at most ${satCores.toFixed(2)} core`,
     verdict: openCores <= 0.5 && satCores <= 0.5 ? 'pass' : 'warn',
-    how: 'a check of the harness, not of the service: over half a core the generator may have shared the server\'s core',
+    how: "a check of the harness, not of the service: over half a core the generator may have shared the server's core",
   })
   const others = spread(othersCores)
   rows.push({
@@ -552,7 +698,12 @@ const usesRedis = async (server: Server, redis: RedisServer): Promise<string | u
   const client = redisClient(redis)
   try {
     await client.flushdb()
-    const load = await closedLoop({ target: targetOf(server.url), concurrency: 1, durationMs: 10_000, calls: signedCalls(1) })
+    const load = await closedLoop({
+      target: targetOf(server.url),
+      concurrency: 1,
+      durationMs: 10_000,
+      calls: signedCalls(1),
+    })
     const problem = problemOf(load)
     const keys = await client.dbsize()
     if (keys > 0) return undefined
@@ -640,7 +791,7 @@ const fakeVendor = () => {
 const OVERLOAD_ENV = { SMS_HOOK_MAX_CONNECTIONS: '4096' }
 
 const overloadPart = async () => {
-  log('\n== overload: every answer inside GoTrue\'s 5 s')
+  log("\n== overload: every answer inside GoTrue's 5 s")
   const vendor = fakeVendor()
   const hook = await startServer('hook', 'src/node/main.ts', {
     env: hookEnv({ ...twilioEnv(vendor.server.url), ...OVERLOAD_ENV, SMS_HOOK_IDEMPOTENCY_MAX_KEYS: '100000' }),
@@ -651,8 +802,15 @@ const overloadPart = async () => {
   ] as const) {
     for (const n of S.overload) {
       log(`  ${n} hooks at once, vendor ${label}`)
-      const o = await burstAgainst(vendor.client, delay, [{ server: hook, calls: signedCalls(n) }], [hook, vendor.server])
-      log(`    max ${o.max.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms, answers ${describe(o.load.statuses)}, unanswered ${o.load.unanswered}, vendor sends ${o.sends}, twice ${o.sentTwice}; CPU ${o.cpu}`)
+      const o = await burstAgainst(
+        vendor.client,
+        delay,
+        [{ server: hook, calls: signedCalls(n) }],
+        [hook, vendor.server],
+      )
+      log(
+        `    max ${o.max.toFixed(0)} ms, p99 ${o.p99.toFixed(0)} ms, answers ${describe(o.load.statuses)}, unanswered ${o.load.unanswered}, vendor sends ${o.sends}, twice ${o.sentTwice}; CPU ${o.cpu}`,
+      )
       rows.push(
         deadlineRow(
           '3 Deadline',
@@ -672,26 +830,60 @@ const overloadPart = async () => {
 // Part "redis"
 
 const redisPart = async (redis: RedisServer | undefined, redisError: string | undefined) => {
-  log('\n== redis: two instances sharing one Redis, and the raw cost of the store\'s scripts')
+  log("\n== redis: two instances sharing one Redis, and the raw cost of the store's scripts")
   const sharedWhat = `${S.shared} hooks, each sent to both of two instances sharing one Redis, vendor answers in 1 s`
-  const sharedHow = 'two hook processes, same REDIS_URL and SMS_HOOK_REDIS_PREFIX; every call signed twice (new webhook-id) and sent to both at once'
+  const sharedHow =
+    'two hook processes, same REDIS_URL and SMS_HOOK_REDIS_PREFIX; every call signed twice (new webhook-id) and sent to both at once'
   if (!redis) {
     const reason = `skipped: ${redisError}`
-    rows.push({ section: 'Redis', what: sharedWhat, target: 'all < 5.0 s, none sent twice', figure: reason, verdict: 'skip', how: sharedHow })
-    rows.push({ section: 'Redis', what: 'raw store scripts of one call: claim + markSending + complete', target: '', figure: reason, verdict: 'skip', how: '' })
-    rows.push({ section: 'Redis', what: 'Redis memory per completed key', target: '', figure: reason, verdict: 'skip', how: '' })
+    rows.push({
+      section: 'Redis',
+      what: sharedWhat,
+      target: 'all < 5.0 s, none sent twice',
+      figure: reason,
+      verdict: 'skip',
+      how: sharedHow,
+    })
+    rows.push({
+      section: 'Redis',
+      what: 'raw store scripts of one call: claim + markSending + complete',
+      target: '',
+      figure: reason,
+      verdict: 'skip',
+      how: '',
+    })
+    rows.push({
+      section: 'Redis',
+      what: 'Redis memory per completed key',
+      target: '',
+      figure: reason,
+      verdict: 'skip',
+      how: '',
+    })
     return
   }
 
   const vendor = fakeVendor()
-  const env = hookEnv({ ...twilioEnv(vendor.server.url), ...OVERLOAD_ENV, REDIS_URL: redis.url, SMS_HOOK_REDIS_PREFIX: 'bench-shared:' })
+  const env = hookEnv({
+    ...twilioEnv(vendor.server.url),
+    ...OVERLOAD_ENV,
+    REDIS_URL: redis.url,
+    SMS_HOOK_REDIS_PREFIX: 'bench-shared:',
+  })
   const a = await startServer('hook A', 'src/node/main.ts', { env })
   const b = await startServer('hook B', 'src/node/main.ts', { env })
   await vendor.client.mode(0)
   const skip = (await usesRedis(a, redis)) ?? (await usesRedis(b, redis))
   if (skip) {
     log(`  ${skip}`)
-    rows.push({ section: 'Redis', what: sharedWhat, target: 'all < 5.0 s, none sent twice', figure: `skipped: ${skip}`, verdict: 'skip', how: sharedHow })
+    rows.push({
+      section: 'Redis',
+      what: sharedWhat,
+      target: 'all < 5.0 s, none sent twice',
+      figure: `skipped: ${skip}`,
+      verdict: 'skip',
+      how: sharedHow,
+    })
   } else {
     const calls = signedCalls(S.shared)
     const o = await burstAgainst(
@@ -703,7 +895,9 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
       ],
       [a, b, vendor.server, redis],
     )
-    log(`  max ${o.max.toFixed(0)} ms, answers ${describe(o.load.statuses)}, vendor sends ${o.sends}, twice ${o.sentTwice}`)
+    log(
+      `  max ${o.max.toFixed(0)} ms, answers ${describe(o.load.statuses)}, vendor sends ${o.sends}, twice ${o.sentTwice}`,
+    )
     rows.push(deadlineRow('Redis', sharedWhat, o, S.shared * 2, sharedHow))
   }
   await a.stop()
@@ -711,7 +905,9 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
 
   // The store's own scripts, called by a client the way one hook call does, one after the other.
   try {
-    const { createRedisState } = (await import(pathToFileURL(resolve(ROOT, 'src/store/redis.ts')).href)) as typeof import('../src/store/redis.js')
+    const { createRedisState } = (await import(
+      pathToFileURL(resolve(ROOT, 'src/store/redis.ts')).href
+    )) as typeof import('../src/store/redis.js')
     const state = createRedisState({ url: redis.url, prefix: 'bench-raw:' })
     const client = redisClient(redis)
     await client.flushdb()
@@ -719,7 +915,8 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
     const sequenceOf = (of: typeof state) => async (key: string) => {
       const claim = await of.store.claim(key, 5500)
       if (claim.status !== 'claimed') throw new Error(`claim of a fresh key answered ${claim.status}`)
-      if (!(await of.store.markSending(key, claim.token))) throw new Error('markSending of a fresh claim answered false')
+      if (!(await of.store.markSending(key, claim.token)))
+        throw new Error('markSending of a fresh claim answered false')
       await of.store.complete(key, claim.token, outcome, 10 * 60 * 1000)
     }
     const sequence = sequenceOf(state)
@@ -728,7 +925,16 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
     const replica = await startRedis(['--replicaof', '127.0.0.1', String(redis.port)])
     const durable = createRedisState({ url: redis.url, prefix: 'bench-raw:', durable: 'wait' })
     const durableSequence = sequenceOf(durable)
-    for (let i = 0; i < 100 && !(await durable.ready().then(() => true, () => false)); i++) await sleep(100)
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await durable.ready().then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await sleep(100)
     for (let i = 0; i < 200; i++) await sequence(randomUUID()) // warm: scripts loaded, JIT
     for (let i = 0; i < 200; i++) await durableSequence(randomUUID())
     /** `count` calls one after another: their times, and redis-server and client CPU per call. */
@@ -742,7 +948,11 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
         times[i] = performance.now() - t
       }
       const clientCpu = process.cpuUsage(cpu0)
-      return { times, redisUs: ((redis.cpuSeconds() - redis0) / count) * 1e6, clientUs: (clientCpu.user + clientCpu.system) / count }
+      return {
+        times,
+        redisUs: ((redis.cpuSeconds() - redis0) / count) * 1e6,
+        clientUs: (clientCpu.user + clientCpu.system) / count,
+      }
     }
     // Rounds taken in turn, so that a slow spell of the machine falls on both.
     const ROUNDS = 3
@@ -803,7 +1013,7 @@ const redisPart = async (redis: RedisServer | undefined, redisError: string | un
       target: '',
       figure: `${num(perKey)} B per key (INFO used_memory)`,
       verdict: 'info',
-      how: 'keys written by the store\'s own scripts, 50 at a time; the outcome of a console send as the stored value',
+      how: "keys written by the store's own scripts, 50 at a time; the outcome of a console send as the stored value",
     })
     log(`  Redis memory: ${rows.at(-1)!.figure}`)
     await client.flushdb()
@@ -872,15 +1082,29 @@ const unsignedPart = async () => {
 
   const u = results.get('unsigned')!
   const sg = results.get('signed')!
-  const ratio = spread(pairwise(u.map((m) => m.cpuUs), sg.map((m) => m.cpuUs), (x, y) => x / y))
+  const ratio = spread(
+    pairwise(
+      u.map((m) => m.cpuUs),
+      sg.map((m) => m.cpuUs),
+      (x, y) => x / y,
+    ),
+  )
   const p = problems(u, sg)
   rows.push({
     section: '1 CPU',
     what: 'server CPU per request: unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB) / signed small call',
     target: '',
     figure:
-      `ratio ${showSpread(ratio, 2)}; unsigned ${showSpread(of(u, (m) => m.cpuUs), 1, ' µs')} (401), ` +
-      `signed ${showSpread(of(sg, (m) => m.cpuUs), 1, ' µs')} (200)` +
+      `ratio ${showSpread(ratio, 2)}; unsigned ${showSpread(
+        of(u, (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} (401), ` +
+      `signed ${showSpread(
+        of(sg, (m) => m.cpuUs),
+        1,
+        ' µs',
+      )} (200)` +
       (p.length ? `; not all answers were as expected: ${p.join(' / ')}` : ''),
     verdict: p.length ? 'ERROR' : 'info',
     how:
@@ -960,12 +1184,12 @@ const main = async () => {
           'aliyun with GOTRUE_SMS_PROVIDER=aliyun, GOTRUE_SMS_ALIYUN_TRANSPORT=fetch or sdk (the official SDK, the default on Node) and ' +
           'GOTRUE_SMS_ALIYUN_ENDPOINT at a fake gateway in the benchmark process (test/fakes/aliyun-server.ts: checks the ACS3 signature, answers OK); ' +
           'Redis with the console provider and REDIS_URL at a redis-server the benchmark starts. The bare server is `node bench/bare-server.mjs`.',
-        'The clock runs from just before spawn() until the answer is in: Node itself starting (about the whole of the bare server\'s time) is in ' +
+        "The clock runs from just before spawn() until the answer is in: Node itself starting (about the whole of the bare server's time) is in " +
           'every figure. Each call is a fresh GoTrue signup body signed by the `standardwebhooks` package; the first is sent as soon as the port takes ' +
           'a connection, retried every 1 ms while it refuses. RSS is VmRSS from /proc/<pid>/status right after that first answer. CPU is ' +
-          "the process's time on a core (every thread, /proc/<pid>/task/*/schedstat) and \"waited\" its time runnable without one: on a busy machine " +
+          'the process\'s time on a core (every thread, /proc/<pid>/task/*/schedstat) and "waited" its time runnable without one: on a busy machine ' +
           'the wall time moves with the wait, the CPU time far less.',
-        'The build (`npm run build`, scripts/build.mjs): the hook\'s path as one ES module bundle with its dependencies; the Redis state and the ' +
+        "The build (`npm run build`, scripts/build.mjs): the hook's path as one ES module bundle with its dependencies; the Redis state and the " +
           'official SDK transport as CommonJS bundles of their own with V8 code caches made at build time (src/node/bundled.ts), loaded only ' +
           'with REDIS_URL or GOTRUE_SMS_ALIYUN_TRANSPORT=sdk.',
       )

@@ -267,7 +267,21 @@ export const startRedis = async (args: string[] = []): Promise<RedisServer> => {
   const dir = tempDir('redis')
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--loglevel',
+      'warning',
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const output = tail(child, 'stdout')
@@ -276,7 +290,13 @@ export const startRedis = async (args: string[] = []): Promise<RedisServer> => {
   const deadline = Date.now() + 10_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${output()}`)
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    })
     client.on('error', () => {})
     try {
       await client.connect()

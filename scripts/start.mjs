@@ -10,7 +10,9 @@ process.env.NODE_ENV ??= 'production'
 const MAIN = 'build/node/main.js'
 
 if (!existsSync(MAIN)) {
-  console.error(`sms-hook: ${MAIN} is missing: run \`npm run build\` first (after \`npm ci\`, which installs the build tools)`)
+  console.error(
+    `sms-hook: ${MAIN} is missing: run \`npm run build\` first (after \`npm ci\`, which installs the build tools)`,
+  )
   process.exit(1)
 }
 

@@ -83,7 +83,16 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   app.all('/send-sms', (c) => c.json(errorBody(405, 'Method not allowed'), 405, { Allow: 'POST' }))
   const inbox = Object.values(providers).find((p) => p.inbox !== undefined)?.inbox
   if (inbox && servesInbox(config.mode, config.inbox)) {
-    app.route('/dev', inboxRoutes({ inbox, mode: config.mode, config: config.inbox, remoteAddress: deps.remoteAddress, counters: deps.counters }))
+    app.route(
+      '/dev',
+      inboxRoutes({
+        inbox,
+        mode: config.mode,
+        config: config.inbox,
+        remoteAddress: deps.remoteAddress,
+        counters: deps.counters,
+      }),
+    )
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {

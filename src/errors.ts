@@ -36,12 +36,7 @@ export const isConfigError = (e: unknown): e is ConfigError =>
  * - `outcome_unknown`: a timeout or lost connection after the request left; the SMS may have gone, so it is
  *   never retried, failed over or released for a resend.
  */
-export type ProviderErrorKind =
-  | 'retryable'
-  | 'recipient_invalid'
-  | 'rate_limited'
-  | 'configuration'
-  | 'outcome_unknown'
+export type ProviderErrorKind = 'retryable' | 'recipient_invalid' | 'rate_limited' | 'configuration' | 'outcome_unknown'
 
 export interface ProviderErrorOptions {
   /** The provider's own error code (`isv.BUSINESS_LIMIT_CONTROL`, `21211`), for logs. */
@@ -184,7 +179,8 @@ export class StoreError extends Error {
   }
 }
 
-export const isStoreError = (e: unknown): e is StoreError => e instanceof Error && e.name === 'StoreError' && 'reason' in e
+export const isStoreError = (e: unknown): e is StoreError =>
+  e instanceof Error && e.name === 'StoreError' && 'reason' in e
 
 /** The reason label of any failure of the state that is not silence. */
 export const storeErrorReason = (e: unknown): StoreErrorReason =>

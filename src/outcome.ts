@@ -29,12 +29,13 @@ export interface Refused {
   final?: boolean
 }
 
-export const refused = (
-  status: RefusalStatus,
-  code: string,
-  message: string,
-  mayHaveSent = false,
-): Refused => ({ ok: false, status, code, message, mayHaveSent })
+export const refused = (status: RefusalStatus, code: string, message: string, mayHaveSent = false): Refused => ({
+  ok: false,
+  status,
+  code,
+  message,
+  mayHaveSent,
+})
 
 /** The messages end users see, kept together so docs/gotrue-contract.md's answer table has one place to match. */
 export const MESSAGES = {

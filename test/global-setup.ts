@@ -48,7 +48,10 @@ export default async function setup(project: TestProject) {
   }
   project.provide(
     'vendorUrls',
-    Object.fromEntries(Object.entries(vendors).map(([name, fake]) => [name, fake.url])) as Record<FakeVendorName, string>,
+    Object.fromEntries(Object.entries(vendors).map(([name, fake]) => [name, fake.url])) as Record<
+      FakeVendorName,
+      string
+    >,
   )
   const binary = findRedisServer()
   const redis = binary === undefined ? undefined : await startRedisServer({ binary })
@@ -60,6 +63,11 @@ export default async function setup(project: TestProject) {
   })
   return async () => {
     restoreStderr?.()
-    await Promise.all([aliyun.close(), faults.close(), redis?.stop(), ...Object.values(vendors).map((fake) => fake.close())])
+    await Promise.all([
+      aliyun.close(),
+      faults.close(),
+      redis?.stop(),
+      ...Object.values(vendors).map((fake) => fake.close()),
+    ])
   }
 }

@@ -40,7 +40,8 @@ export const CORE_SETTINGS = {
 } as const satisfies Settings
 
 export const CORE_SETTING_DOCS: SettingDocs<typeof CORE_SETTINGS> = {
-  NODE_ENV: 'production (also when unset), or development / test: the console provider by default, a dev secret, the inbox, no velocity limits.',
+  NODE_ENV:
+    'production (also when unset), or development / test: the console provider by default, a dev secret, the inbox, no velocity limits.',
   LOG_LEVEL: 'debug, info, warn or error.',
 }
 
@@ -79,7 +80,11 @@ export const namesOf = (tables: readonly Settings[], which: (setting: Setting) =
  * The Node server's own settings in the checked namespace (node/config.ts declares them; a test keeps the two
  * alike): known everywhere, so that one environment serves both runtimes, and noted as ignored on a Worker.
  */
-export const NODE_SERVER_NAMES = ['SMS_HOOK_MAX_CONNECTIONS', 'SMS_HOOK_METRICS_PORT', 'SMS_HOOK_METRICS_TOKEN'] as const
+export const NODE_SERVER_NAMES = [
+  'SMS_HOOK_MAX_CONNECTIONS',
+  'SMS_HOOK_METRICS_PORT',
+  'SMS_HOOK_METRICS_TOKEN',
+] as const
 
 export interface ParseOptions {
   /** Settings the runtime reads itself (the Node server's), known to the typo check too. */
@@ -99,8 +104,16 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
     const mode = section(() => parseMode(env)) ?? 'production'
     const tables = [...SHARED_SETTINGS, ...runtime]
     const known = new Set([...namesOf(tables), ...NODE_SERVER_NAMES])
-    const unknown = unknownSettings(env, known, namesOf(tables, (setting) => setting.deprecated === true))
-    if (mode === 'production') for (const error of unknown) section(() => { throw error })
+    const unknown = unknownSettings(
+      env,
+      known,
+      namesOf(tables, (setting) => setting.deprecated === true),
+    )
+    if (mode === 'production')
+      for (const error of unknown)
+        section(() => {
+          throw error
+        })
     const hook = section(() => parseHookConfig(env))
     const logLevel = get(env, CORE_SETTINGS, 'LOG_LEVEL')
     const message = section(() => parseMessageConfig(env))
@@ -120,9 +133,19 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
       routing: routing!,
       inbox: inbox!,
       notes: [
-        ...(mode === 'development' ? unknown.map((error) => ({ variable: error.variable, reason: error.message.slice(error.variable.length + 2) })) : []),
+        ...(mode === 'development'
+          ? unknown.map((error) => ({
+              variable: error.variable,
+              reason: error.message.slice(error.variable.length + 2),
+            }))
+          : []),
         ...ignoredSettings(env, routing!),
-        ...(runtime.length > 0 ? [] : NODE_SERVER_NAMES.filter((name) => isSet(env, name)).map((variable) => ({ variable, reason: 'ignored: a setting of the Node server' }))),
+        ...(runtime.length > 0
+          ? []
+          : NODE_SERVER_NAMES.filter((name) => isSet(env, name)).map((variable) => ({
+              variable,
+              reason: 'ignored: a setting of the Node server',
+            }))),
       ],
     }
   })
@@ -141,7 +164,9 @@ const ignoredSettings = (env: Env, routing: RoutingConfig): Note[] => {
   if (isSet(env, 'SMS_HOOK_TIMEOUT_MS')) {
     notes.push({
       variable: 'SMS_HOOK_TIMEOUT_MS',
-      reason: isSet(env, 'SMS_HOOK_TIMEOUT') ? 'ignored: SMS_HOOK_TIMEOUT is set' : 'deprecated: write SMS_HOOK_TIMEOUT with a unit (4500ms)',
+      reason: isSet(env, 'SMS_HOOK_TIMEOUT')
+        ? 'ignored: SMS_HOOK_TIMEOUT is set'
+        : 'deprecated: write SMS_HOOK_TIMEOUT with a unit (4500ms)',
     })
   }
   const used = new Set(routing.providers.map((provider) => provider.name))

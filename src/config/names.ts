@@ -64,7 +64,11 @@ export const closest = (name: string, known: Iterable<string>): string | undefin
  * An error for each variable of `env` in the checked namespaces that is neither in `known` nor GoTrue's own, and
  * for each near miss of a watched name, with the closest known name when there is one (never a `deprecated` one).
  */
-export const unknownSettings = (env: Env, known: ReadonlySet<string>, deprecated: ReadonlySet<string> = new Set()): ConfigError[] => {
+export const unknownSettings = (
+  env: Env,
+  known: ReadonlySet<string>,
+  deprecated: ReadonlySet<string> = new Set(),
+): ConfigError[] => {
   const all = [...known, ...GOTRUE_OWN].filter((name) => !deprecated.has(name))
   const errors: ConfigError[] = []
   for (const name of Object.keys(env)) {
@@ -72,7 +76,12 @@ export const unknownSettings = (env: Env, known: ReadonlySet<string>, deprecated
     const nearWatched = WATCHED.find((watched) => distance(name, watched) <= 2)
     if (!CHECKED.test(name) && nearWatched === undefined) continue
     const suggestion = nearWatched ?? closest(name, all)
-    errors.push(new ConfigError(name, `unknown setting${suggestion ? `; did you mean ${suggestion}?` : ' (docs/settings.md lists every one)'}`))
+    errors.push(
+      new ConfigError(
+        name,
+        `unknown setting${suggestion ? `; did you mean ${suggestion}?` : ' (docs/settings.md lists every one)'}`,
+      ),
+    )
   }
   return errors
 }

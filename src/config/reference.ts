@@ -37,7 +37,11 @@ const section = <S extends Settings>(title: string, settings: S, docs: SettingDo
 export const SETTINGS_REFERENCE: readonly SettingsSection[] = [
   section('The hook', HOOK_SETTINGS, HOOK_SETTING_DOCS),
   section('Mode and logs', CORE_SETTINGS, CORE_SETTING_DOCS),
-  section('Providers and routing', { ...REGISTRY_SETTINGS, ...ROUTING_SETTINGS }, { ...REGISTRY_SETTING_DOCS, ...ROUTING_SETTING_DOCS }),
+  section(
+    'Providers and routing',
+    { ...REGISTRY_SETTINGS, ...ROUTING_SETTINGS },
+    { ...REGISTRY_SETTING_DOCS, ...ROUTING_SETTING_DOCS },
+  ),
   section('Circuit breaker', BREAKER_SETTINGS, BREAKER_SETTING_DOCS),
   section('Messages and numbers', MESSAGE_SETTINGS, MESSAGE_SETTING_DOCS),
   section('Alibaba Cloud SMS (aliyun)', ALIYUN_SETTINGS, ALIYUN_SETTING_DOCS),
@@ -72,7 +76,9 @@ export const settingsMarkdown = (): string => {
     lines.push('', `## ${title}`, '', '| Variable | Default | |', '| --- | --- | --- |')
     for (const [name, setting] of Object.entries(settings)) {
       const doc = docs[name]!.replaceAll('|', '\\|')
-      lines.push(`| \`${name}\`${setting.secret ? ' (secret)' : ''} | ${defaultOf(setting).replaceAll('|', '\\|')} | ${doc} |`)
+      lines.push(
+        `| \`${name}\`${setting.secret ? ' (secret)' : ''} | ${defaultOf(setting).replaceAll('|', '\\|')} | ${doc} |`,
+      )
     }
   }
   return `${lines.join('\n')}\n`

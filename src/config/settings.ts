@@ -29,7 +29,8 @@ export type Settings = Readonly<Record<string, Setting>>
  */
 export type SettingDocs<S extends Settings> = { readonly [K in keyof S]: string }
 
-type ValueOf<S extends Setting> = S extends Setting<infer T> ? (S extends { default: string } ? T : T | undefined) : never
+type ValueOf<S extends Setting> =
+  S extends Setting<infer T> ? (S extends { default: string } ? T : T | undefined) : never
 
 /**
  * Where the errors of one start-up are gathered: while `collectErrors` runs, `get` records a wrong value and
@@ -56,7 +57,10 @@ export const get = <S extends Settings, K extends keyof S & string>(env: Env, ta
   const value = text(env, name)
   try {
     if (value !== undefined && value.length >= 2 && QUOTED.test(value)) {
-      throw new ConfigError(name, `is wrapped in quotes (${value[0]}...${value[0]}): remove them, they would be part of the value`)
+      throw new ConfigError(
+        name,
+        `is wrapped in quotes (${value[0]}...${value[0]}): remove them, they would be part of the value`,
+      )
     }
     return read(setting, value, name) as ValueOf<S[K]>
   } catch (error) {
@@ -77,7 +81,12 @@ const read = (setting: Setting, value: string | undefined, name: string) => {
  * environment's errors are collected (the section goes on with an empty value, so that its other mistakes are
  * found too), thrown otherwise.
  */
-export const required = <S extends Settings, K extends keyof S & string>(env: Env, table: S, name: K, why = 'is required') => {
+export const required = <S extends Settings, K extends keyof S & string>(
+  env: Env,
+  table: S,
+  name: K,
+  why = 'is required',
+) => {
   const value = get(env, table, name)
   if (value !== undefined) return value as NonNullable<ValueOf<S[K]>>
   const errors = collectors.get(env)
@@ -174,7 +183,8 @@ export const durationMs = (value: string): number | undefined => {
 
 /** Written the way `durationMs` reads it, in the largest unit that divides it. */
 export const formatDuration = (ms: number): string => {
-  for (const unit of ['d', 'h', 'm', 's'] as const) if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`
+  for (const unit of ['d', 'h', 'm', 's'] as const)
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`
   return `${ms}ms`
 }
 
@@ -226,7 +236,10 @@ export const token =
   (forbidden = /\s/, described = 'spaces') =>
   (value: string, name: string): string => {
     if (value.length < MIN_TOKEN_LENGTH || forbidden.test(value)) {
-      throw new ConfigError(name, `must be at least ${MIN_TOKEN_LENGTH} characters without ${described} (e.g. openssl rand -hex 16)`)
+      throw new ConfigError(
+        name,
+        `must be at least ${MIN_TOKEN_LENGTH} characters without ${described} (e.g. openssl rand -hex 16)`,
+      )
     }
     return value
   }

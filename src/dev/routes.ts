@@ -21,7 +21,8 @@ export const INBOX_SETTINGS = {
 } as const satisfies Settings
 
 export const INBOX_SETTING_DOCS: SettingDocs<typeof INBOX_SETTINGS> = {
-  SMS_HOOK_INBOX_TOKEN: "Token of the console provider's inbox (/dev/inbox) outside development; no inbox in production without it.",
+  SMS_HOOK_INBOX_TOKEN:
+    "Token of the console provider's inbox (/dev/inbox) outside development; no inbox in production without it.",
 }
 
 export const parseInboxConfig = (env: Env): InboxConfig => ({ token: get(env, INBOX_SETTINGS, 'SMS_HOOK_INBOX_TOKEN') })
@@ -41,7 +42,8 @@ export interface InboxRoutesOptions {
  * address cannot prove who asks (behind a reverse proxy on the same host every request comes from 127.0.0.1,
  * and on Workers the client address is a header).
  */
-export const servesInbox = (mode: Mode, config: InboxConfig): boolean => mode === 'development' || config.token !== undefined
+export const servesInbox = (mode: Mode, config: InboxConfig): boolean =>
+  mode === 'development' || config.token !== undefined
 
 /**
  * `GET /dev/inbox` (a page that updates itself), `GET /dev/inbox.json[?to=<number>]` and `DELETE /dev/inbox`:
@@ -56,7 +58,8 @@ export const inboxRoutes = ({ inbox, mode, config, remoteAddress, counters }: In
   const routes = new Hono()
   const { token } = config
   const carriesToken = (c: Context): boolean =>
-    token !== undefined && isToken(bearerToken(c.req.header('authorization')) ?? cookie(c.req.header('cookie'), COOKIE), token)
+    token !== undefined &&
+    isToken(bearerToken(c.req.header('authorization')) ?? cookie(c.req.header('cookie'), COOKIE), token)
 
   routes.use(async function inboxAccess(c, next) {
     if (token !== undefined && c.req.method === 'GET' && c.req.path.endsWith('/inbox')) {
@@ -101,7 +104,9 @@ const isPrivateAddress = (address: string | undefined): boolean => {
   const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/i.exec(address)
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])]
-    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+    return (
+      a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+    )
   }
   const v6 = address.toLowerCase()
   return v6 === '::1' || /^f[cd][0-9a-f]{2}:/.test(v6) || /^fe[89ab][0-9a-f]:/.test(v6)

@@ -36,7 +36,11 @@ export const networkKey = (raw: string): string | undefined => {
 }
 
 /** The first `bits` of an address (a multiple of 16), written the same way whatever form it came in. */
-const prefix = (words: number[], bits: 48 | 64) => `${words.slice(0, bits / 16).map((w) => w.toString(16)).join(':')}::/${bits}`
+const prefix = (words: number[], bits: 48 | 64) =>
+  `${words
+    .slice(0, bits / 16)
+    .map((w) => w.toString(16))
+    .join(':')}::/${bits}`
 
 // A zone id (`fe80::1%eth0`) names the host's own interface, not another client.
 const parse = (raw: string): Address | undefined => {

@@ -21,7 +21,12 @@ export const answeredAsSent = (outcome: Outcome, unknownOutcome: UnknownOutcomeP
  * No `retry-after` header is ever set: with it GoTrue would retry at once inside the same 5 s, while the hook
  * already retries and fails over on its own.
  */
-export const answer = (c: Context, outcome: Outcome, hasMetadata: boolean, unknownOutcome: UnknownOutcomePolicy = 'success'): Response => {
+export const answer = (
+  c: Context,
+  outcome: Outcome,
+  hasMetadata: boolean,
+  unknownOutcome: UnknownOutcomePolicy = 'success',
+): Response => {
   if (outcome.ok || answeredAsSent(outcome, unknownOutcome)) return c.json({}, 200)
   return c.json(errorBody(outcome.status, outcome.message), hasMetadata ? 200 : outcome.status)
 }

@@ -62,9 +62,11 @@ export const HOOK_SETTINGS = {
 export const HOOK_SETTING_DOCS: SettingDocs<typeof HOOK_SETTINGS> = {
   GOTRUE_HOOK_SEND_SMS_SECRETS:
     'The Standard Webhooks secrets, exactly as GoTrue has them: v1,whsec_<base64>, several joined by | during a rotation.',
-  SMS_HOOK_TIMEOUT: 'Time within which every hook call is answered, counted from its arrival (GoTrue gives up after 5s); at most 4800ms.',
+  SMS_HOOK_TIMEOUT:
+    'Time within which every hook call is answered, counted from its arrival (GoTrue gives up after 5s); at most 4800ms.',
   SMS_HOOK_TIMEOUT_MS: 'Deprecated: SMS_HOOK_TIMEOUT in bare milliseconds; ignored when SMS_HOOK_TIMEOUT is set.',
-  SMS_HOOK_MAX_IN_FLIGHT: 'Hook calls being delivered at once; more are answered 503 busy at once, so each is still answered within its time.',
+  SMS_HOOK_MAX_IN_FLIGHT:
+    'Hook calls being delivered at once; more are answered 503 busy at once, so each is still answered within its time.',
   SMS_HOOK_UNKNOWN_OUTCOME:
     'How a call whose SMS may have gone is answered: success (GoTrue keeps the code that may still arrive) or error (504).',
   SMS_HOOK_SIGNATURE_TOLERANCE: 'How far a webhook-timestamp may be from this clock, past or future (30s to 5m).',
@@ -106,7 +108,10 @@ export const parseSecrets = (value: string, variable = 'GOTRUE_HOOK_SEND_SMS_SEC
       throw new ConfigError(variable, `${which} is not valid base64 after "whsec_"`)
     }
     if (key.length < MIN_SECRET_BYTES) {
-      throw new ConfigError(variable, `${which} decodes to ${key.length} bytes; at least ${MIN_SECRET_BYTES} are required`)
+      throw new ConfigError(
+        variable,
+        `${which} decodes to ${key.length} bytes; at least ${MIN_SECRET_BYTES} are required`,
+      )
     }
     return key
   })

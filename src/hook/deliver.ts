@@ -83,7 +83,11 @@ export const RUN_ON_MS = 30_000
  * Once an attempt may have sent the SMS, the answer keeps `mayHaveSent`, whatever the later providers said,
  * so that GoTrue's retries are answered from it and never send again.
  */
-export const deliver = async (route: readonly Provider[], message: SmsMessage, options: DeliverOptions): Promise<Delivery> => {
+export const deliver = async (
+  route: readonly Provider[],
+  message: SmsMessage,
+  options: DeliverOptions,
+): Promise<Delivery> => {
   const { deadline, breakerOf } = options
   const trail: Trail = { attempts: 0, failedAttempts: [], skipped: [], providerMs: 0 }
   let answer: { outcome: Outcome; provider: string; late: Promise<LateOutcome> | undefined } | undefined
@@ -153,7 +157,11 @@ const runOn = async (
     const settled = await attemptUntil(provider, message, deadline, options.runOnMs ?? RUN_ON_MS, clock)
     trail.providerMs = clock.now() - attemptStarted
     if (settled.ok) {
-      return { outcome: { ok: true, provider: provider.name, messageId: settled.messageId }, verdict: 'up', failOver: false }
+      return {
+        outcome: { ok: true, provider: provider.name, messageId: settled.messageId },
+        verdict: 'up',
+        failOver: false,
+      }
     }
     const error = settled.error
     trail.failedAttempts.push(failedAttempt(provider.name, error))
@@ -162,7 +170,8 @@ const runOn = async (
     // its way. The call runs on; what it ends with is the late outcome.
     if (settled.late) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: false, late: settled.late }
     // A provider that threw something untyped (a bug, a parse error after its HTTP call) may have sent it too.
-    if (!isProviderError(error)) return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: options.failoverOnTimeout }
+    if (!isProviderError(error))
+      return { outcome: OUTCOME_UNKNOWN, verdict: 'down', failOver: options.failoverOnTimeout }
     const outcome = outcomeOf(error)
     switch (error.kind) {
       case 'recipient_invalid':

@@ -100,7 +100,14 @@ export type HookEvent =
    * A provider call that was still at work when the call was answered ended: `outcome` is what it really did
    * (delivered, or a failure), recorded for the idempotency key. Comes after the call's `failed` event.
    */
-  | { type: 'late_outcome'; call: CallContext; provider: string; outcome: Delivered | Refused; providerMs: number; error?: unknown }
+  | {
+      type: 'late_outcome'
+      call: CallContext
+      provider: string
+      outcome: Delivered | Refused
+      providerMs: number
+      error?: unknown
+    }
   /**
    * GoTrue's `metadata.time` was too far from this clock to be its time of the call (more than a second ahead, or
    * minutes old): the deadline counts from arrival. Reported at most once a minute.
@@ -142,7 +149,11 @@ export const logObserver = (logger: Logger): HookObserver =>
     switch (event.type) {
       case 'refused':
         if (logger.enabled('warn')) {
-          logger.warn(REFUSED_MESSAGES[event.step], { reason: event.reason, status: event.refusal.status, ...event.fields })
+          logger.warn(REFUSED_MESSAGES[event.step], {
+            reason: event.reason,
+            status: event.refusal.status,
+            ...event.fields,
+          })
         }
         return
       case 'attempt_failed':
@@ -150,11 +161,18 @@ export const logObserver = (logger: Logger): HookObserver =>
         return
       case 'guard_refused':
         if (logger.enabled('warn')) {
-          logger.warn('sms-pumping guard refused the call', { ...callFields(event.call, undefined), rule: event.rule, status: event.refusal.status })
+          logger.warn('sms-pumping guard refused the call', {
+            ...callFields(event.call, undefined),
+            rule: event.rule,
+            status: event.refusal.status,
+          })
         }
         return
       case 'state_down':
-        logger.warn(STATE_DOWN_MESSAGES[event.policy][event.step], { ...callFields(event.call, undefined), error: describeError(event.error) })
+        logger.warn(STATE_DOWN_MESSAGES[event.policy][event.step], {
+          ...callFields(event.call, undefined),
+          error: describeError(event.error),
+        })
         return
       case 'store_error':
         logger.error(STORE_ERROR_MESSAGES[event.phase], {
@@ -165,9 +183,13 @@ export const logObserver = (logger: Logger): HookObserver =>
         return
       case 'breaker':
         if (event.state === 'opened') {
-          logger.warn('provider keeps failing: skipped until its breaker cools down', { provider: event.provider, breaker: event.state })
+          logger.warn('provider keeps failing: skipped until its breaker cools down', {
+            provider: event.provider,
+            breaker: event.state,
+          })
         } else if (logger.enabled('info')) {
-          const msg = event.state === 'half_open' ? 'letting one hook probe a skipped provider' : 'provider answers again'
+          const msg =
+            event.state === 'half_open' ? 'letting one hook probe a skipped provider' : 'provider answers again'
           logger.info(msg, { provider: event.provider, breaker: event.state })
         }
         return
@@ -175,7 +197,7 @@ export const logObserver = (logger: Logger): HookObserver =>
         logLateOutcome(logger, event)
         return
       case 'clock_untrusted':
-        logger.warn("metadata.time is far from this clock: check NTP", {
+        logger.warn('metadata.time is far from this clock: check NTP', {
           age_ms: event.ageMs,
         })
         return
@@ -284,7 +306,8 @@ const logAttemptFailure = (logger: Logger, error: unknown, fields: LogFields) =>
   }
   if (error.kind === 'configuration') logger.error('provider rejected our configuration', details)
   // Answered like a refused number, but only the operator can tell what the code means: said loudly, with it.
-  else if (error.unrecognised) logger.error('provider answered a code missing from its table', { ...details, unrecognised: true })
+  else if (error.unrecognised)
+    logger.error('provider answered a code missing from its table', { ...details, unrecognised: true })
   else logger.warn('provider failed', details)
 }
 

@@ -101,7 +101,9 @@ export const once = async (
     await (options.answerBy ? Promise.race([recorded, options.answerBy]) : recorded)
   }
   const store_ = (token: string, outcome: Outcome): Promise<unknown> =>
-    outcome.ok || outcome.mayHaveSent || outcome.final ? store.complete(key, token, outcome, ttlMs) : store.release(key, token)
+    outcome.ok || outcome.mayHaveSent || outcome.final
+      ? store.complete(key, token, outcome, ttlMs)
+      : store.release(key, token)
   const record = (token: string, outcome: Outcome) => settle(store_(token, outcome))
 
   for (;;) {
@@ -165,7 +167,12 @@ export const once = async (
         // as the SMS may have gone, never sent again. No lease is renewed: GoTrue's retries all come within its
         // 5 s, inside the lease; the outcome is recorded by the token, which outlives the lease.
         const recording = sent.late.then((late) => store_(token, late))
-        options.onLate?.(recording.then(() => undefined, (error: unknown) => options.onRecordError?.(error)))
+        options.onLate?.(
+          recording.then(
+            () => undefined,
+            (error: unknown) => options.onRecordError?.(error),
+          ),
+        )
         return sent.outcome
       }
       outcome = sent.outcome

@@ -147,8 +147,7 @@ const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz
  * `metadata.time` in epoch milliseconds, read outside the schema for the same reason as `ipAddressOf`: a bad value
  * only costs the deadline its anchor (the handler then counts from arrival), never the user the OTP.
  */
-const timeOf = (metadata: unknown): number | undefined =>
-  epochMsOf(isRecord(metadata) ? metadata.time : undefined)
+const timeOf = (metadata: unknown): number | undefined => epochMsOf(isRecord(metadata) ? metadata.time : undefined)
 
 /**
  * An RFC 3339 time in epoch milliseconds. V8 (Node and workerd alike) parses 9 fractional digits, but ECMAScript
@@ -185,7 +184,6 @@ const phoneFactorOf = (user: unknown): string | undefined => {
   }
   return best?.phone
 }
-
 
 const firstNonEmpty = (...values: (string | null | undefined)[]): string | undefined =>
   values.find((v): v is string => typeof v === 'string' && v !== '')

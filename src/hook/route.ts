@@ -8,7 +8,16 @@
  */
 import type { Mode } from '../config/index.js'
 import type { Env } from '../config/env.js'
-import { anyText, boolean, collectErrors, ConfigErrors, get, isSet, type SettingDocs, type Settings } from '../config/settings.js'
+import {
+  anyText,
+  boolean,
+  collectErrors,
+  ConfigErrors,
+  get,
+  isSet,
+  type SettingDocs,
+  type Settings,
+} from '../config/settings.js'
 import { ConfigError, isConfigError } from '../errors.js'
 import { E164_PREFIX } from '../phone/e164.js'
 import { parseProviderConfig, PROVIDERS, type ProviderConfig } from '../providers/registry.js'
@@ -56,7 +65,11 @@ export const ROUTING_SETTING_DOCS: SettingDocs<typeof ROUTING_SETTINGS> = {
  * the failover settings. Throws a `ConfigError` naming `SMS_HOOK_ROUTES` and the rule for a malformed rule, a
  * prefix routed twice, an unknown provider, or a provider whose settings are missing or wrong.
  */
-export const parseRoutingConfig = (env: Env, mode: Mode, definitions: readonly ProviderDefinition[] = PROVIDERS): RoutingConfig => {
+export const parseRoutingConfig = (
+  env: Env,
+  mode: Mode,
+  definitions: readonly ProviderDefinition[] = PROVIDERS,
+): RoutingConfig => {
   const value = get(env, ROUTING_SETTINGS, VARIABLE)
   const failover = {
     failoverOnTimeout: get(env, ROUTING_SETTINGS, 'SMS_HOOK_FAILOVER_ON_TIMEOUT'),
@@ -96,8 +109,14 @@ export const parseRoutes = (
     const refuse = (detail: string) => new ConfigError(VARIABLE, `rule "${rule}": ${detail}`)
     const equals = rule.indexOf('=')
     if (equals < 0) throw refuse('must be <prefixes>=<providers>, such as 86=aliyun,tencent')
-    const prefixes = rule.slice(0, equals).split(',').map((p) => p.trim().replace(/^\+/, ''))
-    const names = rule.slice(equals + 1).split(',').map((n) => n.trim().toLowerCase())
+    const prefixes = rule
+      .slice(0, equals)
+      .split(',')
+      .map((p) => p.trim().replace(/^\+/, ''))
+    const names = rule
+      .slice(equals + 1)
+      .split(',')
+      .map((n) => n.trim().toLowerCase())
 
     for (const prefix of prefixes) {
       if (prefix !== '*' && !E164_PREFIX.test(prefix)) {
@@ -105,11 +124,14 @@ export const parseRoutes = (
       }
       const earlier = ruleOf.get(prefix)
       if (earlier !== undefined) {
-        throw refuse(earlier === index ? `names ${prefix} twice` : `${prefix} is routed already by rule "${rules[earlier]}"`)
+        throw refuse(
+          earlier === index ? `names ${prefix} twice` : `${prefix} is routed already by rule "${rules[earlier]}"`,
+        )
       }
       ruleOf.set(prefix, index)
     }
-    if (names.some((name) => name === '')) throw refuse('needs a provider name between every two commas, and at least one')
+    if (names.some((name) => name === ''))
+      throw refuse('needs a provider name between every two commas, and at least one')
     const repeated = names.find((name, i) => names.indexOf(name) !== i)
     if (repeated !== undefined) throw refuse(`names ${repeated} twice`)
 
@@ -138,7 +160,9 @@ const parseSettings = (definition: ProviderDefinition, env: Env, refuse: (detail
     const errors = error instanceof ConfigErrors ? error.errors : [error]
     const missing = errors.filter((e) => !isSet(env, e.variable)).map((e) => e.variable)
     const wrong = errors.filter((e) => isSet(env, e.variable)).map((e) => e.message)
-    throw refuse([...(missing.length > 0 ? [`${definition.name} needs ${missing.join(' and ')}`] : []), ...wrong].join('; '))
+    throw refuse(
+      [...(missing.length > 0 ? [`${definition.name} needs ${missing.join(' and ')}`] : []), ...wrong].join('; '),
+    )
   }
 }
 

@@ -45,9 +45,11 @@ export const MESSAGE_SETTINGS = {
 } as const satisfies Settings
 
 export const MESSAGE_SETTING_DOCS: SettingDocs<typeof MESSAGE_SETTINGS> = {
-  GOTRUE_SMS_TEMPLATE: "GoTrue's SMS text ({{ .Code }}, {{ .ExpiryMinutes }}), for providers that send text rather than a template id.",
+  GOTRUE_SMS_TEMPLATE:
+    "GoTrue's SMS text ({{ .Code }}, {{ .ExpiryMinutes }}), for providers that send text rather than a template id.",
   GOTRUE_MFA_PHONE_TEMPLATE: "GoTrue's text for MFA phone challenges; GoTrue's default text when unset, like GoTrue.",
-  GOTRUE_SMS_OTP_EXP: "GoTrue's OTP lifetime in seconds, shown to users as {{ .ExpiryMinutes }} and vendors' minute parameters.",
+  GOTRUE_SMS_OTP_EXP:
+    "GoTrue's OTP lifetime in seconds, shown to users as {{ .ExpiryMinutes }} and vendors' minute parameters.",
   SMS_HOOK_NATIONAL_NUMBERS:
     '86: a bare 11-digit 1[3-9] number is a mainland China mobile; none: every number is E.164. Default: 86 when no provider sends abroad.',
 }
@@ -71,13 +73,18 @@ export const parseMessageConfig = (env: Env): MessageSettings => {
  * The message settings for a deployment: `sendsAbroad` (whether any of its providers can send outside mainland
  * China) sets how bare numbers are read when SMS_HOOK_NATIONAL_NUMBERS is unset (`nationalNumbersFor`).
  */
-export const messageConfigFor = (settings: MessageSettings, { sendsAbroad }: { sendsAbroad: boolean }): MessageConfig => {
+export const messageConfigFor = (
+  settings: MessageSettings,
+  { sendsAbroad }: { sendsAbroad: boolean },
+): MessageConfig => {
   const { nationalNumbers, defaulted } = nationalNumbersFor(settings.nationalNumbers, { sendsAbroad })
   return { ...settings, nationalNumbers, nationalNumbersDefaulted: defaulted }
 }
 
 /** Builds the message for a verified payload: MFA challenges use GoTrue's MFA template. */
-export const createMessageBuilder = (config: Pick<MessageSettings, 'smsTemplate' | 'mfaTemplate' | 'otpExpSeconds'>) => {
+export const createMessageBuilder = (
+  config: Pick<MessageSettings, 'smsTemplate' | 'mfaTemplate' | 'otpExpSeconds'>,
+) => {
   const sms = compileTemplate(config.smsTemplate, { variable: 'GOTRUE_SMS_TEMPLATE', requireCode: true })
   const mfa = compileTemplate(config.mfaTemplate, { variable: 'GOTRUE_MFA_PHONE_TEMPLATE', requireCode: true })
   const minutes = expiryMinutes(config.otpExpSeconds)

@@ -20,7 +20,10 @@ const digestOf = (source: string) => createHash('sha1').update(source).digest()
 
 /** Node's own CommonJS wrapper, so that the module sees what it would under require(). */
 const compile = (file: string, source: string, cachedData?: Buffer) =>
-  new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData })
+  new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    cachedData,
+  })
 
 const run = (file: string, script: Script): unknown => {
   const module = { exports: {} as unknown }

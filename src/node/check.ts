@@ -13,7 +13,10 @@ export const check = async (env: Env): Promise<{ status: 0 | 1; out: string; err
   try {
     const configuration = readConfiguration(env)
     const summary = summarize(env, configuration)
-    const out = ['sms-hook: configuration is valid', ...Object.entries(summary).map(([key, value]) => `  ${key}: ${String(value)}`)]
+    const out = [
+      'sms-hook: configuration is valid',
+      ...Object.entries(summary).map(([key, value]) => `  ${key}: ${String(value)}`),
+    ]
     const warnings = configuration.config.notes.map((note) => `sms-hook: warning: ${note.variable}: ${note.reason}`)
     return { status: 0, out: lines(out), err: lines(warnings) }
   } catch (error) {

@@ -59,7 +59,8 @@ export const SERVER_SETTING_DOCS: SettingDocs<typeof SERVER_SETTINGS> = {
   PORT: 'Port of the hook (Node); 0 picks a free one.',
   HOST: 'Address to listen on (Node): 0.0.0.0 for every IPv4 interface, :: for IPv6 too, 127.0.0.1 for this machine only.',
   SMS_HOOK_MAX_CONNECTIONS: 'Connections held open at once (Node); past it a new one closes the one idle longest.',
-  SMS_HOOK_METRICS_PORT: 'Port of GET /metrics alone (Node); in production without it or a token, metrics get port 9464.',
+  SMS_HOOK_METRICS_PORT:
+    'Port of GET /metrics alone (Node); in production without it or a token, metrics get port 9464.',
   SMS_HOOK_METRICS_TOKEN: 'Bearer token GET /metrics requires (Node), at least 16 characters.',
 }
 
@@ -78,7 +79,9 @@ export const parseServerConfig = (env: Env): ServerConfig => {
 }
 
 const parseMetricsConfig = (env: Env, mainPort: number): MetricsConfig => {
-  const metricsPort = isSet(env, 'SMS_HOOK_METRICS_PORT') ? get(env, SERVER_SETTINGS, 'SMS_HOOK_METRICS_PORT') : undefined
+  const metricsPort = isSet(env, 'SMS_HOOK_METRICS_PORT')
+    ? get(env, SERVER_SETTINGS, 'SMS_HOOK_METRICS_PORT')
+    : undefined
   // Port 0 picks a free port, never the main one.
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === mainPort) {
     throw new ConfigError('SMS_HOOK_METRICS_PORT', 'must differ from PORT')

@@ -46,10 +46,11 @@ export const summarize = (env: Env, { config, server }: NodeConfiguration): Reco
   return {
     mode: config.mode,
     routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
-    endpoints: Object.keys(env)
-      .filter((name) => name.endsWith('_ENDPOINT') && isSet(env, name))
-      .map((name) => `${name}=${new URL(env[name]!.trim()).origin}`)
-      .join(' ') || 'vendor defaults',
+    endpoints:
+      Object.keys(env)
+        .filter((name) => name.endsWith('_ENDPOINT') && isSet(env, name))
+        .map((name) => `${name}=${new URL(env[name]!.trim()).origin}`)
+        .join(' ') || 'vendor defaults',
     state: stateOf(config),
     state_down: config.state.stateDown,
     guard: [
@@ -57,7 +58,8 @@ export const summarize = (env: Env, { config, server }: NodeConfiguration): Reco
       `countries=${config.guard.allowedCountries ? [...config.guard.allowedCountries].join(',') : 'any'}`,
       `blocked=${config.guard.blockedPrefixes.join(',') || 'none'}`,
     ].join(' '),
-    aliyun_test_route: aliyun?.route === 'test' ? 'on: SendSmsVerifyCode, the system test signature and template' : 'off',
+    aliyun_test_route:
+      aliyun?.route === 'test' ? 'on: SendSmsVerifyCode, the system test signature and template' : 'off',
     timeout: formatDuration(config.hook.timeoutMs),
     secrets: config.hook.secrets.length,
     listen: `${server.host}:${server.port}`,

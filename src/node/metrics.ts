@@ -175,8 +175,7 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   })
   const storeErrors = new Counter({
     name: 'sms_hook_store_errors_total',
-    help:
-      'Refusals of the shared state (an error reply, not silence: 503 with nothing sent), by phase (claim, guard, record) and reason (oom, readonly, redirect, wrongtype, noperm, loading, busy, script, unreplicated, bad_reply, full, other).',
+    help: 'Refusals of the shared state (an error reply, not silence: 503 with nothing sent), by phase (claim, guard, record) and reason (oom, readonly, redirect, wrongtype, noperm, loading, busy, script, unreplicated, bad_reply, full, other).',
     labelNames: ['phase', 'reason'],
     registers,
   })
@@ -198,7 +197,10 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
   // call otherwise, which costs a hook more than the rest of its metrics together.
   const sentHooks = hooks.labels('sent')
   const sentRequests = requests.labels('sent')
-  const sentBy = new Map<string, { deliveries: ReturnType<typeof deliveries.labels>; latency: ReturnType<typeof latency.labels> }>()
+  const sentBy = new Map<
+    string,
+    { deliveries: ReturnType<typeof deliveries.labels>; latency: ReturnType<typeof latency.labels> }
+  >()
   const sentByProvider = (provider: string) => {
     let children = sentBy.get(provider)
     if (children === undefined) {

@@ -9,7 +9,9 @@ import { loadBundled } from './bundled.js'
  * loaded only then: it takes about 0.6 s from node_modules (0.1 s from the build's bundle, half that with its code
  * cache: ./bundled.ts), and Workers must never see it.
  */
-export const nodeProviderDefinitions = async (configs: readonly ProviderConfig[]): Promise<readonly ProviderDefinition[]> => {
+export const nodeProviderDefinitions = async (
+  configs: readonly ProviderConfig[],
+): Promise<readonly ProviderDefinition[]> => {
   const wantsSdk = configs.some(
     (config) => config.name === 'aliyun' && (config.settings as { transport?: string }).transport === 'sdk',
   )

@@ -68,7 +68,10 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
         if (!due(`connection:${cause}`)) return
         if (CREDENTIALS.has(cause)) {
           // Nothing will work until the setting is fixed: said as an error, naming it.
-          logger.error('shared state (Redis) refuses the credentials of REDIS_URL; every call is refused meanwhile', { cause, error: error.message })
+          logger.error('shared state (Redis) refuses the credentials of REDIS_URL; every call is refused meanwhile', {
+            cause,
+            error: error.message,
+          })
         } else {
           logger.warn('shared state (Redis) connection error; reconnecting', { cause, error: error.message })
         }
@@ -83,10 +86,13 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
       } catch (error) {
         const cause = causeOf(error)
         if (due(`ready:${cause}`)) {
-          logger.warn(isStoreError(error) ? 'shared state (Redis) refuses writes' : 'shared state (Redis) not answering', {
-            cause,
-            error: error instanceof Error ? error.message : String(error),
-          })
+          logger.warn(
+            isStoreError(error) ? 'shared state (Redis) refuses writes' : 'shared state (Redis) not answering',
+            {
+              cause,
+              error: error instanceof Error ? error.message : String(error),
+            },
+          )
         }
         throw error
       }

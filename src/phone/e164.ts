@@ -36,7 +36,10 @@ export const NATIONAL_NUMBERS: Setting<NationalNumbersSetting> = {
   parse: (written, name) => {
     const value = written.toLowerCase()
     if (value === '86' || value === 'none') return value
-    throw new ConfigError(name, `must be 86 (mainland China mobiles stored without +86) or none (every number is E.164), got "${value}"`)
+    throw new ConfigError(
+      name,
+      `must be 86 (mainland China mobiles stored without +86) or none (every number is E.164), got "${value}"`,
+    )
   },
 }
 

@@ -51,8 +51,18 @@ export const messagebird = defineProvider<MessageBirdSettings>({
   name: 'messagebird',
   settings: MESSAGEBIRD_SETTINGS,
   parse: (env: Env): MessageBirdSettings => ({
-    accessKey: required(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY', 'is required (a live access key from the dashboard)'),
-    originator: required(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR', 'is required (a number or an alphanumeric sender)'),
+    accessKey: required(
+      env,
+      MESSAGEBIRD_SETTINGS,
+      'GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY',
+      'is required (a live access key from the dashboard)',
+    ),
+    originator: required(
+      env,
+      MESSAGEBIRD_SETTINGS,
+      'GOTRUE_SMS_MESSAGEBIRD_ORIGINATOR',
+      'is required (a number or an alphanumeric sender)',
+    ),
     endpoint: get(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ENDPOINT'),
   }),
   create(settings, { fetch, clock }) {
@@ -60,7 +70,7 @@ export const messagebird = defineProvider<MessageBirdSettings>({
     const headers = { authorization: `AccessKey ${settings.accessKey}`, 'content-type': 'application/json' }
     return {
       name: 'messagebird',
-  settings: MESSAGEBIRD_SETTINGS,
+      settings: MESSAGEBIRD_SETTINGS,
       async send(message, { signal }) {
         const body = JSON.stringify({
           originator: settings.originator,

@@ -15,7 +15,15 @@ import { twilio } from './twilio.js'
 import type { Provider, ProviderDefinition, ProviderDeps } from './types.js'
 import { vonage } from './vonage.js'
 
-export const PROVIDERS: readonly ProviderDefinition[] = [consoleProvider, aliyun, twilio, vonage, messagebird, textlocal, tencent]
+export const PROVIDERS: readonly ProviderDefinition[] = [
+  consoleProvider,
+  aliyun,
+  twilio,
+  vonage,
+  messagebird,
+  textlocal,
+  tencent,
+]
 
 /** A chosen provider and its parsed settings. */
 export interface ProviderConfig {
@@ -50,7 +58,10 @@ export const parseProviderConfig = (env: Env, mode: Mode, definitions = PROVIDER
   return { name: definition.name, settings: definition.parse(env) }
 }
 
-export const definitionOf = (name: string, definitions: readonly ProviderDefinition[] = PROVIDERS): ProviderDefinition => {
+export const definitionOf = (
+  name: string,
+  definitions: readonly ProviderDefinition[] = PROVIDERS,
+): ProviderDefinition => {
   const definition = definitions.find((d) => d.name === name)
   if (definition === undefined) {
     throw new ConfigError('GOTRUE_SMS_PROVIDER', `must be one of ${names(definitions)}, got "${name}"`)
@@ -62,8 +73,10 @@ export const definitionOf = (name: string, definitions: readonly ProviderDefinit
  * Whether any of the configured providers can send outside mainland China, by each definition's own
  * `sendsAbroad`; a definition that does not say is taken to send anywhere.
  */
-export const anySendsAbroad = (configs: readonly ProviderConfig[], definitions: readonly ProviderDefinition[] = PROVIDERS): boolean =>
-  configs.some((config) => definitionOf(config.name, definitions).sendsAbroad?.(config.settings) ?? true)
+export const anySendsAbroad = (
+  configs: readonly ProviderConfig[],
+  definitions: readonly ProviderDefinition[] = PROVIDERS,
+): boolean => configs.some((config) => definitionOf(config.name, definitions).sendsAbroad?.(config.settings) ?? true)
 
 /**
  * Builds the configured providers from `definitions`, keyed by name: the runtime's own list, since a runtime may
@@ -77,4 +90,6 @@ export const buildProviders = (
   deps: ProviderDeps,
   definitions: readonly ProviderDefinition[] = PROVIDERS,
 ): Record<string, Provider> =>
-  Object.fromEntries(configs.map((config) => [config.name, definitionOf(config.name, definitions).create(config.settings, deps)]))
+  Object.fromEntries(
+    configs.map((config) => [config.name, definitionOf(config.name, definitions).create(config.settings, deps)]),
+  )

@@ -31,7 +31,7 @@ const LONG_NUMBER = /(?<![\w.])\+?\d{7,}(?!\w)/g
  */
 export const scrubText = (text: string, message?: SmsMessage): string => {
   let out = text.replace(URL_PATTERN, '<url>').replace(QUERY, '')
-  for (let before = ''; before !== out; ) {
+  for (let before = ''; before !== out;) {
     before = out
     out = out.replace(JSON_BLOB, (blob) => (blob.startsWith('{') ? '<object>' : '<list>'))
   }

@@ -51,7 +51,12 @@ export const textlocal = defineProvider<TextlocalSettings>({
   name: 'textlocal',
   settings: TEXTLOCAL_SETTINGS,
   parse: (env: Env): TextlocalSettings => ({
-    apiKey: required(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_API_KEY', 'is required (an API key from Settings, API Keys)'),
+    apiKey: required(
+      env,
+      TEXTLOCAL_SETTINGS,
+      'GOTRUE_SMS_TEXTLOCAL_API_KEY',
+      'is required (an API key from Settings, API Keys)',
+    ),
     sender: required(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_SENDER', 'is required (an approved sender name)'),
     endpoint: get(env, TEXTLOCAL_SETTINGS, 'GOTRUE_SMS_TEXTLOCAL_ENDPOINT'),
   }),
@@ -60,7 +65,7 @@ export const textlocal = defineProvider<TextlocalSettings>({
     const headers = { 'content-type': 'application/x-www-form-urlencoded' }
     return {
       name: 'textlocal',
-  settings: TEXTLOCAL_SETTINGS,
+      settings: TEXTLOCAL_SETTINGS,
       async send(message, { signal }) {
         const body = new URLSearchParams({
           apikey: settings.apiKey,
@@ -82,7 +87,8 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   if (answer.status >= 200 && answer.status < 300 && json.status === 'success' && id !== undefined) {
     return { messageId: id }
   }
-  const error = json.status === 'failure' && Array.isArray(json.errors) && isRecord(json.errors[0]) ? json.errors[0] : {}
+  const error =
+    json.status === 'failure' && Array.isArray(json.errors) && isRecord(json.errors[0]) ? json.errors[0] : {}
   const code = typeof error.code === 'number' ? error.code : undefined
   // Textlocal's JSON always says `success` or `failure`; a proxy's page or another JSON does not.
   const vendorJson = json.status === 'success' || json.status === 'failure'

@@ -53,7 +53,8 @@ export const TWILIO_SETTINGS = {
 export const TWILIO_SETTING_DOCS: SettingDocs<typeof TWILIO_SETTINGS> = {
   GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'Account SID, AC followed by 32 hex digits (required).',
   GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'Auth Token (required).',
-  GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: 'Sender: a number, an alphanumeric sender id, or a Messaging Service sid MG... (required).',
+  GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID:
+    'Sender: a number, an alphanumeric sender id, or a Messaging Service sid MG... (required).',
   GOTRUE_SMS_TWILIO_ENDPOINT: 'Base URL override (a proxy, a test server).',
 }
 
@@ -61,13 +62,23 @@ export const twilio = defineProvider<TwilioSettings>({
   name: 'twilio',
   settings: TWILIO_SETTINGS,
   parse(env: Env): TwilioSettings {
-    const accountSid = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'is required (the Account SID on the Twilio console)')
+    const accountSid = required(
+      env,
+      TWILIO_SETTINGS,
+      'GOTRUE_SMS_TWILIO_ACCOUNT_SID',
+      'is required (the Account SID on the Twilio console)',
+    )
     // It goes in the URL path and the Basic credentials: a typo would only show up as a 404 on every send.
     if (accountSid !== '' && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
       throw new ConfigError('GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'must be an Account SID: AC followed by 32 hex digits')
     }
     const authToken = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_AUTH_TOKEN')
-    const sender = required(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID', 'is required (a sender number or a MG... sid)')
+    const sender = required(
+      env,
+      TWILIO_SETTINGS,
+      'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID',
+      'is required (a sender number or a MG... sid)',
+    )
     return {
       accountSid,
       authToken,
@@ -99,7 +110,11 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   const sid = stringOf(json.sid)
   if (answer.status >= 200 && answer.status < 300 && sid !== undefined) return { messageId: sid }
   const code = typeof json.code === 'number' ? json.code : undefined
-  const reading = { vendorJson: code !== undefined, code: stringOf(code), known: code === undefined ? undefined : KINDS[code] }
+  const reading = {
+    vendorJson: code !== undefined,
+    code: stringOf(code),
+    known: code === undefined ? undefined : KINDS[code],
+  }
   throw providerError(
     VENDOR,
     answer,

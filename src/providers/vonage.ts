@@ -61,9 +61,24 @@ export const vonage = defineProvider<VonageSettings>({
   name: 'vonage',
   settings: VONAGE_SETTINGS,
   parse: (env: Env): VonageSettings => ({
-    apiKey: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_API_KEY', 'is required (the API key on the Vonage dashboard)'),
-    apiSecret: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_API_SECRET', 'is required (the API secret on the Vonage dashboard)'),
-    from: required(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_FROM', 'is required (a Vonage number or an alphanumeric sender id)'),
+    apiKey: required(
+      env,
+      VONAGE_SETTINGS,
+      'GOTRUE_SMS_VONAGE_API_KEY',
+      'is required (the API key on the Vonage dashboard)',
+    ),
+    apiSecret: required(
+      env,
+      VONAGE_SETTINGS,
+      'GOTRUE_SMS_VONAGE_API_SECRET',
+      'is required (the API secret on the Vonage dashboard)',
+    ),
+    from: required(
+      env,
+      VONAGE_SETTINGS,
+      'GOTRUE_SMS_VONAGE_FROM',
+      'is required (a Vonage number or an alphanumeric sender id)',
+    ),
     endpoint: get(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_ENDPOINT'),
   }),
   create(settings, { fetch, clock }) {
@@ -71,7 +86,7 @@ export const vonage = defineProvider<VonageSettings>({
     const headers = { 'content-type': 'application/x-www-form-urlencoded' }
     return {
       name: 'vonage',
-  settings: VONAGE_SETTINGS,
+      settings: VONAGE_SETTINGS,
       async send(message, { signal }) {
         const body = new URLSearchParams({
           api_key: settings.apiKey,
@@ -104,6 +119,7 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
 
 const knownKind = (status: string | undefined, errorText: string | undefined): ProviderErrorKind | undefined => {
   if (status === undefined) return undefined
-  if (status === '3') return errorText !== undefined && ABOUT_TO_NUMBER.test(errorText) ? 'recipient_invalid' : 'configuration'
+  if (status === '3')
+    return errorText !== undefined && ABOUT_TO_NUMBER.test(errorText) ? 'recipient_invalid' : 'configuration'
   return KINDS[status]
 }

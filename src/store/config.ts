@@ -38,11 +38,13 @@ export const STATE_SETTING_DOCS: SettingDocs<typeof STATE_SETTINGS> = {
   REDIS_URL:
     'Redis shared by every replica (Node only): redis://, rediss://, redis+cluster://host:port,... or redis+sentinel://host:port,.../<master>; memory without it.',
   SMS_HOOK_REDIS_PREFIX: 'Prefix of every key the hook writes in Redis, to share one database with other applications.',
-  SMS_HOOK_REDIS_DURABLE: 'none, or wait: each write must reach a replica (WAIT 1 250) before the SMS goes; needs REDIS_URL.',
+  SMS_HOOK_REDIS_DURABLE:
+    'none, or wait: each write must reach a replica (WAIT 1 250) before the SMS goes; needs REDIS_URL.',
   SMS_HOOK_STATE_DOWN:
     'When the shared state does not answer: send (the SMS goes without de-duplication or guard) or refuse (503, nothing sent).',
   SMS_HOOK_IDEMPOTENCY_MAX_KEYS: 'Most idempotency keys the in-memory store remembers.',
-  SMS_HOOK_GUARD_MAX_KEYS: "Counters the in-memory guard keeps exactly; past it new keys go into a fixed-size sketch that never counts low.",
+  SMS_HOOK_GUARD_MAX_KEYS:
+    'Counters the in-memory guard keeps exactly; past it new keys go into a fixed-size sketch that never counts low.',
 }
 
 export const parseStateConfig = (env: Env): StateConfig => {

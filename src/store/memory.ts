@@ -32,7 +32,9 @@ class Done implements KeyState.Done {
   }
 
   get outcome(): Outcome {
-    return this.provider === undefined ? (this.detail as Outcome) : { ok: true, provider: this.provider, messageId: this.detail as string }
+    return this.provider === undefined
+      ? (this.detail as Outcome)
+      : { ok: true, provider: this.provider, messageId: this.detail as string }
   }
 }
 
@@ -113,7 +115,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const now = this.#now()
     if (!KeyState.owns(this.#entries.get(key), token, now)) return false
     const expiresAt = now + ttlMs
-    const done = outcome.ok ? new Done(key, expiresAt, outcome.provider, outcome.messageId) : new Done(key, expiresAt, undefined, outcome)
+    const done = outcome.ok
+      ? new Done(key, expiresAt, outcome.provider, outcome.messageId)
+      : new Done(key, expiresAt, undefined, outcome)
     this.#entries.set(key, done)
     this.#done.push(done)
     this.#wake(key)

@@ -80,7 +80,8 @@ export const parseRedisUrl = (url: string): RedisTarget => {
   }
   if (kind.kind === 'cluster') {
     // A cluster has database 0 only.
-    if (path !== '') throw new ConfigError('REDIS_URL', 'a redis+cluster:// URL takes no path (a cluster has one database)')
+    if (path !== '')
+      throw new ConfigError('REDIS_URL', 'a redis+cluster:// URL takes no path (a cluster has one database)')
     return { kind: 'cluster', nodes: addresses, ...credentials }
   }
   if (path === '') throw new ConfigError('REDIS_URL', 'a redis+sentinel:// URL needs the master name as its path')
@@ -116,7 +117,8 @@ const readAddress = (text: string, defaultPort: number): RedisAddress => {
   if (host === '') throw new ConfigError('REDIS_URL', 'has no host')
   // `http://h:80` reads as no port: take the digits from the text itself.
   const port = /:(\d+)$/.exec(text)?.[1]
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) throw new ConfigError('REDIS_URL', 'has a port out of range')
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+    throw new ConfigError('REDIS_URL', 'has a port out of range')
   return { host, port: port === undefined ? defaultPort : Number(port) }
 }
 

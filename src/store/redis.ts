@@ -125,7 +125,11 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
     store: new RedisIdempotencyStore(link, prefix, clock, pollIntervalMs, waitMs),
     counters: new RedisRateCounters(link, prefix, clock),
     async ping() {
-      await withTimeout(link.run(() => client.ping(), false), PING_TIMEOUT_MS, () => noAnswer('no answer to PING within 1 s'))
+      await withTimeout(
+        link.run(() => client.ping(), false),
+        PING_TIMEOUT_MS,
+        () => noAnswer('no answer to PING within 1 s'),
+      )
     },
     async ready() {
       const probe = link.write('smsHookProbe', `${prefix}ready`, [READY_KEY_TTL_MS], waitMs)
@@ -179,7 +183,9 @@ const createClient = (target: RedisTarget, common: Common): Client => {
       slotsRefreshTimeout: common.connectTimeout,
       redisOptions: { ...connection, ...(target.tls ? { tls: {} } : {}) },
       // Behind TLS, managed clusters announce host names their certificates carry: connect to them by name.
-      ...(target.tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+      ...(target.tls
+        ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }
+        : {}),
     }
     return new Cluster(target.nodes, options) as Client
   }
@@ -214,7 +220,9 @@ const createClient = (target: RedisTarget, common: Common): Client => {
 }
 
 /** One server's address and TLS as ioredis takes them. */
-const endpointOf = (target: Extract<RedisTarget, { kind: 'standalone' }>): Pick<RedisOptions, 'host' | 'port' | 'tls'> => ({
+const endpointOf = (
+  target: Extract<RedisTarget, { kind: 'standalone' }>,
+): Pick<RedisOptions, 'host' | 'port' | 'tls'> => ({
   host: target.host,
   port: target.port,
   // SNI carries the host name, which managed Redis services route on; an address has none.
@@ -260,7 +268,8 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
   if (error instanceof Error && error.name === 'ReplyError') {
     const word = replyWord(message)
     // No master serves the slot (a failover in progress): nobody is there to answer.
-    if (word === 'CLUSTERDOWN' || word === 'TRYAGAIN') return new StateUnavailableError(`redis: ${message}`, { cause: error, code: word })
+    if (word === 'CLUSTERDOWN' || word === 'TRYAGAIN')
+      return new StateUnavailableError(`redis: ${message}`, { cause: error, code: word })
     return refusal(word, REPLY_REASONS[word] ?? (/script/i.test(message) ? 'script' : 'other'), message, error)
   }
   // The cluster client gives up after following redirects too often; the last one says why.
@@ -269,9 +278,13 @@ export const fromRedisError = (error: unknown, lastConnectionError?: Error): Err
     return refusal(last, REPLY_REASONS[last] ?? 'redirect', message, error)
   }
   // Not connected: the client's own words say only that; the last connection error says why.
-  const offline = /isn't writeable|isn't ready|Connection is closed|None of startup nodes|Failed to refresh slots/.test(message)
+  const offline = /isn't writeable|isn't ready|Connection is closed|None of startup nodes|Failed to refresh slots/.test(
+    message,
+  )
   // The cluster client's own error ("Failed to refresh slots cache") carries the nodes' last one.
-  const why = offline ? ((lastConnectionError as { lastNodeError?: Error } | undefined)?.lastNodeError ?? lastConnectionError) : undefined
+  const why = offline
+    ? ((lastConnectionError as { lastNodeError?: Error } | undefined)?.lastNodeError ?? lastConnectionError)
+    : undefined
   // Not connected because the server refused us (a wrong password, an ACL user without the right): an answer, not
   // silence, or a typo in REDIS_URL would send every call without de-duplication under SMS_HOOK_STATE_DOWN=send.
   if (why?.name === 'ReplyError') {
@@ -330,7 +343,10 @@ class Link {
     const read = fromRedisError(error, this.lastError)
     if (read instanceof StoreError && read.reason === 'readonly') this.#refusal = read
     if (read instanceof StateUnavailableError && this.#refusal !== undefined) {
-      return new StoreError(this.#refusal.reason, `${this.#refusal.message} (reconnecting: ${read.message})`, { cause: error, ...(this.#refusal.code === undefined ? {} : { code: this.#refusal.code }) })
+      return new StoreError(this.#refusal.reason, `${this.#refusal.message} (reconnecting: ${read.message})`, {
+        cause: error,
+        ...(this.#refusal.code === undefined ? {} : { code: this.#refusal.code }),
+      })
     }
     return read
   }
@@ -339,7 +355,12 @@ class Link {
    * Runs a write script on `key`; with `waitMs`, on the same connection (a pipeline: on a cluster, to the node of the
    * key's slot) followed by `WAIT 1 waitMs`, and fails with `unreplicated` unless a replica acknowledged it.
    */
-  async write(script: ScriptName, key: string, args: (string | number)[], waitMs: number | undefined): Promise<unknown> {
+  async write(
+    script: ScriptName,
+    key: string,
+    args: (string | number)[],
+    waitMs: number | undefined,
+  ): Promise<unknown> {
     if (waitMs === undefined) return this.run((client) => (client[script] as ScriptCall)(key, ...args))
     let replies = await this.run(async (client) => {
       const pipeline = client.pipeline()
@@ -353,7 +374,8 @@ class Link {
     const cluster = this.#client instanceof Cluster ? this.#client : undefined
     for (let hop = 0; cluster !== undefined && hop < 3; hop++) {
       const redirect = /^(MOVED|ASK) \d+ (\S+)$/.exec(errorMessage(replies[0]?.[0]))
-      const node = redirect && cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === redirect[2])
+      const node =
+        redirect && cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === redirect[2])
       if (!redirect || !node) break
       if (redirect[1] === 'MOVED') cluster.refreshSlotsCache()
       replies = await this.run(async () => {
@@ -399,14 +421,19 @@ const readOutcome = (key: string, text: string | undefined): Outcome => {
     value = undefined
   }
   const parsed = storedOutcome.safeParse(value)
-  if (!parsed.success) throw new StoreError('bad_reply', `redis: the outcome stored at ${key} is not one this store wrote`)
+  if (!parsed.success)
+    throw new StoreError('bad_reply', `redis: the outcome stored at ${key} is not one this store wrote`)
   return parsed.data as Outcome
 }
 
 /** A reply of a script, checked against the statuses it can give. */
 const status = <S extends string>(key: string, reply: unknown, allowed: readonly S[]): [S, string | undefined] => {
   const [first, second] = Array.isArray(reply) ? (reply as unknown[]) : []
-  if (typeof first !== 'string' || !(allowed as readonly string[]).includes(first) || (second !== undefined && typeof second !== 'string')) {
+  if (
+    typeof first !== 'string' ||
+    !(allowed as readonly string[]).includes(first) ||
+    (second !== undefined && typeof second !== 'string')
+  ) {
     throw new StoreError('bad_reply', `redis: unexpected reply for ${key}`)
   }
   return [first as S, second]
@@ -435,7 +462,9 @@ class RedisIdempotencyStore implements IdempotencyStore {
   async claim(key: string, leaseMs: number): Promise<ClaimResult> {
     const token = randomUUID()
     const name = this.#key(key)
-    const reply = await this.#link.run((c) => c.smsHookClaim(name, this.#clock.now(), leaseMs, token, SENDING_MARK_TTL_MS))
+    const reply = await this.#link.run((c) =>
+      c.smsHookClaim(name, this.#clock.now(), leaseMs, token, SENDING_MARK_TTL_MS),
+    )
     const [state, outcome] = status(name, reply, ['claimed', 'abandoned', 'in_flight', 'done'] as const)
     if (state === 'done') return { status: state, outcome: readOutcome(name, outcome) }
     if (state === 'in_flight') return { status: state }
@@ -444,13 +473,19 @@ class RedisIdempotencyStore implements IdempotencyStore {
 
   async markSending(key: string, token: string): Promise<boolean> {
     const name = this.#key(key)
-    return flag(name, await this.#link.write('smsHookMarkSending', name, [this.#clock.now(), token, SENDING_MARK_TTL_MS], this.#waitMs))
+    return flag(
+      name,
+      await this.#link.write('smsHookMarkSending', name, [this.#clock.now(), token, SENDING_MARK_TTL_MS], this.#waitMs),
+    )
   }
 
   async complete(key: string, token: string, outcome: Outcome, ttlMs: number): Promise<boolean> {
     const name = this.#key(key)
     const stored = JSON.stringify(outcome)
-    return flag(name, await this.#link.write('smsHookComplete', name, [this.#clock.now(), token, stored, ttlMs], this.#waitMs))
+    return flag(
+      name,
+      await this.#link.write('smsHookComplete', name, [this.#clock.now(), token, stored, ttlMs], this.#waitMs),
+    )
   }
 
   async markedSending(key: string): Promise<boolean> {
@@ -471,7 +506,10 @@ class RedisIdempotencyStore implements IdempotencyStore {
     const name = this.#key(key)
     for (;;) {
       signal.throwIfAborted()
-      const reply = await untilAborted(this.#link.run((c) => c.smsHookPeek(name, this.#clock.now())), signal)
+      const reply = await untilAborted(
+        this.#link.run((c) => c.smsHookPeek(name, this.#clock.now())),
+        signal,
+      )
       const [state, outcome] = status(name, reply, ['done', 'in_flight', 'free'] as const)
       if (state === 'done') return { status: state, outcome: readOutcome(name, outcome) }
       if (state === 'free') return { status: state }
@@ -501,7 +539,8 @@ class RedisRateCounters implements RateCounters {
     const start = now - (now % windowMs)
     const counter = `${this.#prefix}rate:{${key}}:${windowMs}:${start}`
     const count = await this.#link.run((c) => c.smsHookHit(counter, start + windowMs - now))
-    if (!Number.isInteger(count) || count < 1) throw new StoreError('bad_reply', `redis: unexpected reply for ${counter}`)
+    if (!Number.isInteger(count) || count < 1)
+      throw new StoreError('bad_reply', `redis: unexpected reply for ${counter}`)
     return count
   }
 }

@@ -120,7 +120,9 @@ const misconfigured = (error: ConfigError): Handler => {
  * setting, each `VARIABLE: detail`), and a line apiece keeps each one searchable by its variable.
  */
 const reasonsOf = (error: ConfigError): { variable: string; line: string }[] =>
-  error.message.split('\n').map((line) => ({ variable: /^([A-Z][A-Z0-9_]*): /.exec(line)?.[1] ?? error.variable, line }))
+  error.message
+    .split('\n')
+    .map((line) => ({ variable: /^([A-Z][A-Z0-9_]*): /.exec(line)?.[1] ?? error.variable, line }))
 
 /** The string bindings as the settings record `parseConfig` reads, always in production mode. */
 const settingsOf = (bindings: Bindings): Env => {

@@ -9,9 +9,13 @@ import { isStateUnavailableError, isStoreError, StateUnavailableError, StoreErro
  */
 const fromObjectError = (error: unknown): Error => {
   if (isStateUnavailableError(error) || isStoreError(error)) return error
-  const flags = (typeof error === 'object' && error !== null ? error : {}) as { retryable?: unknown; overloaded?: unknown }
+  const flags = (typeof error === 'object' && error !== null ? error : {}) as {
+    retryable?: unknown
+    overloaded?: unknown
+  }
   const message = error instanceof Error ? error.message : String(error)
-  if (flags.overloaded === true) return new StoreError('busy', `durable object overloaded: ${message}`, { cause: error })
+  if (flags.overloaded === true)
+    return new StoreError('busy', `durable object overloaded: ${message}`, { cause: error })
   if (flags.retryable === true) return new StateUnavailableError(`durable object: ${message}`, { cause: error })
   return new StoreError('other', `durable object: ${message}`, { cause: error })
 }

@@ -143,7 +143,10 @@ export class DurableObjectIdempotencyStore implements IdempotencyStore {
   wait(key: string, signal: AbortSignal): Promise<WaitResult> {
     // A signal cannot cross into the object, so the deadline is kept here; the object's own wait ends with the
     // owner's lease at the latest.
-    return untilAborted(objectCall<WaitResult>(() => this.#object(key).wait()), signal)
+    return untilAborted(
+      objectCall<WaitResult>(() => this.#object(key).wait()),
+      signal,
+    )
   }
 
   markSending(key: string, token: string): Promise<boolean> {

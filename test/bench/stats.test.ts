@@ -1,7 +1,17 @@
 // The benchmark's arithmetic: what its table is computed with. No timing is asserted here; targets are judged
 // only by `npm run bench -- --check`.
 import { describe, expect, it } from 'vitest'
-import { answerStatus, dueAt, dueBy, meets, pairwise, percentile, showSpread, sortedCopy, spread } from '../../bench/stats.js'
+import {
+  answerStatus,
+  dueAt,
+  dueBy,
+  meets,
+  pairwise,
+  percentile,
+  showSpread,
+  sortedCopy,
+  spread,
+} from '../../bench/stats.js'
 
 describe('bench stats', () => {
   it('takes percentiles by nearest rank', () => {
@@ -50,7 +60,7 @@ describe('bench stats', () => {
     expect(dueBy(2000, 1000, 10)).toBe(10)
   })
 
-  it("reads answers as GoTrue does: an error object in a 200 counts as its http_code", () => {
+  it('reads answers as GoTrue does: an error object in a 200 counts as its http_code', () => {
     expect(answerStatus(200, '{}')).toBe(200)
     expect(answerStatus(200, '{"error":{"http_code":504,"message":"x"}}')).toBe(504)
     expect(answerStatus(503, '{"error":{"http_code":503,"message":"x"}}')).toBe(503)

@@ -27,7 +27,12 @@ describe('configuration', () => {
       hook: { timeoutMs: 4500, signatureToleranceMs: 300_000 },
       message: { smsTemplate: 'Your code is {{ .Code }}', otpExpSeconds: 60 },
     })
-    expect(parseServerConfig({})).toEqual({ port: 8080, host: '0.0.0.0', maxConnections: 1024, metrics: { port: undefined, token: undefined } })
+    expect(parseServerConfig({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      maxConnections: 1024,
+      metrics: { port: undefined, token: undefined },
+    })
     expect(config.hook.secrets).toHaveLength(1)
     expect(config.hook.secrets[0]).toHaveLength(32)
   })
@@ -51,10 +56,13 @@ describe('configuration', () => {
   })
 
   it('requires GOTRUE_SMS_PROVIDER in production', () => {
-    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production' }).variable).toBe('GOTRUE_SMS_PROVIDER')
-    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' }).mode).toBe(
-      'production',
+    expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production' }).variable).toBe(
+      'GOTRUE_SMS_PROVIDER',
     )
+    expect(
+      parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
+        .mode,
+    ).toBe('production')
   })
 
   it('is production unless development is asked for, and refuses an unknown NODE_ENV', () => {
@@ -70,7 +78,11 @@ describe('configuration', () => {
   })
 
   it('reads LOG_LEVEL and GOTRUE_SMS_PROVIDER in any case', () => {
-    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'WARN', GOTRUE_SMS_PROVIDER: 'Console' })
+    const config = parseConfig({
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      LOG_LEVEL: 'WARN',
+      GOTRUE_SMS_PROVIDER: 'Console',
+    })
     expect([config.logLevel, config.routing.providers[0]?.name]).toEqual(['warn', 'console'])
   })
 
@@ -93,38 +105,50 @@ describe('configuration', () => {
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
-  ])('names %s when it is %s (the Node server\'s own settings)', (variable, value) => {
+  ])("names %s when it is %s (the Node server's own settings)", (variable, value) => {
     expect(() => parseServerConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: `))
   })
 
   describe('shared state settings', () => {
-    const state = (env: Record<string, string>) => parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', ...env }).state
+    const state = (env: Record<string, string>) =>
+      parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', ...env }).state
 
     it('defaults: memory, no replica acknowledgements, 100,000 exact guard windows', () => {
       expect(state({})).toMatchObject({ redis: undefined, stateDown: 'send', guardMaxKeys: 100_000 })
-      expect(state({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({ url: 'redis://r:6379', prefix: 'sms-hook:', durable: 'none' })
+      expect(state({ REDIS_URL: 'redis://r:6379' }).redis).toEqual({
+        url: 'redis://r:6379',
+        prefix: 'sms-hook:',
+        durable: 'none',
+      })
     })
 
     it('reads SMS_HOOK_REDIS_DURABLE=wait with REDIS_URL, and refuses it without one or with another value', () => {
-      expect(state({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main', SMS_HOOK_REDIS_DURABLE: 'wait' }).redis?.durable).toBe('wait')
+      expect(
+        state({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main', SMS_HOOK_REDIS_DURABLE: 'wait' }).redis?.durable,
+      ).toBe('wait')
       expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_REDIS_DURABLE: 'wait' })).toEqual({
         variable: 'SMS_HOOK_REDIS_DURABLE',
         message: expect.stringContaining('need REDIS_URL'),
       })
-      expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'redis://r', SMS_HOOK_REDIS_DURABLE: 'always' }).variable).toBe(
-        'SMS_HOOK_REDIS_DURABLE',
-      )
+      expect(
+        errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'redis://r', SMS_HOOK_REDIS_DURABLE: 'always' })
+          .variable,
+      ).toBe('SMS_HOOK_REDIS_DURABLE')
     })
 
     it('reads SMS_HOOK_GUARD_MAX_KEYS, and names it when out of range', () => {
       expect(state({ SMS_HOOK_GUARD_MAX_KEYS: '5000' }).guardMaxKeys).toBe(5000)
       for (const value of ['10', 'lots', '100000000']) {
-        expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_GUARD_MAX_KEYS: value }).variable).toBe('SMS_HOOK_GUARD_MAX_KEYS')
+        expect(errorOf({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_GUARD_MAX_KEYS: value }).variable).toBe(
+          'SMS_HOOK_GUARD_MAX_KEYS',
+        )
       }
     })
 
     it('takes the Cluster and Sentinel forms of REDIS_URL, and refuses malformed ones without echoing a password', () => {
-      expect(state({ REDIS_URL: 'rediss+cluster://u:p@n1:7000,n2:7001' }).redis?.url).toBe('rediss+cluster://u:p@n1:7000,n2:7001')
+      expect(state({ REDIS_URL: 'rediss+cluster://u:p@n1:7000,n2:7001' }).redis?.url).toBe(
+        'rediss+cluster://u:p@n1:7000,n2:7001',
+      )
       for (const url of [
         'redis://:secret@a:1,b:2',
         'redis+cluster://:secret@a:1/0',
@@ -147,7 +171,10 @@ describe('configuration', () => {
   })
 
   it('accepts SMS_HOOK_TIMEOUT_MS up to 4800', () => {
-    expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_TIMEOUT_MS: '4800' }).hook.timeoutMs).toBe(4800)
+    expect(
+      parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', SMS_HOOK_TIMEOUT_MS: '4800' }).hook
+        .timeoutMs,
+    ).toBe(4800)
   })
 
   describe('SMS_HOOK_SIGNATURE_TOLERANCE', () => {
@@ -156,7 +183,9 @@ describe('configuration', () => {
         .signatureToleranceMs
 
     it('is the Standard Webhooks 5 minutes when unset or blank', () => {
-      expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test' }).hook.signatureToleranceMs).toBe(300_000)
+      expect(parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test' }).hook.signatureToleranceMs).toBe(
+        300_000,
+      )
       expect(tolerance('  ')).toBe(300_000)
     })
 

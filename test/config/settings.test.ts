@@ -59,8 +59,15 @@ describe('unknown settings', () => {
   })
 
   it('only warns in development, as a note the start-up prints', () => {
-    const config = parseConfig({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_ALLOWED_COUNTRY: '86' })
-    expect(config.notes).toContainEqual({ variable: 'SMS_HOOK_ALLOWED_COUNTRY', reason: 'unknown setting; did you mean SMS_HOOK_ALLOWED_COUNTRIES?' })
+    const config = parseConfig({
+      NODE_ENV: 'development',
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      SMS_HOOK_ALLOWED_COUNTRY: '86',
+    })
+    expect(config.notes).toContainEqual({
+      variable: 'SMS_HOOK_ALLOWED_COUNTRY',
+      reason: 'unknown setting; did you mean SMS_HOOK_ALLOWED_COUNTRIES?',
+    })
   })
 })
 
@@ -86,11 +93,18 @@ describe('every error at once', () => {
   })
 
   it('refuses a value wrapped in quotes, saying so, and never repeats a secret', () => {
-    const errors = errorsOf({ ...PRODUCTION, GOTRUE_SMS_PROVIDER: '"console"', GOTRUE_HOOK_SEND_SMS_SECRETS: `'${SECRET}'`, LOG_LEVEL: "'info'" })
+    const errors = errorsOf({
+      ...PRODUCTION,
+      GOTRUE_SMS_PROVIDER: '"console"',
+      GOTRUE_HOOK_SEND_SMS_SECRETS: `'${SECRET}'`,
+      LOG_LEVEL: "'info'",
+    })
     expect(errors).toEqual([
-      'GOTRUE_HOOK_SEND_SMS_SECRETS: is wrapped in quotes (\'...\'): remove them, they would be part of the value',
-      'LOG_LEVEL: is wrapped in quotes (\'...\'): remove them, they would be part of the value',
-      expect.stringMatching(/^SMS_HOOK_ROUTES: .*GOTRUE_SMS_PROVIDER|^GOTRUE_SMS_PROVIDER: is wrapped in quotes \("..."\)/),
+      "GOTRUE_HOOK_SEND_SMS_SECRETS: is wrapped in quotes ('...'): remove them, they would be part of the value",
+      "LOG_LEVEL: is wrapped in quotes ('...'): remove them, they would be part of the value",
+      expect.stringMatching(
+        /^SMS_HOOK_ROUTES: .*GOTRUE_SMS_PROVIDER|^GOTRUE_SMS_PROVIDER: is wrapped in quotes \("..."\)/,
+      ),
     ])
     expect(errors.join('\n')).not.toContain(SECRET.slice(10))
   })
@@ -98,8 +112,16 @@ describe('every error at once', () => {
 
 describe('durations', () => {
   it('reads one syntax everywhere: a number and a unit of ms, s, m, h or d', () => {
-    expect(['500ms', '30s', '2m', '1h', '1d', '2 H'].map(durationMs)).toEqual([500, 30_000, 120_000, 3_600_000, 86_400_000, 7_200_000])
-    expect(['30', '1.5s', 's', '-1s', '1w'].map(durationMs)).toEqual([undefined, undefined, undefined, undefined, undefined])
+    expect(['500ms', '30s', '2m', '1h', '1d', '2 H'].map(durationMs)).toEqual([
+      500, 30_000, 120_000, 3_600_000, 86_400_000, 7_200_000,
+    ])
+    expect(['30', '1.5s', 's', '-1s', '1w'].map(durationMs)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ])
     expect([500, 30_000, 90_000, 3_600_000].map(formatDuration)).toEqual(['500ms', '30s', '90s', '1h'])
   })
 
@@ -107,18 +129,34 @@ describe('durations', () => {
     expect(parseConfig({ ...PRODUCTION, SMS_HOOK_TIMEOUT: '3s' }).hook.timeoutMs).toBe(3000)
     const old = parseConfig({ ...PRODUCTION, SMS_HOOK_TIMEOUT_MS: '2500' })
     expect(old.hook.timeoutMs).toBe(2500)
-    expect(old.notes).toContainEqual({ variable: 'SMS_HOOK_TIMEOUT_MS', reason: 'deprecated: write SMS_HOOK_TIMEOUT with a unit (4500ms)' })
+    expect(old.notes).toContainEqual({
+      variable: 'SMS_HOOK_TIMEOUT_MS',
+      reason: 'deprecated: write SMS_HOOK_TIMEOUT with a unit (4500ms)',
+    })
     expect(errorsOf({ ...PRODUCTION, SMS_HOOK_TIMEOUT: '3000' })).toEqual([
       'SMS_HOOK_TIMEOUT: must be a duration such as 500ms, 30s, 2m or 1h, got "3000"',
     ])
-    expect(parseConfig({ ...PRODUCTION, SMS_HOOK_LIMIT_PER_NUMBER: '3/90s' }).guard.limits.per_number).toEqual({ max: 3, windowMs: 90_000 })
+    expect(parseConfig({ ...PRODUCTION, SMS_HOOK_LIMIT_PER_NUMBER: '3/90s' }).guard.limits.per_number).toEqual({
+      max: 3,
+      windowMs: 90_000,
+    })
   })
 })
 
 describe('development mode', () => {
   it('turns the velocity limits off unless one is set explicitly; production keeps its defaults', () => {
-    const dev = parseConfig({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_LIMIT_PER_NUMBER: '3/1h' })
-    expect(dev.guard.limits).toEqual({ per_ip: undefined, per_network: undefined, per_number: { max: 3, windowMs: 3_600_000 }, per_country: undefined, global: undefined })
+    const dev = parseConfig({
+      NODE_ENV: 'development',
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      SMS_HOOK_LIMIT_PER_NUMBER: '3/1h',
+    })
+    expect(dev.guard.limits).toEqual({
+      per_ip: undefined,
+      per_network: undefined,
+      per_number: { max: 3, windowMs: 3_600_000 },
+      per_country: undefined,
+      global: undefined,
+    })
     expect(parseConfig(PRODUCTION).guard.limits.per_ip).toEqual({ max: 30, windowMs: 3_600_000 })
   })
 })

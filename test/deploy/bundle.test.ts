@@ -57,12 +57,16 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
     expect(ours).toContain('src/providers/aliyun/fetch-transport.ts')
     expect(ours).toContain('src/guard/index.ts')
     expect(
-      ours.filter((s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || /store\/(memory|redis)\.ts$/.test(s)),
+      ours.filter(
+        (s) => s.startsWith('src/node/') || s.endsWith('sdk-transport.ts') || /store\/(memory|redis)\.ts$/.test(s),
+      ),
     ).toEqual([])
     // The Standard Webhooks library's primitives come from src/worker (wrangler.toml [alias]), not its packages.
     expect(ours).toEqual(expect.arrayContaining(['src/worker/sha256.ts', 'src/worker/base64.ts']))
     expect(sources.filter((s) => /node_modules\/(fast-sha256|@stablelib\/base64)\//.test(s))).toEqual([])
-    expect(sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server|ioredis|prom-client)\//.test(s))).toEqual([])
+    expect(
+      sources.filter((s) => /node_modules\/(@alicloud|@darabonba|@hono\/node-server|ioredis|prom-client)\//.test(s)),
+    ).toEqual([])
   })
 
   it(`is at most ${MAX_GZIP_KIB} KiB gzip as wrangler reports it`, () => {
@@ -80,7 +84,11 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
       compatibilityDate: '2026-04-01',
       compatibilityFlags: [],
       durableObjects: { IDEMPOTENCY: 'IdempotencyObject', INBOX: 'InboxObject', COUNTERS: 'CounterObject' },
-      bindings: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN },
+      bindings: {
+        GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+        GOTRUE_SMS_PROVIDER: 'console',
+        SMS_HOOK_INBOX_TOKEN: INBOX_TOKEN,
+      },
       cf: false,
     })
     try {
@@ -99,7 +107,9 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
         body: payload.body.replace('"otp":"', '"otp":"9'),
       })
       expect(tampered.status).toBe(401)
-      const inbox = await mf.dispatchFetch('http://localhost/dev/inbox.json', { headers: { authorization: `Bearer ${INBOX_TOKEN}` } })
+      const inbox = await mf.dispatchFetch('http://localhost/dev/inbox.json', {
+        headers: { authorization: `Bearer ${INBOX_TOKEN}` },
+      })
       expect(((await inbox.json()) as InboxEntry[]).map((e) => e.id)).toEqual([payload.uuid])
     } finally {
       await mf.dispose()

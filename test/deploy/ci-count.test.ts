@@ -15,7 +15,12 @@ const countOf = (report: object | string | undefined) => {
   return execFileSync(process.execPath, ['scripts/count-tests.mjs', file], { encoding: 'utf8' })
 }
 
-const passing = { status: 'passed', name: '/app/test/a.test.ts', message: '', assertionResults: [{ title: 'a', status: 'passed' }] }
+const passing = {
+  status: 'passed',
+  name: '/app/test/a.test.ts',
+  message: '',
+  assertionResults: [{ title: 'a', status: 'passed' }],
+}
 const failing = {
   status: 'failed',
   name: '/app/test/b.test.ts',
@@ -48,16 +53,22 @@ describe('the test count of .ci/run', () => {
 
   it('counts a test file that fails to load as a failure', () => {
     expect(countOf(report([unloadable], { passed: 0, failed: 0, failedFiles: 1 }))).toBe('0 passed, 1 failed\n')
-    expect(countOf(report([passing, unloadable, failing], { passed: 2, failed: 1, failedFiles: 2 }))).toBe('2 passed, 2 failed\n')
+    expect(countOf(report([passing, unloadable, failing], { passed: 2, failed: 1, failedFiles: 2 }))).toBe(
+      '2 passed, 2 failed\n',
+    )
   })
 
   it('counts a run that failed with nothing failed in it, and a missing or broken report, as one failure', () => {
-    expect(countOf({ ...report([passing], { passed: 1, failed: 0, failedFiles: 0 }), success: false })).toBe('1 passed, 1 failed\n')
+    expect(countOf({ ...report([passing], { passed: 1, failed: 0, failedFiles: 0 }), success: false })).toBe(
+      '1 passed, 1 failed\n',
+    )
     expect(countOf(undefined)).toBe('0 passed, 1 failed\n')
     expect(countOf('{"numPassedTests":')).toBe('0 passed, 1 failed\n')
   })
 
   it('is what .ci/run prints last', () => {
-    expect(readFileSync('.ci/run', 'utf8')).toMatch(/\nnode scripts\/count-tests\.mjs test-results\.json\nexit \$status\n$/)
+    expect(readFileSync('.ci/run', 'utf8')).toMatch(
+      /\nnode scripts\/count-tests\.mjs test-results\.json\nexit \$status\n$/,
+    )
   })
 })

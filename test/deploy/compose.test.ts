@@ -81,7 +81,9 @@ const balancer = services[balancerName!]!
 /** The bind-mounted files and folders of a service, resolved against the compose file's folder. */
 const bindSources = (service: Service) =>
   (service.volumes ?? [])
-    .map((volume) => (typeof volume === 'string' ? volume.split(':')[0]! : volume.type === 'bind' ? volume.source! : ''))
+    .map((volume) =>
+      typeof volume === 'string' ? volume.split(':')[0]! : volume.type === 'bind' ? volume.source! : '',
+    )
     .filter((source) => source.startsWith('.') || source.startsWith('/'))
     .map((source) => resolve(dirname(FILE), source))
 
@@ -91,7 +93,8 @@ describe('docker-compose.example.yml', () => {
     expect(header).toMatch(/docker compose -f docker-compose\.example\.yml up/)
     expect(header).toMatch(/replace the hook secret/i)
     expect(header).toMatch(/^#\s+export /m)
-    for (const name of Object.keys(TRIAL)) expect(header, name).toMatch(new RegExp(`\\b${name}="[^"]*\\$\\(openssl rand `))
+    for (const name of Object.keys(TRIAL))
+      expect(header, name).toMatch(new RegExp(`\\b${name}="[^"]*\\$\\(openssl rand `))
   })
 
   it('commits no secret: Compose refuses to start until the hook secret, the JWT secret and the password are given', () => {
@@ -130,7 +133,7 @@ describe('docker-compose.example.yml', () => {
     expect(gotrueEnv.GOTRUE_JWT_SECRET!.length).toBeGreaterThanOrEqual(32)
   })
 
-  it("points GoTrue at a Postgres service of the file that it waits for", () => {
+  it('points GoTrue at a Postgres service of the file that it waits for', () => {
     const url = new URL(gotrueEnv.GOTRUE_DB_DATABASE_URL || gotrueEnv.DATABASE_URL!)
     expect(url.protocol).toMatch(/^postgres(ql)?:$/)
     const db = services[url.hostname]
@@ -152,7 +155,7 @@ describe('docker-compose.example.yml', () => {
     }
   })
 
-  it("runs Redis so that it refuses at its limit rather than forget a call, and keeps what it has across a restart", () => {
+  it('runs Redis so that it refuses at its limit rather than forget a call, and keeps what it has across a restart', () => {
     const command = (services.redis as { command?: string[] } | undefined)?.command ?? []
     const option = (name: string) => command[command.indexOf(name) + 1]
     expect(option('--maxmemory-policy')).toBe('noeviction')
@@ -164,7 +167,11 @@ describe('docker-compose.example.yml', () => {
     for (const name of replicas) {
       const env = envOf(services[name]!)
       if (env.GOTRUE_SMS_PROVIDER !== 'aliyun') continue
-      for (const setting of ['GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID', 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET', 'GOTRUE_SMS_ALIYUN_REGION_ID']) {
+      for (const setting of [
+        'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID',
+        'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET',
+        'GOTRUE_SMS_ALIYUN_REGION_ID',
+      ]) {
         expect(env[setting], `${name} ${setting}`).toBeTruthy()
       }
       if (env.GOTRUE_SMS_ALIYUN_IS_TEST !== 'true') {
@@ -195,13 +202,16 @@ describe('docker-compose.example.yml', () => {
 
   it('names only services of the file in depends_on', () => {
     for (const [name, service] of Object.entries(services)) {
-      for (const dependency of Object.keys(dependsOn(service))) expect(Object.keys(services), `${name} -> ${dependency}`).toContain(dependency)
+      for (const dependency of Object.keys(dependsOn(service)))
+        expect(Object.keys(services), `${name} -> ${dependency}`).toContain(dependency)
     }
   })
 
   it('puts the load balancer on the network as host.docker.internal, the hook URL GoTrue accepts over http', () => {
     const networks = balancer.networks
-    const aliases = Array.isArray(networks) ? [] : Object.values(networks ?? {}).flatMap((network) => network?.aliases ?? [])
+    const aliases = Array.isArray(networks)
+      ? []
+      : Object.values(networks ?? {}).flatMap((network) => network?.aliases ?? [])
     expect(aliases).toContain('host.docker.internal')
     for (const [name, service] of Object.entries(services)) {
       if (name === balancerName || Array.isArray(service.networks)) continue

@@ -76,8 +76,19 @@ describe('the container image', () => {
   it('takes the base image and the npm registry as build arguments, for mirrors', async () => {
     const image = `registry.example.com/library/node:${imageMajor}-bookworm-slim`
     const registry = 'https://registry.npmmirror.com/'
-    const args = ['scripts/rehearse-docker.mjs', '--build-arg', `NODE_IMAGE=${image}`, '--build-arg', `NPM_REGISTRY=${registry}`]
-    const { code, output } = await run(process.execPath, args, { REHEARSE_NODE_MAJOR: String(Number(imageMajor) + 2) }, 60_000)
+    const args = [
+      'scripts/rehearse-docker.mjs',
+      '--build-arg',
+      `NODE_IMAGE=${image}`,
+      '--build-arg',
+      `NPM_REGISTRY=${registry}`,
+    ]
+    const { code, output } = await run(
+      process.execPath,
+      args,
+      { REHEARSE_NODE_MAJOR: String(Number(imageMajor) + 2) },
+      60_000,
+    )
     expect(code, output).toBe(0)
     // Both stages.
     expect(output).toContain(`FROM ${image} AS build`)

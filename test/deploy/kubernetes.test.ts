@@ -77,7 +77,11 @@ const configMap = one('ConfigMap')
 const sourceText = (dir: string): string =>
   readdirSync(dir, { withFileTypes: true })
     .map((entry) =>
-      entry.isDirectory() ? sourceText(join(dir, entry.name)) : entry.name.endsWith('.ts') ? readFileSync(join(dir, entry.name), 'utf8') : '',
+      entry.isDirectory()
+        ? sourceText(join(dir, entry.name))
+        : entry.name.endsWith('.ts')
+          ? readFileSync(join(dir, entry.name), 'utf8')
+          : '',
     )
     .join('\n')
 const SOURCE = sourceText(join(ROOT, 'src'))
@@ -190,7 +194,11 @@ describe('deploy/kubernetes', () => {
     const pdb = one('PodDisruptionBudget')
     expect(matches(pdb.spec.selector.matchLabels)).toBe(true)
     const hpa = one('HorizontalPodAutoscaler')
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata?.name })
+    expect(hpa.spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata?.name,
+    })
     // Two replicas at least, and a budget that still lets a node drain.
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2)
     expect(deployment.spec.replicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas)
@@ -218,7 +226,10 @@ describe('deploy/kubernetes', () => {
 
 describe('deploy/alibaba-cloud/s.yaml (Function Compute 3.0, Serverless Devs)', () => {
   const text = readFileSync(join(ROOT, 'deploy/alibaba-cloud/s.yaml'), 'utf8')
-  const s = parse(text) as { edition: string; resources: Record<string, { component: string; props: Record<string, any> }> }
+  const s = parse(text) as {
+    edition: string
+    resources: Record<string, { component: string; props: Record<string, any> }>
+  }
   const [resource] = Object.values(s.resources)
   const props = resource!.props
   const variables = props.environmentVariables as Record<string, string>
@@ -227,7 +238,10 @@ describe('deploy/alibaba-cloud/s.yaml (Function Compute 3.0, Serverless Devs)', 
     expect(s.edition).toMatch(/^3\./)
     expect(resource!.component).toBe('fc3')
     expect(props.runtime).toBe('custom-container')
-    const [trigger] = props.triggers as { triggerType: string; triggerConfig: { authType: string; methods: string[] } }[]
+    const [trigger] = props.triggers as {
+      triggerType: string
+      triggerConfig: { authType: string; methods: string[] }
+    }[]
     expect(trigger!.triggerType).toBe('http')
     expect(trigger!.triggerConfig.authType).toBe('anonymous')
     expect(trigger!.triggerConfig.methods).toContain('POST')
@@ -245,7 +259,12 @@ describe('deploy/alibaba-cloud/s.yaml (Function Compute 3.0, Serverless Devs)', 
 
   it('sets only variables the app reads, and takes every secret from the deploying shell, not from the file', () => {
     for (const name of Object.keys(variables)) expect(readByTheApp(name), `${name} is read nowhere in src/`).toBe(true)
-    for (const name of ['GOTRUE_HOOK_SEND_SMS_SECRETS', 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID', 'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET', 'REDIS_URL']) {
+    for (const name of [
+      'GOTRUE_HOOK_SEND_SMS_SECRETS',
+      'GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID',
+      'GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET',
+      'REDIS_URL',
+    ]) {
       expect(variables[name], name).toBe(`\${env('${name}')}`)
     }
   })

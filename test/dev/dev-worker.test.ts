@@ -20,7 +20,11 @@ const directory = (files: Record<string, string> = {}) => {
 
 /** What one start prints, and the `--var` bindings of the wrangler command it would run. */
 const start = (cwd: string) => {
-  const out = execFileSync(process.execPath, [SCRIPT, '--print-only'], { cwd, encoding: 'utf8', env: { ...process.env, PORT: '8799' } })
+  const out = execFileSync(process.execPath, [SCRIPT, '--print-only'], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, PORT: '8799' },
+  })
   const command = JSON.parse(out.trimEnd().split('\n').at(-1)!) as string[]
   const vars = new Map<string, string>()
   command.forEach((arg, i) => {

@@ -35,7 +35,12 @@ describe('the guard in development mode', () => {
   it('keeps production counts when a token holder clears the inbox in production', async () => {
     const token = 'a-token-of-32-characters-or-more!'
     const { app } = makeApp({
-      env: { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: token, SMS_HOOK_LIMIT_PER_NUMBER: '1/1h' },
+      env: {
+        NODE_ENV: 'production',
+        GOTRUE_SMS_PROVIDER: 'console',
+        SMS_HOOK_INBOX_TOKEN: token,
+        SMS_HOOK_LIMIT_PER_NUMBER: '1/1h',
+      },
     })
     const send = async (otp: string) => (await app.request('/send-sms', signedPost(signupPayload({ otp }).body))).json()
     expect(await send('100001')).toEqual({})

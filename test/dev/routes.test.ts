@@ -14,7 +14,12 @@ describe('console provider and development inbox', () => {
     expect(response.status).toBe(200)
     const entries = (await response.json()) as InboxEntry[]
     expect(entries).toHaveLength(2)
-    expect(entries[0]).toMatchObject({ to: '8613700137000', otp: '902114', sms_type: 'mfa', text: 'Your code is 902114' })
+    expect(entries[0]).toMatchObject({
+      to: '8613700137000',
+      otp: '902114',
+      sms_type: 'mfa',
+      text: 'Your code is 902114',
+    })
     expect(entries[1]).toEqual({
       id: first.uuid,
       to: '8613800138000',
@@ -27,7 +32,8 @@ describe('console provider and development inbox', () => {
 
   it('keeps the last 100 messages', async () => {
     const { app } = makeApp()
-    for (let i = 0; i < 105; i++) await app.request('/send-sms', signedPost(signupPayload({ otp: String(100000 + i) }).body))
+    for (let i = 0; i < 105; i++)
+      await app.request('/send-sms', signedPost(signupPayload({ otp: String(100000 + i) }).body))
     const entries = (await (await app.request('/dev/inbox.json')).json()) as InboxEntry[]
     expect(entries).toHaveLength(100)
     expect(entries[0]?.otp).toBe('100104')
@@ -79,7 +85,19 @@ describe('console provider and development inbox', () => {
 
   describe('in development', () => {
     it('answers this machine and private networks', async () => {
-      for (const address of ['127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3', '172.16.0.5', '172.31.255.1', '192.168.1.20', '::ffff:192.168.65.1', 'fd00::1', 'fe80::1', '169.254.1.1']) {
+      for (const address of [
+        '127.0.0.1',
+        '::1',
+        '::ffff:127.0.0.1',
+        '10.1.2.3',
+        '172.16.0.5',
+        '172.31.255.1',
+        '192.168.1.20',
+        '::ffff:192.168.65.1',
+        'fd00::1',
+        'fe80::1',
+        '169.254.1.1',
+      ]) {
         const { app } = makeApp({ remoteAddress: address })
         expect((await app.request('/dev/inbox.json')).status, address).toBe(200)
       }
@@ -100,14 +118,22 @@ describe('console provider and development inbox', () => {
     const production = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_INBOX_TOKEN: token }
 
     it('has no inbox routes without SMS_HOOK_INBOX_TOKEN, whoever asks', async () => {
-      const { app } = makeApp({ env: { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' }, remoteAddress: '127.0.0.1' })
+      const { app } = makeApp({
+        env: { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' },
+        remoteAddress: '127.0.0.1',
+      })
       expect((await app.request('/dev/inbox.json')).status).toBe(404)
       expect((await app.request('/dev/inbox')).status).toBe(404)
     })
 
     it('answers only the bearer of the token, whatever the address (a reverse proxy makes every caller 127.0.0.1)', async () => {
       const { app } = makeApp({ env: production, remoteAddress: '127.0.0.1' })
-      for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: `Basic ${token}` }, { authorization: `Bearer ${token}x` }]) {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: 'Bearer wrong-token-0123456789' },
+        { authorization: `Basic ${token}` },
+        { authorization: `Bearer ${token}x` },
+      ]) {
         const response = await app.request('/dev/inbox.json', { headers })
         expect(response.status).toBe(401)
         expect(await response.json()).toMatchObject({ error: { http_code: 401 } })
@@ -133,7 +159,9 @@ describe('console provider and development inbox', () => {
     })
 
     it('refuses a short token at start-up, naming SMS_HOOK_INBOX_TOKEN', () => {
-      expect(() => makeApp({ env: { ...production, SMS_HOOK_INBOX_TOKEN: 'short' } })).toThrow(/^SMS_HOOK_INBOX_TOKEN: /)
+      expect(() => makeApp({ env: { ...production, SMS_HOOK_INBOX_TOKEN: 'short' } })).toThrow(
+        /^SMS_HOOK_INBOX_TOKEN: /,
+      )
     })
   })
 })

@@ -90,7 +90,11 @@ export const startFakeAliyun = async (): Promise<FakeAliyun> => {
       }
       if (url.pathname === '/__calls' && req.method === 'GET') {
         const key = url.searchParams.get('key')
-        return json(res, 200, calls.filter((call) => key === null || keysOf(call).includes(key)))
+        return json(
+          res,
+          200,
+          calls.filter((call) => key === null || keysOf(call).includes(key)),
+        )
       }
       handleApi(req, res, body, scripts, calls, nonces)
     })
@@ -146,12 +150,20 @@ const handleApi = (
     json(res, status, { RequestId: randomUUID().toUpperCase(), Code: code, Message: message, ...extra }, headers)
   }
 
-  if (req.method !== 'POST' || url.pathname !== '/') return answer(404, 'InvalidAction.NotFound', 'Specified api is not found')
+  if (req.method !== 'POST' || url.pathname !== '/')
+    return answer(404, 'InvalidAction.NotFound', 'Specified api is not found')
   if (!auth) return answer(400, 'IncompleteSignature', 'The request signature does not conform to Aliyun standards.')
   if (!account) return answer(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.')
 
   const signedNames = auth[2]!.split(';')
-  const mustSign = ['host', 'x-acs-action', 'x-acs-content-sha256', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-version']
+  const mustSign = [
+    'host',
+    'x-acs-action',
+    'x-acs-content-sha256',
+    'x-acs-date',
+    'x-acs-signature-nonce',
+    'x-acs-version',
+  ]
   const unsigned = Object.keys(req.headers).filter((name) => name.startsWith('x-acs-') && !signedNames.includes(name))
   if (mustSign.some((name) => !signedNames.includes(name)) || unsigned.length > 0) {
     return answer(400, 'IncompleteSignature', `Headers must be signed: ${[...mustSign, ...unsigned].join(';')}`)
@@ -184,11 +196,16 @@ const handleApi = (
   if (nonces.has(nonce)) return answer(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.')
   nonces.add(nonce)
   if (account.token !== undefined && header('x-acs-security-token') !== account.token) {
-    return answer(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.')
+    return answer(
+      400,
+      'InvalidSecurityToken.MismatchWithAccessKey',
+      'Specified SecurityToken mismatch with the AccessKey.',
+    )
   }
 
   const api = action === undefined ? undefined : ACTIONS[action]
-  if (!api) return answer(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`)
+  if (!api)
+    return answer(404, 'InvalidAction.NotFound', `Specified api is not found, please check your url and method.`)
   if (version !== api.version) return answer(400, 'InvalidVersion', `Specified parameter Version is not valid.`)
   const missing = api.required.find((name) => !params[name])
   if (missing) return answer(400, `Missing${missing}`, `${missing} is mandatory for this action.`)
@@ -201,7 +218,10 @@ const handleApi = (
   const reading =
     action === 'SendSmsVerifyCode'
       ? readVerifyCodeNumber(phone, params.CountryCode)
-      : readPhoneNumbers(phone, (FAKE_ALIYUN.internationalTemplates as readonly string[]).includes(params.TemplateCode!))
+      : readPhoneNumbers(
+          phone,
+          (FAKE_ALIYUN.internationalTemplates as readonly string[]).includes(params.TemplateCode!),
+        )
   if (!reading.ok) return answer(200, reading.code, reading.message)
 
   const script = scripts.get(params.OutId ?? '') ?? scripts.get(phone)

@@ -8,7 +8,14 @@
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { FAKE_TENCENT } from './vendor-accounts.js'
-import { isJson, parseJsonBody, startFakeVendor, type Reply, type ScriptedAnswer, type VendorRequest } from './vendor-fake.js'
+import {
+  isJson,
+  parseJsonBody,
+  startFakeVendor,
+  type Reply,
+  type ScriptedAnswer,
+  type VendorRequest,
+} from './vendor-fake.js'
 
 /** The gateway refuses a timestamp more than five minutes from its clock. */
 const MAX_SKEW_S = 300
@@ -47,18 +54,26 @@ const check = (request: VendorRequest) => {
   const params = json ?? {}
   const phones = params.PhoneNumberSet
   const key = Array.isArray(phones) && typeof phones[0] === 'string' ? phones[0].replace(/^\+/, '') : undefined
-  const refuse = (code: string, message: string) => ({ key, params, refusal: { code, reply: requestError(code, message) } })
+  const refuse = (code: string, message: string) => ({
+    key,
+    params,
+    refusal: { code, reply: requestError(code, message) },
+  })
   const header = (name: string) => {
     const value = request.headers[name]
     return Array.isArray(value) ? value.join(',') : value
   }
 
-  if (request.method !== 'POST' || request.path !== '/') return refuse('UnsupportedProtocol', 'Only POST / is supported.')
+  if (request.method !== 'POST' || request.path !== '/')
+    return refuse('UnsupportedProtocol', 'Only POST / is supported.')
   const auth = AUTHORIZATION.exec(header('authorization') ?? '')
   if (!auth) return refuse('AuthFailure.InvalidAuthorization', 'Authorization is not a valid TC3-HMAC-SHA256 header.')
   const [, secretId, date, service, signedHeaders, signature] = auth as unknown as string[]
   if (secretId !== FAKE_TENCENT.secretId) {
-    return refuse('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.')
+    return refuse(
+      'AuthFailure.SecretIdNotFound',
+      'The SecretId is not found, please ensure that your SecretId is correct.',
+    )
   }
   const timestamp = header('x-tc-timestamp') ?? ''
   const skew = Math.abs(Number(timestamp) - Date.now() / 1000)
@@ -91,23 +106,35 @@ const check = (request: VendorRequest) => {
   const hmac = (key: string | Buffer, text: string) => createHmac('sha256', key).update(text, 'utf8').digest()
   const key3 = hmac(hmac(hmac(`TC3${FAKE_TENCENT.secretKey}`, date!), 'sms'), 'tc3_request')
   if (!timingSafeEqual(hmac(key3, stringToSign), Buffer.from(signature!, 'hex'))) {
-    return refuse('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.')
+    return refuse(
+      'AuthFailure.SignatureFailure',
+      'The provided credentials could not be validated. Please check your signature is correct.',
+    )
   }
 
-  if (header('x-tc-action') !== 'SendSms') return refuse('InvalidAction', `The action ${header('x-tc-action')} is not found.`)
+  if (header('x-tc-action') !== 'SendSms')
+    return refuse('InvalidAction', `The action ${header('x-tc-action')} is not found.`)
   if (header('x-tc-version') !== '2021-01-11') return refuse('NoSuchVersion', 'The requested version does not exist.')
-  if (!/^[a-z]{2}-[a-z]+$/.test(header('x-tc-region') ?? '')) return refuse('UnsupportedRegion', 'The region is not supported.')
-  if (!isJson(request) || json === undefined) return refuse('InvalidParameter', 'The body must be JSON with Content-Type application/json.')
+  if (!/^[a-z]{2}-[a-z]+$/.test(header('x-tc-region') ?? ''))
+    return refuse('UnsupportedRegion', 'The region is not supported.')
+  if (!isJson(request) || json === undefined)
+    return refuse('InvalidParameter', 'The body must be JSON with Content-Type application/json.')
 
   for (const name of ['PhoneNumberSet', 'SmsSdkAppId', 'TemplateId', 'SignName']) {
     if (params[name] === undefined || params[name] === '') {
       return refuse('MissingParameter', `The request is missing a required parameter \`${name}\`.`)
     }
   }
-  if (!Array.isArray(phones) || phones.length === 0 || phones.length > 200 || !phones.every((p) => typeof p === 'string')) {
+  if (
+    !Array.isArray(phones) ||
+    phones.length === 0 ||
+    phones.length > 200 ||
+    !phones.every((p) => typeof p === 'string')
+  ) {
     return refuse('InvalidParameter', 'PhoneNumberSet must be a list of 1 to 200 strings.')
   }
-  if (params.SmsSdkAppId !== FAKE_TENCENT.sdkAppId) return refuse('UnauthorizedOperation.SmsSdkAppIdVerifyFail', 'SmsSdkAppId verify failed.')
+  if (params.SmsSdkAppId !== FAKE_TENCENT.sdkAppId)
+    return refuse('UnauthorizedOperation.SmsSdkAppIdVerifyFail', 'SmsSdkAppId verify failed.')
   if (params.SignName !== FAKE_TENCENT.signName) {
     return refuse('FailedOperation.SignatureIncorrectOrUnapproved', 'The signature is not approved or does not exist.')
   }
@@ -117,14 +144,24 @@ const check = (request: VendorRequest) => {
   }
   const set = params.TemplateParamSet ?? []
   if (!Array.isArray(set) || !set.every((p) => typeof p === 'string') || set.length !== parameters) {
-    return refuse('FailedOperation.TemplateParamSetNotMatchApprovedTemplate', 'TemplateParamSet does not match the approved template.')
+    return refuse(
+      'FailedOperation.TemplateParamSetNotMatchApprovedTemplate',
+      'TemplateParamSet does not match the approved template.',
+    )
   }
   if (typeof params.SessionContext === 'string' && Buffer.byteLength(params.SessionContext) > 512) {
     return refuse('InvalidParameterValue.ContentLengthLimit', 'SessionContext is longer than 512 bytes.')
   }
   const badNumber = phones.find((p: string) => !/^\+[1-9]\d{6,14}$/.test(p))
   if (badNumber !== undefined) {
-    return { key, params, refusal: { code: 'InvalidParameterValue.IncorrectPhoneNumber', reply: sendStatus(params, 'InvalidParameterValue.IncorrectPhoneNumber', `invalid mobile number ${badNumber}`) } }
+    return {
+      key,
+      params,
+      refusal: {
+        code: 'InvalidParameterValue.IncorrectPhoneNumber',
+        reply: sendStatus(params, 'InvalidParameterValue.IncorrectPhoneNumber', `invalid mobile number ${badNumber}`),
+      },
+    }
   }
   return { key, params }
 }
@@ -136,6 +173,11 @@ const error = (answer: ScriptedAnswer, params: Record<string, unknown>): Reply =
 }
 
 const success = (params: Record<string, unknown>): Reply =>
-  sendStatus(params, 'Ok', 'send success', `2433:${Date.now()}${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`)
+  sendStatus(
+    params,
+    'Ok',
+    'send success',
+    `2433:${Date.now()}${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`,
+  )
 
 export const startFakeTencent = () => startFakeVendor({ check, success, error })

@@ -19,10 +19,16 @@ const ERRORS: Record<number, [number, string]> = {
   21602: [400, 'Message body is required.'],
   21603: [400, "A 'From' phone number is required."],
   21604: [400, "A 'To' phone number is required."],
-  21606: [400, 'The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.'],
+  21606: [
+    400,
+    'The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.',
+  ],
   21608: [400, 'The number {to} is unverified. Trial accounts cannot send messages to unverified numbers.'],
   21610: [400, 'Attempt to send to unsubscribed recipient'],
-  21612: [400, "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from} via SMS."],
+  21612: [
+    400,
+    "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from} via SMS.",
+  ],
   21614: [400, "'To' number {to} is not a valid mobile number"],
   21659: [400, "'From' {from} is not a Twilio phone number or Short Code country mismatch"],
   21701: [400, 'The Messaging Service Sid {service} is invalid.'],

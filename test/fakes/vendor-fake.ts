@@ -101,7 +101,12 @@ export const startFakeVendor = async (rules: VendorRules): Promise<FakeVendor> =
         return send(res, { status: 200, body: calls.filter((call) => key === null || call.key === key) })
       }
 
-      const checked = rules.check({ method: req.method ?? 'GET', path: url.pathname + url.search, headers: req.headers, body })
+      const checked = rules.check({
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers: req.headers,
+        body,
+      })
       const call: FakeCall & { key?: string } = {
         key: checked.key,
         method: req.method ?? 'GET',
@@ -121,19 +126,30 @@ export const startFakeVendor = async (rules: VendorRules): Promise<FakeVendor> =
       if (scripted?.hang) return
       let reply: Reply
       if (scripted?.raw !== undefined) {
-        reply = { status: scripted.status ?? 500, body: scripted.raw, headers: { 'content-type': 'text/html', ...scripted.headers } }
+        reply = {
+          status: scripted.status ?? 500,
+          body: scripted.raw,
+          headers: { 'content-type': 'text/html', ...scripted.headers },
+        }
       } else if (scripted?.body !== undefined) {
         reply = { status: scripted.status ?? 200, body: scripted.body, headers: scripted.headers }
       } else if (scripted?.error !== undefined) {
         const vendorReply = rules.error(scripted, checked.params)
-        reply = { status: scripted.status ?? vendorReply.status, body: vendorReply.body, headers: { ...vendorReply.headers, ...scripted.headers } }
+        reply = {
+          status: scripted.status ?? vendorReply.status,
+          body: vendorReply.body,
+          headers: { ...vendorReply.headers, ...scripted.headers },
+        }
       } else {
         reply = rules.success(checked.params)
       }
       if (scripted?.cut) {
         call.answer = 'cut'
         const text = JSON.stringify(reply.body)
-        res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) })
+        res.writeHead(reply.status, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+        })
         res.write(text.slice(0, Math.floor(text.length / 2)))
         setTimeout(() => res.destroy(), 20)
         return
@@ -172,7 +188,8 @@ const readHeaders = (headers: IncomingHttpHeaders): Record<string, string> =>
   )
 
 /** Whether the request says its body is a form, or JSON: vendors read a body only by its content type. */
-export const isForm = (request: VendorRequest) => /^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')
+export const isForm = (request: VendorRequest) =>
+  /^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')
 export const isJson = (request: VendorRequest) => /^application\/json\b/i.test(request.headers['content-type'] ?? '')
 
 /**
@@ -186,7 +203,9 @@ export const parseForm = (request: VendorRequest): Record<string, string> =>
 export const parseJsonBody = (request: VendorRequest): Record<string, unknown> | undefined => {
   try {
     const value: unknown = JSON.parse(request.body.toString('utf8'))
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -30,14 +30,19 @@ const vonageError = (status: string, errorText = ERROR_TEXTS[status] ?? 'Error')
 const check = (request: VendorRequest) => {
   const params = parseForm(request)
   const key = params.to
-  const refuse = (status: string, errorText: string) => ({ key, params, refusal: { code: status, reply: vonageError(status, errorText) } })
+  const refuse = (status: string, errorText: string) => ({
+    key,
+    params,
+    refusal: { code: status, reply: vonageError(status, errorText) },
+  })
   if (request.method !== 'POST' || request.path !== '/sms/json') {
     return { key, params, refusal: { code: '404', reply: { status: 404, body: 'Not Found' } } }
   }
   if (!isForm(request)) return refuse('2', 'Missing api_key')
   if (!params.api_key) return refuse('2', 'Missing api_key')
   if (!params.api_secret) return refuse('2', 'Missing api_secret')
-  if (params.api_key !== FAKE_VONAGE.apiKey || params.api_secret !== FAKE_VONAGE.apiSecret) return refuse('4', 'Bad Credentials')
+  if (params.api_key !== FAKE_VONAGE.apiKey || params.api_secret !== FAKE_VONAGE.apiSecret)
+    return refuse('4', 'Bad Credentials')
   if (!params.from) return refuse('2', 'Missing from param')
   if (!params.to) return refuse('2', 'Missing to param')
   if (!/^[1-9]\d{6,14}$/.test(params.to)) return refuse('3', 'Invalid to param')

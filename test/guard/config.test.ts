@@ -50,7 +50,13 @@ describe('the guard settings', () => {
   })
 
   it('stops start-up on a limit that is no count per window, naming the variable', () => {
-    for (const variable of ['SMS_HOOK_LIMIT_PER_IP', 'SMS_HOOK_LIMIT_PER_NETWORK', 'SMS_HOOK_LIMIT_PER_NUMBER', 'SMS_HOOK_LIMIT_PER_COUNTRY', 'SMS_HOOK_LIMIT_GLOBAL']) {
+    for (const variable of [
+      'SMS_HOOK_LIMIT_PER_IP',
+      'SMS_HOOK_LIMIT_PER_NETWORK',
+      'SMS_HOOK_LIMIT_PER_NUMBER',
+      'SMS_HOOK_LIMIT_PER_COUNTRY',
+      'SMS_HOOK_LIMIT_GLOBAL',
+    ]) {
       for (const value of ['10', '10/h', '0/1h', '5/0s', '5/1w', '5/31d', '-1/1h', '5 per hour', '1.5/1h', 'none']) {
         const error = errorOf({ [variable]: value })
         expect(error.variable, `${variable}=${value}`).toBe(variable)
@@ -64,7 +70,9 @@ describe('the guard settings', () => {
   })
 
   it('reads allowed countries as calling codes, with or without +, and refuses one not in service', () => {
-    expect(parseGuardConfig({ SMS_HOOK_ALLOWED_COUNTRIES: '86, 852,+853,1' }).allowedCountries).toEqual(new Set(['86', '852', '853', '1']))
+    expect(parseGuardConfig({ SMS_HOOK_ALLOWED_COUNTRIES: '86, 852,+853,1' }).allowedCountries).toEqual(
+      new Set(['86', '852', '853', '1']),
+    )
     for (const value of ['86,999', 'CN', '86;852', '0086']) {
       expect(errorOf({ SMS_HOOK_ALLOWED_COUNTRIES: value }).variable).toBe('SMS_HOOK_ALLOWED_COUNTRIES')
     }

@@ -18,7 +18,12 @@ import { signedPost } from '../support/sign.js'
 const HOUR = 3_600_000
 
 /** Production's default limits: in development (the tests' NODE_ENV) the velocity limits are off unless set. */
-const PRODUCTION_DEFAULTS: Env = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', SMS_HOOK_LIMIT_PER_NUMBER: undefined, SMS_HOOK_LIMIT_PER_IP: undefined }
+const PRODUCTION_DEFAULTS: Env = {
+  NODE_ENV: 'production',
+  GOTRUE_SMS_PROVIDER: 'console',
+  SMS_HOOK_LIMIT_PER_NUMBER: undefined,
+  SMS_HOOK_LIMIT_PER_IP: undefined,
+}
 
 const setup = (env: Env) => {
   // On the hour, so that every window starts with the test.
@@ -37,7 +42,10 @@ const setup = (env: Env) => {
   /** Posts `body` signed at the app's time, as GoTrue would; GoTrue's retry is the same body again. */
   const post = async (body: string) => {
     const response = await app.request('/send-sms', signedPost(body, { timestamp: Math.floor(clock.now() / 1000) }))
-    return { status: response.status, body: (await response.json()) as { error?: { http_code: number; message: string } } }
+    return {
+      status: response.status,
+      body: (await response.json()) as { error?: { http_code: number; message: string } },
+    }
   }
   return { clock, provider, hits, events, logs, post }
 }
@@ -53,7 +61,13 @@ describe('the allowed countries and blocked prefixes', () => {
       body: { error: { http_code: 400, message: MESSAGES.countryNotAllowed } },
     })
     expect(provider.calls).toHaveLength(0)
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'sms-pumping guard refused the call', rule: 'country_not_allowed' }))
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'sms-pumping guard refused the call',
+        rule: 'country_not_allowed',
+      }),
+    )
     expect(await post(signupPayload({ phone: '85291234567' }).body)).toEqual(sent)
     expect(provider.calls).toHaveLength(1)
   })
@@ -75,7 +89,10 @@ describe('the allowed countries and blocked prefixes', () => {
       })
     }
     expect(provider.calls).toHaveLength(0)
-    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual(['prefix_blocked', 'prefix_blocked'])
+    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual([
+      'prefix_blocked',
+      'prefix_blocked',
+    ])
     expect(await post(signupPayload({ phone: '8613900139000' }).body)).toEqual(sent)
   })
 })
@@ -84,8 +101,16 @@ describe('the velocity limits', () => {
   const cases: [string, Env, (i: number) => { phone?: string; ip?: string }][] = [
     ['per number', { SMS_HOOK_LIMIT_PER_NUMBER: '2/1h' }, (i) => ({ phone: '8613800138000', ip: `203.0.113.${i}` })],
     ['per ip', { SMS_HOOK_LIMIT_PER_IP: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: '198.51.100.9' })],
-    ['per network', { SMS_HOOK_LIMIT_PER_NETWORK: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: `2001:db8:7:${i}::1` })],
-    ['per country', { SMS_HOOK_LIMIT_PER_COUNTRY: '2/1h' }, (i) => ({ phone: `861380013800${i}`, ip: `203.0.113.${i}` })],
+    [
+      'per network',
+      { SMS_HOOK_LIMIT_PER_NETWORK: '2/1h' },
+      (i) => ({ phone: `861380013800${i}`, ip: `2001:db8:7:${i}::1` }),
+    ],
+    [
+      'per country',
+      { SMS_HOOK_LIMIT_PER_COUNTRY: '2/1h' },
+      (i) => ({ phone: `861380013800${i}`, ip: `203.0.113.${i}` }),
+    ],
     ['global', { SMS_HOOK_LIMIT_GLOBAL: '2/1h' }, (i) => ({ phone: `44770090012${i}`, ip: `203.0.113.${i}` })],
   ]
   for (const [rule, env, call] of cases) {
@@ -96,7 +121,9 @@ describe('the velocity limits', () => {
       expect(await post(signupPayload(call(2)).body)).toEqual(sent)
       expect(await post(signupPayload(call(3)).body)).toEqual(tooMany)
       expect(provider.calls).toHaveLength(2)
-      expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'sms-pumping guard refused the call', rule: name }))
+      expect(logs).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'sms-pumping guard refused the call', rule: name }),
+      )
       expect(logs.filter((l) => l.msg === 'hook').map((l) => l.outcome)).toEqual(['sent', 'sent', 'too_many_requests'])
       expect(events).toContainEqual(expect.objectContaining({ type: 'guard_refused', rule: name }))
     })
@@ -123,7 +150,8 @@ describe('the velocity limits', () => {
     const { post, events } = setup({ SMS_HOOK_LIMIT_PER_NETWORK: '20/1h' })
     const phone = (i: number) => `86139${String(i).padStart(8, '0')}`
     const answers = []
-    for (let i = 0; i < 40; i++) answers.push(await post(signupPayload({ phone: phone(i), ip: `2001:db8:42:${i.toString(16)}::1` }).body))
+    for (let i = 0; i < 40; i++)
+      answers.push(await post(signupPayload({ phone: phone(i), ip: `2001:db8:42:${i.toString(16)}::1` }).body))
     expect(answers.slice(0, 20)).toEqual(Array(20).fill(sent))
     expect(answers.slice(20)).toEqual(Array(20).fill(tooMany))
     expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual(Array(20).fill('per_network'))
@@ -138,7 +166,11 @@ describe('the velocity limits', () => {
   it('by default refuses the 121st code from one IPv6 /48 within an hour', async () => {
     const { post, events } = setup(PRODUCTION_DEFAULTS)
     for (let i = 0; i < 120; i++) {
-      expect(await post(signupPayload({ phone: `86139${String(i).padStart(8, '0')}`, ip: `2001:db8:42:${i.toString(16)}::1` }).body)).toEqual(sent)
+      expect(
+        await post(
+          signupPayload({ phone: `86139${String(i).padStart(8, '0')}`, ip: `2001:db8:42:${i.toString(16)}::1` }).body,
+        ),
+      ).toEqual(sent)
     }
     expect(await post(signupPayload({ phone: '8613900000120', ip: '2001:db8:42:ffff::1' }).body)).toEqual(tooMany)
     expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual(['per_network'])
@@ -203,12 +235,17 @@ describe('the caller-side limits first', () => {
     for (const phone of ['8613900139001', '8613900139002', '8613900139003']) {
       expect(await post(signupPayload({ phone, ip: attacker }).body)).toEqual(sent)
     }
-    for (let i = 0; i < 20; i++) expect(await post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual(tooMany)
-    for (let i = 0; i < 3; i++) expect(await post(signupPayload({ phone: victim, ip: '203.0.113.7' }).body)).toEqual(sent)
+    for (let i = 0; i < 20; i++)
+      expect(await post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual(tooMany)
+    for (let i = 0; i < 3; i++)
+      expect(await post(signupPayload({ phone: victim, ip: '203.0.113.7' }).body)).toEqual(sent)
     // The victim's number is now at its own limit, whoever asks.
     expect(await post(signupPayload({ phone: victim, ip: '203.0.113.8' }).body)).toEqual(tooMany)
     expect(provider.calls).toHaveLength(6)
-    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual([...Array(20).fill('per_ip'), 'per_number'])
+    expect(events.filter((e) => e.type === 'guard_refused').map((e) => e.rule)).toEqual([
+      ...Array(20).fill('per_ip'),
+      'per_number',
+    ])
   })
 
   it('counts a call refused by a caller-side limit against no destination: not its number, country or the global limit', async () => {
@@ -231,7 +268,11 @@ describe('the caller-side limits first', () => {
   })
 
   it('applies no caller-side limit to a call without an address (GoTrue before v2.187), and counts it against its destination', async () => {
-    const { post, hits } = setup({ SMS_HOOK_LIMIT_PER_IP: '1/1h', SMS_HOOK_LIMIT_PER_NETWORK: '1/1h', SMS_HOOK_LIMIT_PER_NUMBER: '2/1h' })
+    const { post, hits } = setup({
+      SMS_HOOK_LIMIT_PER_IP: '1/1h',
+      SMS_HOOK_LIMIT_PER_NETWORK: '1/1h',
+      SMS_HOOK_LIMIT_PER_NUMBER: '2/1h',
+    })
     for (let i = 0; i < 2; i++) expect((await post(signupPayload({ legacy: true }).body)).status).toBe(200)
     const refused = await post(signupPayload({ legacy: true }).body)
     expect(refused).toEqual({ status: 429, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } })
@@ -264,13 +305,22 @@ describe('when the counters fail otherwise than by not answering', () => {
     const { app, logs } = makeApp({
       provider,
       env: { SMS_HOOK_LIMIT_PER_NUMBER: '5/1h' },
-      counters: { hit: (key, windowMs) => (broken ? Promise.reject(new Error('Durable Object reset')) : memory.hit(key, windowMs)) },
+      counters: {
+        hit: (key, windowMs) =>
+          broken ? Promise.reject(new Error('Durable Object reset')) : memory.hit(key, windowMs),
+      },
     })
     const { body } = signupPayload()
     const first = await app.request('/send-sms', signedPost(body))
     expect(await first.json()).toEqual({ error: { http_code: 503, message: MESSAGES.unavailable } })
     expect(provider.calls).toHaveLength(0)
-    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', msg: "the guard's counters failed", error: 'Error: Durable Object reset' }))
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        msg: "the guard's counters failed",
+        error: 'Error: Durable Object reset',
+      }),
+    )
     broken = false
     expect(await (await app.request('/send-sms', signedPost(body))).json()).toEqual({})
     expect(provider.calls).toHaveLength(1)

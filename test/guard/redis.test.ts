@@ -40,8 +40,12 @@ describe.skipIf(redis.url === '')(
       const phone = uniqueMainlandPhone()
       expect(await a!.post(signupPayload({ phone }).body)).toEqual({})
       expect(await b!.post(signupPayload({ phone }).body)).toEqual({})
-      expect(await a!.post(signupPayload({ phone }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
-      expect(await b!.post(signupPayload({ phone }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
+      expect(await a!.post(signupPayload({ phone }).body)).toEqual({
+        error: { http_code: 429, message: MESSAGES.tooManyRequests },
+      })
+      expect(await b!.post(signupPayload({ phone }).body)).toEqual({
+        error: { http_code: 429, message: MESSAGES.tooManyRequests },
+      })
       expect(a!.provider.calls.length + b!.provider.calls.length).toBe(2)
     })
 
@@ -64,10 +68,15 @@ describe.skipIf(redis.url === '')(
       const victim = uniqueMainlandPhone()
       expect(await a!.post(signupPayload({ phone: uniqueMainlandPhone(), ip: attacker }).body)).toEqual({})
       for (let i = 0; i < 5; i++) {
-        expect(await a!.post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
+        expect(await a!.post(signupPayload({ phone: victim, ip: attacker }).body)).toEqual({
+          error: { http_code: 429, message: MESSAGES.tooManyRequests },
+        })
       }
-      for (const ip of ['203.0.113.1', '203.0.113.2']) expect(await b!.post(signupPayload({ phone: victim, ip }).body)).toEqual({})
-      expect(await b!.post(signupPayload({ phone: victim, ip: '203.0.113.3' }).body)).toEqual({ error: { http_code: 429, message: MESSAGES.tooManyRequests } })
+      for (const ip of ['203.0.113.1', '203.0.113.2'])
+        expect(await b!.post(signupPayload({ phone: victim, ip }).body)).toEqual({})
+      expect(await b!.post(signupPayload({ phone: victim, ip: '203.0.113.3' }).body)).toEqual({
+        error: { http_code: 429, message: MESSAGES.tooManyRequests },
+      })
     })
   },
 )

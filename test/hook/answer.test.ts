@@ -36,7 +36,12 @@ for (const legacy of [false, true]) {
       const provider = new ScriptedProvider()
       const { app } = makeApp({ provider })
       for (const otp of ['12345', '12345678901', '12a456', '']) {
-        await expectRefusal(await app.request('/send-sms', signedPost(payload({ otp }).body)), 400, legacy, 'Invalid SMS hook payload')
+        await expectRefusal(
+          await app.request('/send-sms', signedPost(payload({ otp }).body)),
+          400,
+          legacy,
+          'Invalid SMS hook payload',
+        )
       }
       expect(provider.calls).toHaveLength(0)
     })
@@ -54,7 +59,12 @@ for (const legacy of [false, true]) {
       const provider = new ScriptedProvider()
       const { app } = makeApp({ provider })
       for (const phone of ['12ab', '0086138001380', '1234567890123456', '123']) {
-        await expectRefusal(await app.request('/send-sms', signedPost(payload({ phone }).body)), 400, legacy, 'Invalid phone number')
+        await expectRefusal(
+          await app.request('/send-sms', signedPost(payload({ phone }).body)),
+          400,
+          legacy,
+          'Invalid phone number',
+        )
       }
       expect(provider.calls).toHaveLength(0)
     })
@@ -98,11 +108,22 @@ for (const legacy of [false, true]) {
 
     it('answers both with 504 under SMS_HOOK_UNKNOWN_OUTCOME=error', async () => {
       const env = { SMS_HOOK_UNKNOWN_OUTCOME: 'error' }
-      await expectRefusal(await makeApp({ provider: failing('outcome_unknown'), env }).app.request('/send-sms', signedPost(payload().body)), 504, legacy)
+      await expectRefusal(
+        await makeApp({ provider: failing('outcome_unknown'), env }).app.request(
+          '/send-sms',
+          signedPost(payload().body),
+        ),
+        504,
+        legacy,
+      )
       const untyped = new ScriptedProvider(async () => {
         throw new TypeError('provider bug')
       })
-      await expectRefusal(await makeApp({ provider: untyped, env }).app.request('/send-sms', signedPost(payload().body)), 504, legacy)
+      await expectRefusal(
+        await makeApp({ provider: untyped, env }).app.request('/send-sms', signedPost(payload().body)),
+        504,
+        legacy,
+      )
     })
   })
 }
@@ -124,16 +145,23 @@ describe('answers before the payload is read', () => {
   it('counts a chunked body (no Content-Length) as it streams in, and refuses it past 2 MiB', async () => {
     const provider = new ScriptedProvider()
     const { app } = makeApp({ provider })
-    const streamed = (text: string, headers: Record<string, string>): RequestInit => ({
-      method: 'POST',
-      headers,
-      body: new Blob([text]).stream(),
-      duplex: 'half',
-    } as RequestInit)
+    const streamed = (text: string, headers: Record<string, string>): RequestInit =>
+      ({
+        method: 'POST',
+        headers,
+        body: new Blob([text]).stream(),
+        duplex: 'half',
+      }) as RequestInit
     const { body } = signupPayload()
-    expect((await app.request('/send-sms', streamed(body, signedPost(body).headers as Record<string, string>))).status).toBe(200)
+    expect(
+      (await app.request('/send-sms', streamed(body, signedPost(body).headers as Record<string, string>))).status,
+    ).toBe(200)
     const huge = JSON.stringify({ sms: { otp: '123456' }, pad: 'x'.repeat(2 * 1024 * 1024 + 1) })
-    await expectRefusal(await app.request('/send-sms', streamed(huge, signedPost(huge).headers as Record<string, string>)), 413, true)
+    await expectRefusal(
+      await app.request('/send-sms', streamed(huge, signedPost(huge).headers as Record<string, string>)),
+      413,
+      true,
+    )
     expect(provider.calls).toHaveLength(1)
   })
 
@@ -220,7 +248,8 @@ describe('other routes', () => {
     for (const method of ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
       const response = await app.request('/send-sms', { method })
       expect([method, response.status, response.headers.get('allow')]).toEqual([method, 405, 'POST'])
-      if (method !== 'HEAD') expect(await response.json()).toEqual({ error: { http_code: 405, message: 'Method not allowed' } })
+      if (method !== 'HEAD')
+        expect(await response.json()).toEqual({ error: { http_code: 405, message: 'Method not allowed' } })
     }
     expect(provider.calls).toEqual([])
     // POST still reaches the hook: unsigned, it is refused as GoTrue's calls are checked.

@@ -34,7 +34,13 @@ describe('reading the body', () => {
     const response = await app.fetch(failingRequest(true))
     expect(response.status).toBe(400)
     expect(logs).toEqual([
-      { level: 'warn', time: expect.any(String), msg: 'request body incomplete: the connection closed', path: '/send-sms', remote_address: '192.0.2.1' },
+      {
+        level: 'warn',
+        time: expect.any(String),
+        msg: 'request body incomplete: the connection closed',
+        path: '/send-sms',
+        remote_address: '192.0.2.1',
+      },
     ])
   })
 

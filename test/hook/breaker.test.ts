@@ -20,7 +20,10 @@ const controlled = (name: string) => {
     const now = behaviour
     if (now instanceof Promise) await now
     else if (now === 'unrecognised') {
-      throw new ProviderError('recipient_invalid', 'scripted unknown code', { providerCode: `${name}-new`, unrecognised: true })
+      throw new ProviderError('recipient_invalid', 'scripted unknown code', {
+        providerCode: `${name}-new`,
+        unrecognised: true,
+      })
     } else if (now !== 'up') throw new ProviderError(now, `scripted ${now}`, { providerCode: `${name}-${now}` })
     return { messageId: `${name}-${message.reference}` }
   }, name)
@@ -73,14 +76,21 @@ describe('a circuit breaker per provider', () => {
     expect(transitions()).toEqual([])
     await hook()
     expect(transitions()).toEqual(['twilio opened'])
-    expect(logs.find((l) => l.msg.includes('skipped until its breaker cools down'))).toMatchObject({ level: 'warn', provider: 'twilio' })
+    expect(logs.find((l) => l.msg.includes('skipped until its breaker cools down'))).toMatchObject({
+      level: 'warn',
+      provider: 'twilio',
+    })
     expect(twilio.calls).toHaveLength(2)
 
     twilio.set('up')
     expect((await hook()).status).toBe(200)
     expect(twilio.calls).toHaveLength(2)
     expect(lastCall()).toEqual({ provider: 'vonage', skipped: ['twilio'] })
-    expect(logs.findLast((l) => l.msg === 'hook')).toMatchObject({ provider: 'vonage', attempts: 1, skipped: ['twilio'] })
+    expect(logs.findLast((l) => l.msg === 'hook')).toMatchObject({
+      provider: 'vonage',
+      attempts: 1,
+      skipped: ['twilio'],
+    })
 
     clock.advance(COOLDOWN_MS - 1)
     await hook()
@@ -301,7 +311,7 @@ describe('CircuitBreaker', () => {
     expect(b.available).toBe(false)
   })
 
-  it('closes on any answer from the vendor, even while a probe is out, and ignores that probe\'s failure after', () => {
+  it("closes on any answer from the vendor, even while a probe is out, and ignores that probe's failure after", () => {
     const { b, clock, transitions } = breaker()
     const stale = b.enter()
     b.record(b.enter()!, 'down')

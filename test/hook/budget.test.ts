@@ -21,7 +21,10 @@ const deferred = <T>() => {
 }
 
 /** A memory store whose `markSending` is replaced: slow, or failing as a shared state that stopped answering. */
-const storeWithMark = (markSending: (memory: MemoryIdempotencyStore, key: string, token: string) => Promise<boolean>, local: boolean) => {
+const storeWithMark = (
+  markSending: (memory: MemoryIdempotencyStore, key: string, token: string) => Promise<boolean>,
+  local: boolean,
+) => {
   const memory = new MemoryIdempotencyStore({ clock: { now: () => Date.now() } })
   const store: IdempotencyStore = {
     ...(local ? { local: true } : {}),
@@ -35,11 +38,11 @@ const storeWithMark = (markSending: (memory: MemoryIdempotencyStore, key: string
   return store
 }
 
-describe("one budget per GoTrue call, from metadata.time", () => {
+describe('one budget per GoTrue call, from metadata.time', () => {
   const now = Date.now()
   const stopped = { now: () => now }
 
-  it('answers busy at once, nothing claimed, when less than 500 ms of GoTrue\'s 5 s (less 400 ms for the way back) is left', async () => {
+  it("answers busy at once, nothing claimed, when less than 500 ms of GoTrue's 5 s (less 400 ms for the way back) is left", async () => {
     for (const [sinceCall, expected] of [
       [4101, 'busy'],
       [4099, 'sent'],
@@ -91,7 +94,11 @@ describe('nothing sent is never "may have sent"', () => {
       if (slow) await new Promise((r) => setTimeout(r, 300))
       return memory.markSending(key, token)
     }, true)
-    const { app, events } = makeApp({ provider, store, env: { SMS_HOOK_TIMEOUT_MS: '200', SMS_HOOK_BREAKER_THRESHOLD: '1' } })
+    const { app, events } = makeApp({
+      provider,
+      store,
+      env: { SMS_HOOK_TIMEOUT_MS: '200', SMS_HOOK_BREAKER_THRESHOLD: '1' },
+    })
     const response = await app.request('/send-sms', signedPost(signupPayload().body))
     expect(await response.json()).toEqual(busy)
     expect(provider.calls).toHaveLength(0)
@@ -145,13 +152,19 @@ describe('a provider call that outlives the answer', () => {
     const { body } = signupPayload()
     expect(await (await app.request('/send-sms', signedPost(body))).json()).toEqual({})
     gate.resolve({ messageId: 'late-id' })
-    await expect.poll(() => events.find((e) => e.type === 'late_outcome')).toMatchObject({
-      outcome: { ok: true, provider: 'scripted', messageId: 'late-id' },
+    await expect
+      .poll(() => events.find((e) => e.type === 'late_outcome'))
+      .toMatchObject({
+        outcome: { ok: true, provider: 'scripted', messageId: 'late-id' },
+      })
+    expect(logs.find((l) => l.msg.startsWith('provider answered after the hook had answered'))).toMatchObject({
+      outcome: 'sent',
     })
-    expect(logs.find((l) => l.msg.startsWith('provider answered after the hook had answered'))).toMatchObject({ outcome: 'sent' })
     // GoTrue's retry now finds the real outcome.
     await expect.poll(async () => (await app.request('/send-sms', signedPost(body))).status).toBe(200)
-    expect(events.filter((e) => e.type === 'replayed').at(-1)).toMatchObject({ outcome: { ok: true, messageId: 'late-id' } })
+    expect(events.filter((e) => e.type === 'replayed').at(-1)).toMatchObject({
+      outcome: { ok: true, messageId: 'late-id' },
+    })
     expect(provider.calls).toHaveLength(1)
   })
 
@@ -161,11 +174,13 @@ describe('a provider call that outlives the answer', () => {
     const { app, logs } = makeApp({ provider, env: { SMS_HOOK_TIMEOUT_MS: '150' } })
     expect(await (await app.request('/send-sms', signedPost(signupPayload().body))).json()).toEqual({})
     gate.reject(new ProviderError('recipient_invalid', 'not a mobile number'))
-    await expect.poll(() => logs.find((l) => l.msg === 'provider answered after the hook had answered: not sent')).toMatchObject({
-      level: 'warn',
-      outcome: 'recipient_invalid',
-      key: expect.any(String),
-    })
+    await expect
+      .poll(() => logs.find((l) => l.msg === 'provider answered after the hook had answered: not sent'))
+      .toMatchObject({
+        level: 'warn',
+        outcome: 'recipient_invalid',
+        key: expect.any(String),
+      })
   })
 })
 

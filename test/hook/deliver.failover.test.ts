@@ -21,7 +21,8 @@ const twoProviders = (first: Provider, second: Provider, options: { env?: Env; c
     ...(options.clock ? { clock: options.clock } : {}),
   })
 
-const errorOf = async (response: Response) => ((await response.json()) as { error?: { http_code: number; message: string } }).error
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error?: { http_code: number; message: string } }).error
 
 const outcomeEvent = (events: HookEvent[]) => events.find((e) => e.type === 'delivered' || e.type === 'failed')
 
@@ -50,7 +51,9 @@ describe('failover to the next provider of the route', () => {
         attempts: 2,
         failed_over: [{ provider: 'tencent', kind, code: 'T-1' }],
       })
-      expect(logs.find((l) => l.msg === 'provider failed' || l.msg === 'provider rejected our configuration')).toMatchObject({
+      expect(
+        logs.find((l) => l.msg === 'provider failed' || l.msg === 'provider rejected our configuration'),
+      ).toMatchObject({
         provider: 'tencent',
         attempt: 1,
       })
@@ -103,7 +106,7 @@ describe('failover to the next provider of the route', () => {
     expect(aliyun.calls).toHaveLength(0)
   })
 
-  it('answers with the last provider tried: its answer, not the first one\'s', async () => {
+  it("answers with the last provider tried: its answer, not the first one's", async () => {
     const tencent = failing('tencent', 'retryable')
     const aliyun = failing('aliyun', 'configuration', { code: 'isv.SMS_SIGNATURE_ILLEGAL' })
     const { app, logs } = twoProviders(tencent, aliyun)
@@ -131,11 +134,17 @@ describe('failover to the next provider of the route', () => {
       attempts: 4,
       failedAttempts: ['tencent', 'aliyun', 'aliyun', 'aliyun'].map((provider) => ({ provider, kind: 'retryable' })),
     })
-    expect(events.filter((e) => e.type === 'attempt_failed').map((e) => e.type === 'attempt_failed' && e.attempt)).toEqual([1, 2, 3, 4])
+    expect(
+      events.filter((e) => e.type === 'attempt_failed').map((e) => e.type === 'attempt_failed' && e.attempt),
+    ).toEqual([1, 2, 3, 4])
   })
 
   it('tries three providers in order, and answers from the third', async () => {
-    const [twilio, vonage, messagebird] = [failing('twilio', 'retryable'), failing('vonage', 'configuration'), working('messagebird')]
+    const [twilio, vonage, messagebird] = [
+      failing('twilio', 'retryable'),
+      failing('vonage', 'configuration'),
+      working('messagebird'),
+    ]
     const { app, logs } = makeApp({
       env: { ...vendorEnv(), SMS_HOOK_ROUTES: '*=twilio,vonage,messagebird' },
       providers: { twilio, vonage, messagebird },
@@ -166,7 +175,7 @@ describe('one deadline for every attempt together', () => {
     expect(aliyun.calls[0]!.options.deadline).toBe(started + 3900 + RUN_ON_MS)
   })
 
-  it('starts no attempt with less than 500 ms left: the answer is the slow provider\'s', async () => {
+  it("starts no attempt with less than 500 ms left: the answer is the slow provider's", async () => {
     const clock = manualClock()
     const tencent = failing('tencent', 'retryable', { clock, tookMs: 4001 })
     const aliyun = working('aliyun')
@@ -189,7 +198,9 @@ describe('one deadline for every attempt together', () => {
   it('ends the call when a provider is still busy at the deadline, even with SMS_HOOK_FAILOVER_ON_TIMEOUT', async () => {
     const tencent = new ScriptedProvider(hang, 'tencent')
     const aliyun = working('aliyun')
-    const { app } = twoProviders(tencent, aliyun, { env: { SMS_HOOK_TIMEOUT_MS: '150', SMS_HOOK_FAILOVER_ON_TIMEOUT: 'true' } })
+    const { app } = twoProviders(tencent, aliyun, {
+      env: { SMS_HOOK_TIMEOUT_MS: '150', SMS_HOOK_FAILOVER_ON_TIMEOUT: 'true' },
+    })
     // The SMS may have left: answered as success, so GoTrue keeps the code.
     expect(await (await app.request('/send-sms', signedPost(signupPayload().body))).json()).toEqual({})
     expect(aliyun.calls).toHaveLength(0)
@@ -214,7 +225,7 @@ describe('one deadline for every attempt together', () => {
 })
 
 describe('one OTP, one SMS, across failover', () => {
-  it('answers GoTrue\'s retry after a failover from the stored outcome, sending nothing more', async () => {
+  it("answers GoTrue's retry after a failover from the stored outcome, sending nothing more", async () => {
     const tencent = failing('tencent', 'retryable')
     const aliyun = working('aliyun')
     const { app, logs } = twoProviders(tencent, aliyun)
@@ -239,7 +250,7 @@ describe('one OTP, one SMS, across failover', () => {
     expect([tencent.calls.length, aliyun.calls.length]).toEqual([1, 3])
   })
 
-  it('lets GoTrue\'s retry send when no provider could have sent', async () => {
+  it("lets GoTrue's retry send when no provider could have sent", async () => {
     const tencent = failing('tencent', 'configuration')
     const aliyun = new ScriptedProvider(async (m, _o, call) => {
       if (call === 1) throw new ProviderError('configuration', 'bad template')
@@ -260,11 +271,20 @@ describe('providers that cannot reach a number are passed over (Provider.reaches
 
   it("sends a number abroad through the route's next provider, without trying Alibaba Cloud or counting it", async () => {
     const twilio = working('twilio')
-    const { app, events } = makeApp({ env: { ...vendorEnv(), SMS_HOOK_ROUTES: '*=aliyun,twilio' }, providers: { twilio } })
+    const { app, events } = makeApp({
+      env: { ...vendorEnv(), SMS_HOOK_ROUTES: '*=aliyun,twilio' },
+      providers: { twilio },
+    })
     const response = await app.request('/send-sms', signedPost(abroad().body))
     expect(await response.text()).toBe('{}')
     expect(twilio.calls).toHaveLength(1)
-    expect(outcomeEvent(events)).toMatchObject({ type: 'delivered', provider: 'twilio', attempts: 1, failedAttempts: [], skipped: [] })
+    expect(outcomeEvent(events)).toMatchObject({
+      type: 'delivered',
+      provider: 'twilio',
+      attempts: 1,
+      failedAttempts: [],
+      skipped: [],
+    })
     expect(events.some((e) => e.type === 'breaker')).toBe(false)
   })
 

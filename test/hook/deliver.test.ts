@@ -16,7 +16,12 @@ describe('the hook always answers within SMS_HOOK_TIMEOUT_MS', () => {
     const response = await app.request('/send-sms', signedPost(body))
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({})
-    expect(logs.find((l) => l.msg === 'hook')).toMatchObject({ level: 'warn', outcome: 'outcome_unknown', status: 200, key: expect.any(String) })
+    expect(logs.find((l) => l.msg === 'hook')).toMatchObject({
+      level: 'warn',
+      outcome: 'outcome_unknown',
+      status: 200,
+      key: expect.any(String),
+    })
 
     // GoTrue's retry finds the first call still sending: answered alike, nothing sent again.
     const repeat = await app.request('/send-sms', signedPost(body))
@@ -33,7 +38,7 @@ describe('the hook always answers within SMS_HOOK_TIMEOUT_MS', () => {
     expect(legacy.status).toBe(504)
   })
 
-  it("does not abort the provider at the deadline: its call runs on, with a signal and deadline of its own", async () => {
+  it('does not abort the provider at the deadline: its call runs on, with a signal and deadline of its own', async () => {
     let aborted = false
     const provider = new ScriptedProvider((_m, options) => {
       options.signal.addEventListener('abort', () => (aborted = true))

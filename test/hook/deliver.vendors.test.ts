@@ -25,7 +25,10 @@ describe('failover through the fake vendors', () => {
 
     const tencent = await vendorCalls('tencent', phone)
     expect(tencent).toHaveLength(1)
-    expect(tencent[0]).toMatchObject({ accepted: true, params: { PhoneNumberSet: [`+${phone}`], TemplateParamSet: [otp] } })
+    expect(tencent[0]).toMatchObject({
+      accepted: true,
+      params: { PhoneNumberSet: [`+${phone}`], TemplateParamSet: [otp] },
+    })
     const aliyun = await aliyunCalls(uuid)
     expect(aliyun).toHaveLength(1)
     expect(aliyun[0]).toMatchObject({
@@ -61,7 +64,8 @@ const twilioThenVonage = (env: Env = {}) => {
   return { ...made, hook, breakerEvents }
 }
 
-const errorOf = async (response: Response) => ((await response.json()) as { error?: { http_code: number; message: string } }).error
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error?: { http_code: number; message: string } }).error
 
 describe("Twilio's refusals of a destination, through the fake Twilio", () => {
   for (const [what, code] of [
@@ -78,7 +82,9 @@ describe("Twilio's refusals of a destination, through the fake Twilio", () => {
         expect(await vendorCalls('vonage', phone)).toHaveLength(0)
       }
       expect(breakerEvents()).toEqual([])
-      expect(logs.filter((l) => l.msg === 'hook').every((l) => l.provider === 'twilio' && l.failed_over === undefined)).toBe(true)
+      expect(
+        logs.filter((l) => l.msg === 'hook').every((l) => l.provider === 'twilio' && l.failed_over === undefined),
+      ).toBe(true)
 
       // An honest user after them still goes to Twilio: nothing was held against it.
       const honest = ukNumber()
@@ -119,7 +125,11 @@ describe('failover from Twilio to Vonage, through the fakes', () => {
       expect(await (await hook(phone)).text()).toBe('{}')
       expect(await vendorCalls('twilio', phone)).toHaveLength(1)
       expect(await vendorCalls('vonage', phone)).toMatchObject([{ accepted: true }])
-      expect(logs.find((l) => l.msg === 'hook')).toMatchObject({ outcome: 'sent', provider: 'vonage', failed_over: [{ provider: 'twilio', code }] })
+      expect(logs.find((l) => l.msg === 'hook')).toMatchObject({
+        outcome: 'sent',
+        provider: 'vonage',
+        failed_over: [{ provider: 'twilio', code }],
+      })
     })
   }
 })

@@ -33,7 +33,10 @@ describe('hostile input never causes a 5xx, a crash or a delivery', () => {
     await fc.assert(
       fc.asyncProperty(
         body,
-        fc.record({ 'webhook-id': headerValue, 'webhook-timestamp': headerValue, 'webhook-signature': headerValue }, { requiredKeys: [] }),
+        fc.record(
+          { 'webhook-id': headerValue, 'webhook-timestamp': headerValue, 'webhook-signature': headerValue },
+          { requiredKeys: [] },
+        ),
         async (payload, headers) => {
           const response = await app.request('/send-sms', { method: 'POST', headers, body: payload })
           expectNoServerError(response)
@@ -48,7 +51,10 @@ describe('hostile input never causes a 5xx, a crash or a delivery', () => {
   it('bodies validly signed by a secret we do not hold, or signed for another body', async () => {
     await fc.assert(
       fc.asyncProperty(body, body, async (payload, other) => {
-        for (const headers of [gotrueHeaders(payload, { secrets: [OTHER_SECRET] }), gotrueHeaders(other === payload ? `${other} ` : other)]) {
+        for (const headers of [
+          gotrueHeaders(payload, { secrets: [OTHER_SECRET] }),
+          gotrueHeaders(other === payload ? `${other} ` : other),
+        ]) {
           const response = await app.request('/send-sms', { method: 'POST', headers, body: payload })
           expectNoServerError(response)
           expect(response.status).toBe(401)
@@ -60,10 +66,16 @@ describe('hostile input never causes a 5xx, a crash or a delivery', () => {
   })
 
   it('correctly signed garbage is refused as a bad payload, not a server error', async () => {
-    const garbage = fc.oneof(fc.string({ maxLength: 2000 }), fc.json({ maxDepth: 4 })).filter((s) => !s.includes('"otp"'))
+    const garbage = fc
+      .oneof(fc.string({ maxLength: 2000 }), fc.json({ maxDepth: 4 }))
+      .filter((s) => !s.includes('"otp"'))
     await fc.assert(
       fc.asyncProperty(garbage, async (payload) => {
-        const response = await app.request('/send-sms', { method: 'POST', headers: gotrueHeaders(payload, { secrets: [SECRET] }), body: payload })
+        const response = await app.request('/send-sms', {
+          method: 'POST',
+          headers: gotrueHeaders(payload, { secrets: [SECRET] }),
+          body: payload,
+        })
         expectNoServerError(response)
         const json = (await response.json()) as { error?: { http_code: number } }
         expect(json.error?.http_code).toBe(400)

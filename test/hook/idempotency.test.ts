@@ -19,7 +19,7 @@ const deferred = <T>() => {
 }
 
 describe('one OTP, one SMS', () => {
-  it('answers GoTrue\'s retry (same body, new webhook-id) with success and sends nothing more', async () => {
+  it("answers GoTrue's retry (same body, new webhook-id) with success and sends nothing more", async () => {
     const provider = new ScriptedProvider()
     const { app, logs } = makeApp({ provider })
     const { body } = fresh()
@@ -96,7 +96,11 @@ describe('one OTP, one SMS', () => {
     const repeat = await hasty.app.request('/send-sms', signedPost(body))
     // The first call is sending: the SMS may arrive, so GoTrue must keep the code.
     expect(await repeat.json()).toEqual({})
-    expect(hasty.logs.find((l) => l.msg === 'hook')).toMatchObject({ level: 'warn', outcome: 'in_progress', status: 200 })
+    expect(hasty.logs.find((l) => l.msg === 'hook')).toMatchObject({
+      level: 'warn',
+      outcome: 'in_progress',
+      status: 200,
+    })
     gate.resolve({ messageId: 'late' })
     const answered = await first
     expect(answered.status).toBe(200)
@@ -133,7 +137,9 @@ describe('when the idempotency store fails', () => {
     const response = await app.request('/send-sms', signedPost(fresh().body))
     expect(await response.text()).toBe('{}')
     expect(provider.calls).toHaveLength(1)
-    expect(logs.some((l) => l.level === 'error' && l.msg === 'idempotency store failed to record an outcome')).toBe(true)
+    expect(logs.some((l) => l.level === 'error' && l.msg === 'idempotency store failed to record an outcome')).toBe(
+      true,
+    )
   })
 })
 
@@ -211,7 +217,10 @@ describe('once() when an owner died mid-send', () => {
       release: (key, token) => store.release(key, token),
     }
     const onRecordError = vi.fn()
-    expect(await once(failing, 'k', { ...options, onRecordError }, send)).toEqual({ ...outcomeUnknown, replayed: false })
+    expect(await once(failing, 'k', { ...options, onRecordError }, send)).toEqual({
+      ...outcomeUnknown,
+      replayed: false,
+    })
     expect(onRecordError).toHaveBeenCalledTimes(1)
     clock.advance(1001)
     expect(await once(store, 'k', options, send)).toEqual({ ...outcomeUnknown, replayed: false })
@@ -241,7 +250,10 @@ describe('once() with a check inside the claim (the guard)', () => {
   it('releases the key after a refusal that is not final, so a repeat checks again and may send', async () => {
     const { store, send } = setup()
     const unavailable = refused(503, 'state_unavailable', MESSAGES.unavailable)
-    const check = vi.fn<() => Promise<typeof unavailable | undefined>>().mockResolvedValueOnce(unavailable).mockResolvedValue(undefined)
+    const check = vi
+      .fn<() => Promise<typeof unavailable | undefined>>()
+      .mockResolvedValueOnce(unavailable)
+      .mockResolvedValue(undefined)
     expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...unavailable, replayed: false })
     expect(await once(store, 'k', { ...options, check }, send)).toEqual({ ...delivered, replayed: false })
     expect(check).toHaveBeenCalledTimes(2)
@@ -286,7 +298,10 @@ describe('once() with a check inside the claim (the guard)', () => {
     }
     const onRecordError = vi.fn()
     const answerBy = Promise.resolve()
-    expect(await once(slow, 'k', { ...options, onRecordError, answerBy }, send)).toEqual({ ...delivered, replayed: false })
+    expect(await once(slow, 'k', { ...options, onRecordError, answerBy }, send)).toEqual({
+      ...delivered,
+      replayed: false,
+    })
     expect(onRecordError).not.toHaveBeenCalled()
     failRecord(new Error('redis: timeout'))
     await vi.waitFor(() => expect(onRecordError).toHaveBeenCalledWith(new Error('redis: timeout')))

@@ -96,11 +96,15 @@ describe('the checks before the body', () => {
   it('refuses an unsigned 2 MiB call (no webhook headers) with 401 without reading its body', async () => {
     const { app, events } = makeApp()
     const { stream, counter } = countedBody(2 * MiB)
-    const response = await app.fetch(post({ 'content-type': 'application/json', 'content-length': String(2 * MiB) }, stream))
+    const response = await app.fetch(
+      post({ 'content-type': 'application/json', 'content-length': String(2 * MiB) }, stream),
+    )
     expect(response.status).toBe(401)
     expect(await response.json()).toEqual({ error: { http_code: 401, message: 'Invalid webhook signature' } })
     expect(counter.pulled).toBe(0)
-    expect(events).toContainEqual(expect.objectContaining({ type: 'refused', step: 'verify', reason: 'missing_headers' }))
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'refused', step: 'verify', reason: 'missing_headers' }),
+    )
   })
 
   it('refuses an unsigned call over the limit with 401, not 413: the headers come first', async () => {
@@ -129,7 +133,9 @@ describe('the checks before the body', () => {
     for (const timestamp of [seconds - 301, seconds + 301]) {
       const { body } = payloadOf(1.5 * MiB)
       const { stream, counter } = countedBody(1.5 * MiB)
-      const response = await app.fetch(post({ ...gotrueHeaders(body, { timestamp }), 'content-length': String(1.5 * MiB) }, stream))
+      const response = await app.fetch(
+        post({ ...gotrueHeaders(body, { timestamp }), 'content-length': String(1.5 * MiB) }, stream),
+      )
       expect(response.status).toBe(401)
       expect(counter.pulled).toBe(0)
     }
@@ -143,7 +149,9 @@ describe('the checks before the body', () => {
     const { app } = makeApp()
     const { body } = signupPayload()
     const { stream, counter } = countedBody(MiB)
-    const response = await app.fetch(post(gotrueHeaders(body, { timestamp: `${Math.floor(Date.now() / 1000)}abc` }), stream))
+    const response = await app.fetch(
+      post(gotrueHeaders(body, { timestamp: `${Math.floor(Date.now() / 1000)}abc` }), stream),
+    )
     expect(response.status).toBe(401)
     expect(counter.pulled).toBe(0)
   })
@@ -152,8 +160,14 @@ describe('the checks before the body', () => {
     const { app, events } = makeApp()
     const { body } = signupPayload()
     const headers = gotrueHeaders(body)
-    const response = await app.request('/send-sms', { method: 'POST', headers, body: body.replace('authenticated', 'anonymous') })
+    const response = await app.request('/send-sms', {
+      method: 'POST',
+      headers,
+      body: body.replace('authenticated', 'anonymous'),
+    })
     expect(response.status).toBe(401)
-    expect(events).toContainEqual(expect.objectContaining({ type: 'refused', step: 'verify', reason: 'no_matching_signature' }))
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'refused', step: 'verify', reason: 'no_matching_signature' }),
+    )
   })
 })

@@ -17,7 +17,12 @@ const send = async (body: string, env: Record<string, string> = {}) => {
 describe('destination and message from GoTrue payloads', () => {
   it('signup (v2.187+): sends the OTP to sms.phone with the default template', async () => {
     const message = await send(fixtures.signup)
-    expect(message).toMatchObject({ to: { e164: '8613800138000', callingCode: '86', national: '13800138000' }, otp: '482913', text: 'Your code is 482913', smsType: 'sms' })
+    expect(message).toMatchObject({
+      to: { e164: '8613800138000', callingCode: '86', national: '13800138000' },
+      otp: '482913',
+      text: 'Your code is 482913',
+      smsType: 'sms',
+    })
     expect(message.reference).toBe('9f1c2a57-5a4b-4c1e-9d1e-0c7a1e2b3c4d')
   })
 
@@ -27,9 +32,14 @@ describe('destination and message from GoTrue payloads', () => {
     expect(message.otp).toBe('730155')
   })
 
-  it('MFA challenge: sends to the factor\'s phone with GOTRUE_MFA_PHONE_TEMPLATE', async () => {
+  it("MFA challenge: sends to the factor's phone with GOTRUE_MFA_PHONE_TEMPLATE", async () => {
     const message = await send(fixtures.mfa, { GOTRUE_MFA_PHONE_TEMPLATE: 'Your MFA code: {{ .Code }}' })
-    expect(message).toMatchObject({ to: { e164: '8613700137000', callingCode: '86', national: '13700137000' }, otp: '902114', smsType: 'mfa', text: 'Your MFA code: 902114' })
+    expect(message).toMatchObject({
+      to: { e164: '8613700137000', callingCode: '86', national: '13700137000' },
+      otp: '902114',
+      smsType: 'mfa',
+      text: 'Your MFA code: 902114',
+    })
   })
 
   it('legacy payload (no metadata, no sms.phone): sends to user.phone, keyed by the body hash', async () => {
@@ -54,7 +64,10 @@ describe('destination and message from GoTrue payloads', () => {
   it('falls through empty fields but never past an invalid one', async () => {
     const provider = new ScriptedProvider()
     const { app } = makeApp({ provider })
-    const emptySms = JSON.stringify({ user: { phone: '8613800138000', new_phone: '' }, sms: { otp: '123456', phone: '' } })
+    const emptySms = JSON.stringify({
+      user: { phone: '8613800138000', new_phone: '' },
+      sms: { otp: '123456', phone: '' },
+    })
     expect((await app.request('/send-sms', signedPost(emptySms))).status).toBe(200)
     expect(provider.calls[0]?.message.to.e164).toBe('8613800138000')
     const invalidSms = JSON.stringify({ user: { phone: '8613800138000' }, sms: { otp: '123456', phone: 'abc' } })
@@ -157,7 +170,18 @@ describe("GoTrue's time of the call (metadata.time, v2.187+)", () => {
 
   it('is undefined without metadata (before v2.187) or when unreadable, and the OTP still goes', async () => {
     expect(parsedOf(fixtures.legacy).time).toBeUndefined()
-    for (const time of [undefined, null, '', 'yesterday', '2026-08-20', '2026-08-20T10:54:52', '2026-08-20T25:54:52Z', '2026-08-20T10:54:52.1234567890Z', 1787223292123, {}]) {
+    for (const time of [
+      undefined,
+      null,
+      '',
+      'yesterday',
+      '2026-08-20',
+      '2026-08-20T10:54:52',
+      '2026-08-20T25:54:52Z',
+      '2026-08-20T10:54:52.1234567890Z',
+      1787223292123,
+      {},
+    ]) {
       expect(parsedOf(withTime(time)).time).toBeUndefined()
     }
     expect((await send(fresh(withTime('not a time')).body)).otp).toBe('482913')
@@ -181,7 +205,12 @@ describe('MFA challenges before v2.180 (the number only in user.factors)', () =>
 
   it('v2.173: sends to the verified phone factor, not the newer unverified one nor user.phone', async () => {
     const message = await send(fixtures.mfaV2173)
-    expect(message).toMatchObject({ to: { e164: '8613700137000' }, otp: '551207', smsType: 'mfa', text: 'Your code is 551207' })
+    expect(message).toMatchObject({
+      to: { e164: '8613700137000' },
+      otp: '551207',
+      smsType: 'mfa',
+      text: 'Your code is 551207',
+    })
     expect(message.reference).toMatch(/^[0-9a-f]{64}$/)
   })
 
@@ -225,7 +254,13 @@ describe('MFA challenges before v2.180 (the number only in user.factors)', () =>
   })
 
   it('refuses with 400 invalid_payload when there is no phone factor, never falling back to user.phone', async () => {
-    for (const list of [[], [{ factor_type: 'totp', status: 'verified' }], undefined, 'factors', { 0: phoneFactor('8613700137000', 'verified', '2026-08-10T12:00:00Z') }]) {
+    for (const list of [
+      [],
+      [{ factor_type: 'totp', status: 'verified' }],
+      undefined,
+      'factors',
+      { 0: phoneFactor('8613700137000', 'verified', '2026-08-10T12:00:00Z') },
+    ]) {
       const parsed = parsePayload(factors(list as unknown[]))
       expect(parsed).toMatchObject({ ok: false, hasMetadata: false, refusal: { status: 400, code: 'invalid_payload' } })
     }
@@ -240,26 +275,49 @@ describe('MFA challenges before v2.180 (the number only in user.factors)', () =>
   })
 })
 
-describe('each GoTrue version\'s payload shape: destination and OTP', () => {
+describe("each GoTrue version's payload shape: destination and OTP", () => {
   it('v2.146-v2.157 (sms.otp only): user.phone, no metadata, no time', () => {
-    expect(parsedOf(fixtures.legacy)).toMatchObject({ phone: '14155550123', otp: '118204', smsType: 'sms', hasMetadata: false, uuid: undefined, time: undefined, ip: undefined })
+    expect(parsedOf(fixtures.legacy)).toMatchObject({
+      phone: '14155550123',
+      otp: '118204',
+      smsType: 'sms',
+      hasMetadata: false,
+      uuid: undefined,
+      time: undefined,
+      ip: undefined,
+    })
   })
 
   it('v2.158-v2.179 (sms_type for MFA only): a non-MFA payload without sms_type, or with an empty one, is an SMS', () => {
     const withType = edit(fixtures.legacy, (p) => (p.sms.sms_type = ''))
     expect(parsedOf(withType)).toMatchObject({ phone: '14155550123', otp: '118204', smsType: 'sms' })
-    expect(parsedOf(fixtures.mfaV2173)).toMatchObject({ phone: '8613700137000', otp: '551207', smsType: 'mfa', hasMetadata: false })
+    expect(parsedOf(fixtures.mfaV2173)).toMatchObject({
+      phone: '8613700137000',
+      otp: '551207',
+      smsType: 'mfa',
+      hasMetadata: false,
+    })
   })
 
   it('before v2.180, a reauthentication while a phone change is pending goes to user.new_phone', async () => {
-    expect(parsedOf(fixtures.reauthPhoneChangeV2173)).toMatchObject({ phone: '8613900139000', otp: '0048213377', smsType: 'sms', hasMetadata: false })
+    expect(parsedOf(fixtures.reauthPhoneChangeV2173)).toMatchObject({
+      phone: '8613900139000',
+      otp: '0048213377',
+      smsType: 'sms',
+      hasMetadata: false,
+    })
     const message = await send(fixtures.reauthPhoneChangeV2173)
     expect(message).toMatchObject({ to: { e164: '8613900139000' }, otp: '0048213377', text: 'Your code is 0048213377' })
   })
 
   it('v2.180-v2.186 (sms.phone, no metadata): sms.phone wins over user.new_phone, user.phone and the factors', async () => {
     const phoneChange = edit(fixtures.phoneChange, (p) => delete p.metadata)
-    expect(parsedOf(phoneChange)).toMatchObject({ phone: '8613900139000', otp: '730155', hasMetadata: false, time: undefined })
+    expect(parsedOf(phoneChange)).toMatchObject({
+      phone: '8613900139000',
+      otp: '730155',
+      hasMetadata: false,
+      time: undefined,
+    })
     // The challenged factor is the older of two verified ones: sms.phone says so, the heuristic would not.
     const message = await send(fixtures.mfaV2186, { GOTRUE_MFA_PHONE_TEMPLATE: 'MFA {{ .Code }}' })
     expect(message).toMatchObject({ to: { e164: '8613600136000' }, otp: '664318', smsType: 'mfa', text: 'MFA 664318' })

@@ -49,8 +49,17 @@ describe('routing by number prefix (SMS_HOOK_ROUTES)', () => {
       expect(response.status).toBe(legacy ? 400 : 200)
       expect(await response.json()).toEqual({ error: { http_code: 400, message: MESSAGES.noRoute } })
       expect(Object.values(providers).flatMap((p) => p.calls)).toHaveLength(0)
-      expect(logs.find((l) => l.msg === 'hook')).toMatchObject({ level: 'warn', outcome: 'no_route', status: 400, attempts: 0 })
-      expect(events.find((e) => e.type === 'failed')).toMatchObject({ provider: undefined, attempts: 0, failedAttempts: [] })
+      expect(logs.find((l) => l.msg === 'hook')).toMatchObject({
+        level: 'warn',
+        outcome: 'no_route',
+        status: 400,
+        attempts: 0,
+      })
+      expect(events.find((e) => e.type === 'failed')).toMatchObject({
+        provider: undefined,
+        attempts: 0,
+        failedAttempts: [],
+      })
     })
   }
 
@@ -63,7 +72,11 @@ describe('routing by number prefix (SMS_HOOK_ROUTES)', () => {
   })
 
   it('sends every number to GOTRUE_SMS_PROVIDER when SMS_HOOK_ROUTES is unset', () => {
-    const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
+    const config = parseConfig({
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      NODE_ENV: 'production',
+      GOTRUE_SMS_PROVIDER: 'console',
+    })
     expect(config.routing.routes).toEqual([{ prefix: '*', providers: ['console'] }])
     expect(config.routing.providers).toEqual([{ name: 'console', settings: {} }])
   })
@@ -92,7 +105,9 @@ describe('SMS_HOOK_ROUTES at start-up', () => {
       { prefix: '*', providers: ['twilio', 'vonage'] },
     ])
     expect(config.routing.providers.map((p) => p.name)).toEqual(['aliyun', 'tencent', 'twilio', 'vonage'])
-    expect(config.routing.providers[0]!.settings).toMatchObject({ accessKeyId: vendorEnv().GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID })
+    expect(config.routing.providers[0]!.settings).toMatchObject({
+      accessKeyId: vendorEnv().GOTRUE_SMS_ALIYUN_ACCESS_KEY_ID,
+    })
   })
 
   it('names the rule and every missing variable of a provider without settings', () => {
@@ -101,14 +116,20 @@ describe('SMS_HOOK_ROUTES at start-up', () => {
       message: 'SMS_HOOK_ROUTES: rule "*=textlocal": textlocal needs GOTRUE_SMS_TEXTLOCAL_API_KEY',
     })
     expect(
-      startUpError({ SMS_HOOK_ROUTES: '44=twilio,vonage', GOTRUE_SMS_VONAGE_API_SECRET: '', GOTRUE_SMS_VONAGE_FROM: '' }).message,
-    ).toBe('SMS_HOOK_ROUTES: rule "44=twilio,vonage": vonage needs GOTRUE_SMS_VONAGE_API_SECRET and GOTRUE_SMS_VONAGE_FROM')
+      startUpError({
+        SMS_HOOK_ROUTES: '44=twilio,vonage',
+        GOTRUE_SMS_VONAGE_API_SECRET: '',
+        GOTRUE_SMS_VONAGE_FROM: '',
+      }).message,
+    ).toBe(
+      'SMS_HOOK_ROUTES: rule "44=twilio,vonage": vonage needs GOTRUE_SMS_VONAGE_API_SECRET and GOTRUE_SMS_VONAGE_FROM',
+    )
   })
 
-  it('passes on a provider\'s own message for a variable that is set but wrong', () => {
-    expect(startUpError({ SMS_HOOK_ROUTES: '*=twilio', GOTRUE_SMS_TWILIO_ENDPOINT: 'ftp://example.com' }).message).toMatch(
-      /^SMS_HOOK_ROUTES: rule "\*=twilio": GOTRUE_SMS_TWILIO_ENDPOINT: /,
-    )
+  it("passes on a provider's own message for a variable that is set but wrong", () => {
+    expect(
+      startUpError({ SMS_HOOK_ROUTES: '*=twilio', GOTRUE_SMS_TWILIO_ENDPOINT: 'ftp://example.com' }).message,
+    ).toMatch(/^SMS_HOOK_ROUTES: rule "\*=twilio": GOTRUE_SMS_TWILIO_ENDPOINT: /)
   })
 
   it('refuses an unknown provider, naming it and the known ones', () => {
@@ -156,8 +177,14 @@ describe('SMS_HOOK_ROUTES at start-up', () => {
       SMS_HOOK_BREAKER_COOLDOWN: '2m',
     })
     expect(set.routing).toMatchObject({ failoverOnTimeout: true, breaker: { threshold: 3, cooldownMs: 120_000 } })
-    for (const [value, ms] of [['500ms', 500], ['45s', 45_000], ['1M', 60_000]] as const) {
-      expect(production({ SMS_HOOK_BREAKER_COOLDOWN: value, GOTRUE_SMS_PROVIDER: 'console' }).routing.breaker.cooldownMs).toBe(ms)
+    for (const [value, ms] of [
+      ['500ms', 500],
+      ['45s', 45_000],
+      ['1M', 60_000],
+    ] as const) {
+      expect(
+        production({ SMS_HOOK_BREAKER_COOLDOWN: value, GOTRUE_SMS_PROVIDER: 'console' }).routing.breaker.cooldownMs,
+      ).toBe(ms)
     }
     const bad: [string, string][] = [
       ['SMS_HOOK_FAILOVER_ON_TIMEOUT', 'sometimes'],

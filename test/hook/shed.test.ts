@@ -24,7 +24,10 @@ describe('shedding load', () => {
     const shed = await app.request('/send-sms', signedPost(c.body))
     expect(await shed.json()).toEqual(busy)
     expect(provider.calls).toHaveLength(2)
-    expect(logs.find((l) => l.msg === 'hook shed: too busy to answer in time')).toMatchObject({ level: 'warn', status: 503 })
+    expect(logs.find((l) => l.msg === 'hook shed: too busy to answer in time')).toMatchObject({
+      level: 'warn',
+      status: 503,
+    })
 
     gate.resolve({ messageId: 'm' })
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
@@ -51,10 +54,14 @@ describe('shedding load', () => {
     }
   })
 
-  it('gives the provider the deadline of the arrival, not of the handler\'s start', async () => {
+  it("gives the provider the deadline of the arrival, not of the handler's start", async () => {
     let arrived = 0
     const provider = new ScriptedProvider(() => new Promise<never>(() => {}))
-    const { app } = makeApp({ provider, env: { SMS_HOOK_TIMEOUT_MS: '1500' }, arrivedAt: () => (arrived = Date.now() - 300) })
+    const { app } = makeApp({
+      provider,
+      env: { SMS_HOOK_TIMEOUT_MS: '1500' },
+      arrivedAt: () => (arrived = Date.now() - 300),
+    })
     const response = await app.request('/send-sms', signedPost(fresh().body))
     // Answered (as success: the provider may be sending) 1.5 s after the arrival, not after the handler's start.
     expect(await response.json()).toEqual({})

@@ -78,18 +78,28 @@ describe('Redis unreachable from the start', () => {
   })
 
   it('send: still refuses what needs no shared state (a country not allowed)', async () => {
-    const { post, provider } = replica(openState(`redis://127.0.0.1:${await freePort()}`), { SMS_HOOK_ALLOWED_COUNTRIES: '852' })
-    expect(await post(signupPayload().body)).toEqual({ status: 200, body: { error: { http_code: 400, message: MESSAGES.countryNotAllowed } } })
+    const { post, provider } = replica(openState(`redis://127.0.0.1:${await freePort()}`), {
+      SMS_HOOK_ALLOWED_COUNTRIES: '852',
+    })
+    expect(await post(signupPayload().body)).toEqual({
+      status: 200,
+      body: { error: { http_code: 400, message: MESSAGES.countryNotAllowed } },
+    })
     expect(provider.calls).toHaveLength(0)
   })
 
   it('refuse: answers 503 and sends nothing, as the status itself to GoTrue before v2.187', async () => {
-    const { post, provider, logs, stateDown } = replica(openState(`redis://127.0.0.1:${await freePort()}`), { SMS_HOOK_STATE_DOWN: 'refuse' })
+    const { post, provider, logs, stateDown } = replica(openState(`redis://127.0.0.1:${await freePort()}`), {
+      SMS_HOOK_STATE_DOWN: 'refuse',
+    })
     expect(await post(signupPayload().body)).toEqual(unavailable)
     expect(await post(signupPayload({ legacy: true }).body)).toEqual({ ...unavailable, status: 503 })
     expect(provider.calls).toHaveLength(0)
     expect(stateDown()).toEqual(['idempotency:refuse', 'idempotency:refuse'])
-    expect(logs.filter((l) => l.msg === 'hook').map((l) => l.outcome)).toEqual(['state_unavailable', 'state_unavailable'])
+    expect(logs.filter((l) => l.msg === 'hook').map((l) => l.outcome)).toEqual([
+      'state_unavailable',
+      'state_unavailable',
+    ])
   })
 })
 
@@ -143,7 +153,9 @@ describe.skipIf(!redis.dedicated)(
       await server.kill()
       release()
       expect(await inFlight).toEqual(sent)
-      expect(logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'idempotency store failed to record an outcome' }))
+      expect(logs).toContainEqual(
+        expect.objectContaining({ level: 'error', msg: 'idempotency store failed to record an outcome' }),
+      )
     })
   },
 )
@@ -172,7 +184,10 @@ describe('guard counters down while the store answers', () => {
 
   it('refuse: gives up on counters that never answer at the hook deadline', async () => {
     const hanging: RateCounters = { hit: () => new Promise(() => {}) }
-    const { post, provider } = replica({ counters: hanging }, { SMS_HOOK_STATE_DOWN: 'refuse', SMS_HOOK_TIMEOUT_MS: '300' })
+    const { post, provider } = replica(
+      { counters: hanging },
+      { SMS_HOOK_STATE_DOWN: 'refuse', SMS_HOOK_TIMEOUT_MS: '300' },
+    )
     const started = performance.now()
     expect(await post(signupPayload().body)).toEqual(unavailable)
     expect(performance.now() - started).toBeLessThan(300 + 500)
@@ -186,10 +201,13 @@ describe('a store that never answers', () => {
 
   it('refuse: gives up on a claim at the hook deadline, answering 503', async () => {
     const store: IdempotencyStore = { ...bind(memory()), claim: never }
-    const { post, provider, stateDown } = replica({ store, counters: new MemoryRateCounters({ clock: { now: () => Date.now() } }) }, {
-      SMS_HOOK_STATE_DOWN: 'refuse',
-      SMS_HOOK_TIMEOUT_MS: '300',
-    })
+    const { post, provider, stateDown } = replica(
+      { store, counters: new MemoryRateCounters({ clock: { now: () => Date.now() } }) },
+      {
+        SMS_HOOK_STATE_DOWN: 'refuse',
+        SMS_HOOK_TIMEOUT_MS: '300',
+      },
+    )
     const started = performance.now()
     expect(await post(signupPayload().body)).toEqual(unavailable)
     expect(performance.now() - started).toBeLessThan(300 + 500)
@@ -199,7 +217,10 @@ describe('a store that never answers', () => {
 
   it('answers a delivered call by the deadline when recording it never ends', async () => {
     const store: IdempotencyStore = { ...bind(memory()), complete: never }
-    const { post, provider } = replica({ store, counters: new MemoryRateCounters({ clock: { now: () => Date.now() } }) }, { SMS_HOOK_TIMEOUT_MS: '300' })
+    const { post, provider } = replica(
+      { store, counters: new MemoryRateCounters({ clock: { now: () => Date.now() } }) },
+      { SMS_HOOK_TIMEOUT_MS: '300' },
+    )
     const started = performance.now()
     expect(await post(signupPayload().body)).toEqual(sent)
     expect(performance.now() - started).toBeLessThan(300 + 500)

@@ -131,11 +131,17 @@ describe.skipIf(findRedisServer() === undefined)('shared state faults on a real 
     for (let i = 0; i < 6; i++) answers.push(...(await both(a, b, signupPayload({ phone }).body)))
     expect(answers).toEqual(Array(12).fill(storeRefused))
     expect(sends(a, b)).toBe(0)
-    expect((await a.metric('sms_hook_store_errors_total{phase="claim",reason="oom"}')) + (await b.metric('sms_hook_store_errors_total{phase="claim",reason="oom"}'))).toBe(12)
+    expect(
+      (await a.metric('sms_hook_store_errors_total{phase="claim",reason="oom"}')) +
+        (await b.metric('sms_hook_store_errors_total{phase="claim",reason="oom"}')),
+    ).toBe(12)
     expect(await a.metric('sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(0)
     expect(await a.readyz()).toEqual(refusingWrites)
     // The log has the server's own words, and the readiness cause once.
-    expect(a.hookLogs.find((l) => l.reason === 'oom')).toMatchObject({ level: 'error', error: expect.stringMatching(/OOM command not allowed/) })
+    expect(a.hookLogs.find((l) => l.reason === 'oom')).toMatchObject({
+      level: 'error',
+      error: expect.stringMatching(/OOM command not allowed/),
+    })
     await a.readyz()
     expect(a.logs.filter((l) => l.msg === 'shared state (Redis) refuses writes')).toEqual([
       expect.objectContaining({ level: 'warn', cause: 'OOM' }),
@@ -208,13 +214,23 @@ describe.skipIf(findRedisServer() === undefined)('a replica for an endpoint (REA
     const prefix = `sms-hook-test:${randomUUID()}:`
     const a = replica(replicaServer.url, prefix)
     const b = replica(replicaServer.url, prefix)
-    await Promise.all([reconnected({ ping: () => a.state.ready().catch((e: Error) => { if (!/READONLY/.test(e.message)) throw e }) })])
+    await Promise.all([
+      reconnected({
+        ping: () =>
+          a.state.ready().catch((e: Error) => {
+            if (!/READONLY/.test(e.message)) throw e
+          }),
+      }),
+    ])
     const phone = number()
     const answers = []
     for (let i = 0; i < 10; i++) answers.push(...(await both(a, b, signupPayload({ phone }).body)))
     expect(answers).toEqual(Array(20).fill(storeRefused))
     expect(sends(a, b)).toBe(0)
-    expect((await a.metric('sms_hook_store_errors_total{phase="claim",reason="readonly"}')) + (await b.metric('sms_hook_store_errors_total{phase="claim",reason="readonly"}'))).toBe(20)
+    expect(
+      (await a.metric('sms_hook_store_errors_total{phase="claim",reason="readonly"}')) +
+        (await b.metric('sms_hook_store_errors_total{phase="claim",reason="readonly"}')),
+    ).toBe(20)
     expect(await a.metric('sms_hook_state_down_total{step="idempotency",policy="send"}')).toBe(0)
     expect(await a.readyz()).toEqual(refusingWrites)
     expect(a.logs.find((l) => l.msg === 'shared state (Redis) refuses writes')).toMatchObject({ cause: 'READONLY' })
@@ -284,7 +300,9 @@ describe.skipIf(findRedisServer() === undefined)('a Redis loading its data after
     await loading.kill()
     const restarted = loading.start()
     const a = replica(loading.url, `sms-hook-test:${randomUUID()}:`)
-    await expect.poll(async () => (await a.readyz()).body, { timeout: 5000, interval: 100 }).toEqual(refusingWrites.body)
+    await expect
+      .poll(async () => (await a.readyz()).body, { timeout: 5000, interval: 100 })
+      .toEqual(refusingWrites.body)
     const phone = number()
     for (let i = 0; i < 3; i++) expect(await a.post(signupPayload({ phone }).body)).toEqual(storeRefused)
     expect(a.provider.calls).toHaveLength(0)
@@ -321,7 +339,12 @@ describe.skipIf(findRedisServer() === undefined)('SMS_HOOK_REDIS_DURABLE=wait', 
     const alone = await server()
     const prefix = `sms-hook-test:${randomUUID()}:`
     const a = replica(alone.url, prefix, { durable: 'wait' })
-    await reconnected({ ping: () => a.state.ready().catch((e: Error) => { if (!/replica/.test(e.message)) throw e }) })
+    await reconnected({
+      ping: () =>
+        a.state.ready().catch((e: Error) => {
+          if (!/replica/.test(e.message)) throw e
+        }),
+    })
     const { body } = signupPayload({ phone: number() })
     expect(await a.post(body)).toEqual(storeRefused)
     expect(a.provider.calls).toHaveLength(0)
@@ -332,7 +355,9 @@ describe.skipIf(findRedisServer() === undefined)('SMS_HOOK_REDIS_DURABLE=wait', 
     const joined = await server(['--replicaof', '127.0.0.1', String(alone.port)])
     const admin = new Redis({ host: '127.0.0.1', port: alone.port })
     try {
-      await expect.poll(async () => (await admin.info('replication')).match(/connected_slaves:(\d+)/)?.[1], { timeout: 10_000 }).toBe('1')
+      await expect
+        .poll(async () => (await admin.info('replication')).match(/connected_slaves:(\d+)/)?.[1], { timeout: 10_000 })
+        .toBe('1')
     } finally {
       admin.disconnect()
     }

@@ -23,7 +23,9 @@ describe('POST /send-sms signature checks', () => {
   it('refuses an unsigned request with 401 and logs a warning without the body', async () => {
     const { app, logs, inbox } = makeApp()
     const { body, otp } = signupPayload()
-    await expectUnauthorized(await app.request('/send-sms', { method: 'POST', headers: { 'content-type': 'application/json' }, body }))
+    await expectUnauthorized(
+      await app.request('/send-sms', { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    )
     expect(await inbox.list()).toEqual([])
     const warning = logs.find((l) => l.msg === 'hook signature rejected')
     expect(warning).toMatchObject({ level: 'warn', reason: 'missing_headers' })
@@ -40,7 +42,9 @@ describe('POST /send-sms signature checks', () => {
 
   it('refuses a signature made with another secret', async () => {
     const { app } = makeApp()
-    await expectUnauthorized(await app.request('/send-sms', signedPost(signupPayload().body, { secrets: [OTHER_SECRET] })))
+    await expectUnauthorized(
+      await app.request('/send-sms', signedPost(signupPayload().body, { secrets: [OTHER_SECRET] })),
+    )
   })
 
   it('refuses a stale timestamp (5 min + 1 s old) and a future one, and accepts the edges', async () => {
@@ -52,8 +56,12 @@ describe('POST /send-sms signature checks', () => {
     const { body } = signupPayload()
     await expectUnauthorized(await app.request('/send-sms', signedPost(body, { timestamp: seconds - 301 })))
     await expectUnauthorized(await app.request('/send-sms', signedPost(body, { timestamp: seconds + 301 })))
-    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 300 }))).status).toBe(200)
-    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 300 }))).status).toBe(200)
+    expect(
+      (await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 300 }))).status,
+    ).toBe(200)
+    expect(
+      (await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 300 }))).status,
+    ).toBe(200)
     expect(logs.filter((l) => l.msg === 'hook signature rejected').map((l) => l.reason)).toEqual([
       'timestamp_too_old',
       'timestamp_too_new',
@@ -65,10 +73,18 @@ describe('POST /send-sms signature checks', () => {
     const seconds = Math.floor(at / 1000)
     const { app, logs } = makeApp({ clock: { now: () => at }, env: { SMS_HOOK_SIGNATURE_TOLERANCE: '30s' } })
     // Well within the library's fixed 5 minutes, and correctly signed: only our own window refuses these.
-    await expectUnauthorized(await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 31 })))
-    await expectUnauthorized(await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 31 })))
-    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 30 }))).status).toBe(200)
-    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 30 }))).status).toBe(200)
+    await expectUnauthorized(
+      await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 31 })),
+    )
+    await expectUnauthorized(
+      await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 31 })),
+    )
+    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds - 30 }))).status).toBe(
+      200,
+    )
+    expect((await app.request('/send-sms', signedPost(signupPayload().body, { timestamp: seconds + 30 }))).status).toBe(
+      200,
+    )
     expect(logs.filter((l) => l.msg === 'hook signature rejected').map((l) => l.reason)).toEqual([
       'timestamp_too_old',
       'timestamp_too_new',
@@ -84,13 +100,19 @@ describe('POST /send-sms signature checks', () => {
 
   it('accepts GoTrue\'s ", "-joined header holding a stale secret\'s signature and the current one', async () => {
     const { app } = makeApp({ env: { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET } })
-    const response = await app.request('/send-sms', signedPost(signupPayload().body, { secrets: [OTHER_SECRET, SECRET], join: ', ' }))
+    const response = await app.request(
+      '/send-sms',
+      signedPost(signupPayload().body, { secrets: [OTHER_SECRET, SECRET], join: ', ' }),
+    )
     expect(response.status).toBe(200)
   })
 
-  it('accepts the spec\'s space-joined header', async () => {
+  it("accepts the spec's space-joined header", async () => {
     const { app } = makeApp()
-    const response = await app.request('/send-sms', signedPost(signupPayload().body, { secrets: [OTHER_SECRET, SECRET], join: ' ' }))
+    const response = await app.request(
+      '/send-sms',
+      signedPost(signupPayload().body, { secrets: [OTHER_SECRET, SECRET], join: ' ' }),
+    )
     expect(response.status).toBe(200)
   })
 

@@ -46,7 +46,9 @@ describe('Standard Webhooks known-answer vectors', () => {
 
   it('accepts the secret in GoTrue form (v1,whsec_...) as well as bare whsec_', () => {
     const verify = verifierAt(`v1,${vectorA.secret}`, vectorA.timestamp)
-    expect(verify(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(vectorA.payload)
+    expect(verify(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(
+      vectorA.payload,
+    )
   })
 })
 
@@ -88,7 +90,8 @@ describe('negative cases from the reference libraries', () => {
     const late = verifierAt(v.secret, v.timestamp + 300)
     expect(failure(() => late(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))).toBe('passed')
   })
-  it('rejects a tampered payload', () => expect(check(v.signature, v.timestamp, '{"test": 2432232315}')).toBe('no_matching_signature'))
+  it('rejects a tampered payload', () =>
+    expect(check(v.signature, v.timestamp, '{"test": 2432232315}')).toBe('no_matching_signature'))
   for (const missing of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
     it(`rejects a request without ${missing}`, () => {
       const h = headers(v.id, v.timestamp, v.signature)
@@ -107,7 +110,9 @@ describe('several secrets (rotation)', () => {
     const both = createSignatureVerifier(parseSecrets(`v1,${vectorB.secret}|v1,${vectorA.secret}`), {
       now: () => vectorA.timestamp * 1000,
     })
-    expect(both(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(vectorA.payload)
+    expect(both(headers(vectorA.id, vectorA.timestamp, vectorA.signature), bytes(vectorA.payload))).toBe(
+      vectorA.payload,
+    )
   })
 
   it('refuses to be built without a secret', () => {
@@ -137,8 +142,12 @@ describe('checkSignatureHeaders: the checks made before the body is read', () =>
   })
   it('leaves the signature itself to the body step', () => {
     const checked = checkSignatureHeaders(headers(v.id, v.timestamp, 'v1,not-it'), clock)
-    expect(failure(() => createBodyVerifier(parseSecrets(v.secret))(checked, bytes(v.payload)))).toBe('no_matching_signature')
-    expect(createBodyVerifier(parseSecrets(v.secret))({ ...checked, signature: v.signature }, bytes(v.payload))).toBe(v.payload)
+    expect(failure(() => createBodyVerifier(parseSecrets(v.secret))(checked, bytes(v.payload)))).toBe(
+      'no_matching_signature',
+    )
+    expect(createBodyVerifier(parseSecrets(v.secret))({ ...checked, signature: v.signature }, bytes(v.payload))).toBe(
+      v.payload,
+    )
   })
 })
 
@@ -150,7 +159,10 @@ describe('the tolerance (SMS_HOOK_SIGNATURE_TOLERANCE), on both sides of the clo
     return failure(() => verify(headers(v.id, v.timestamp, v.signature), bytes(v.payload)))
   }
 
-  for (const [label, toleranceMs] of [['30 s', 30_000], ['5 min', 300_000]] as const) {
+  for (const [label, toleranceMs] of [
+    ['30 s', 30_000],
+    ['5 min', 300_000],
+  ] as const) {
     const seconds = toleranceMs / 1000
     it(`with ${label}: accepts ${seconds - 1} s and ${seconds} s either way, refuses ${seconds + 1} s`, () => {
       expect([at(seconds - 1, toleranceMs), at(seconds, toleranceMs), at(seconds + 1, toleranceMs)]).toEqual([
@@ -167,10 +179,15 @@ describe('the tolerance (SMS_HOOK_SIGNATURE_TOLERANCE), on both sides of the clo
   }
 
   it('is 5 minutes when not given, as the spec says', () => {
-    expect([at(300), at(301), at(-300), at(-301)]).toEqual(['passed', 'timestamp_too_old', 'passed', 'timestamp_too_new'])
+    expect([at(300), at(301), at(-300), at(-301)]).toEqual([
+      'passed',
+      'timestamp_too_old',
+      'passed',
+      'timestamp_too_new',
+    ])
   })
 
-  it('refuses with 30 s a correctly signed call 31 s old, which the library\'s own 5 minutes would take', () => {
+  it("refuses with 30 s a correctly signed call 31 s old, which the library's own 5 minutes would take", () => {
     expect(at(31, 30_000)).toBe('timestamp_too_old')
     expect(at(31)).toBe('passed')
   })
@@ -182,12 +199,13 @@ describe('the tolerance (SMS_HOOK_SIGNATURE_TOLERANCE), on both sides of the clo
 
   it('applies to the header checks run before the body is read, without an HMAC', () => {
     const clock = { now: () => v.timestamp * 1000 }
-    const reason = (timestamp: number) => failure(() => checkSignatureHeaders(headers(v.id, timestamp, 'v1,not-it'), clock, 30_000))
-    expect([reason(v.timestamp - 30), reason(v.timestamp - 31), reason(v.timestamp + 30), reason(v.timestamp + 31)]).toEqual([
-      'passed',
-      'timestamp_too_old',
-      'passed',
-      'timestamp_too_new',
-    ])
+    const reason = (timestamp: number) =>
+      failure(() => checkSignatureHeaders(headers(v.id, timestamp, 'v1,not-it'), clock, 30_000))
+    expect([
+      reason(v.timestamp - 30),
+      reason(v.timestamp - 31),
+      reason(v.timestamp + 30),
+      reason(v.timestamp + 31),
+    ]).toEqual(['passed', 'timestamp_too_old', 'passed', 'timestamp_too_new'])
   })
 })

@@ -14,7 +14,8 @@ const payload = (smsType: 'sms' | 'mfa'): HookPayload => ({
   ip: undefined,
   time: undefined,
 })
-const textOf = (env: Env, smsType: 'sms' | 'mfa') => createMessageBuilder(parseMessageConfig(env))(payload(smsType), to, 'ref').text
+const textOf = (env: Env, smsType: 'sms' | 'mfa') =>
+  createMessageBuilder(parseMessageConfig(env))(payload(smsType), to, 'ref').text
 const configErrorOf = (env: Env) => {
   try {
     parseMessageConfig(env)
@@ -35,13 +36,17 @@ describe('message templates by SMS type', () => {
 
   it('MFA with GOTRUE_MFA_PHONE_TEMPLATE uses it, and a blank one counts as unset', () => {
     expect(textOf({ GOTRUE_MFA_PHONE_TEMPLATE: 'MFA: {{ .Code }}' }, 'mfa')).toBe('MFA: 123456')
-    expect(textOf({ GOTRUE_MFA_PHONE_TEMPLATE: '  ', GOTRUE_SMS_TEMPLATE: 'SMS {{ .Code }}' }, 'mfa')).toBe('Your code is 123456')
+    expect(textOf({ GOTRUE_MFA_PHONE_TEMPLATE: '  ', GOTRUE_SMS_TEMPLATE: 'SMS {{ .Code }}' }, 'mfa')).toBe(
+      'Your code is 123456',
+    )
   })
 
   it('names the variable a bad template came from', () => {
     expect(configErrorOf({ GOTRUE_MFA_PHONE_TEMPLATE: 'no code here' })).toMatch(/^GOTRUE_MFA_PHONE_TEMPLATE: /)
     expect(configErrorOf({ GOTRUE_SMS_TEMPLATE: 'no code here' })).toMatch(/^GOTRUE_SMS_TEMPLATE: /)
     // The MFA text no longer comes from GOTRUE_SMS_TEMPLATE, so a good MFA template never hides a bad SMS one.
-    expect(configErrorOf({ GOTRUE_SMS_TEMPLATE: '{{ .Token }}', GOTRUE_MFA_PHONE_TEMPLATE: '{{ .Code }}' })).toMatch(/^GOTRUE_SMS_TEMPLATE: /)
+    expect(configErrorOf({ GOTRUE_SMS_TEMPLATE: '{{ .Token }}', GOTRUE_MFA_PHONE_TEMPLATE: '{{ .Code }}' })).toMatch(
+      /^GOTRUE_SMS_TEMPLATE: /,
+    )
   })
 })

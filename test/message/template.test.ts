@@ -25,15 +25,19 @@ describe('GoTrue-style templates', () => {
     expect(render({ Code: '123456', ExpiryMinutes: '1' })).toBe('【Acme】验证码 123456，1 分钟内有效')
   })
 
-  it.each(['Your code is {{ .Token }}', 'Hi {{ .constructor }} {{ .Code }}', '{{ .__proto__ }}{{ .Code }}', '{{ .code }}'])(
-    'refuses %j at start-up, naming the variable',
-    (template) => {
-      expect(variableOf(template)).toMatch(/^GOTRUE_SMS_TEMPLATE: uses \{\{ \./)
-    },
-  )
+  it.each([
+    'Your code is {{ .Token }}',
+    'Hi {{ .constructor }} {{ .Code }}',
+    '{{ .__proto__ }}{{ .Code }}',
+    '{{ .code }}',
+  ])('refuses %j at start-up, naming the variable', (template) => {
+    expect(variableOf(template)).toMatch(/^GOTRUE_SMS_TEMPLATE: uses \{\{ \./)
+  })
 
   it('refuses a message template without {{ .Code }}, but not a vendor parameter', () => {
-    expect(variableOf('Welcome to Acme')).toBe('GOTRUE_SMS_TEMPLATE: must contain {{ .Code }}, or the SMS would carry no code')
+    expect(variableOf('Welcome to Acme')).toBe(
+      'GOTRUE_SMS_TEMPLATE: must contain {{ .Code }}, or the SMS would carry no code',
+    )
     expect(variableOf('{{ .ExpiryMinutes }}', false)).toBeUndefined()
   })
 

@@ -22,7 +22,8 @@ const bundle = (source: string) => {
   return file
 }
 
-const SOURCE = "const { basename } = require('node:path'); exports.answer = () => 'first'; exports.file = basename(__filename)"
+const SOURCE =
+  "const { basename } = require('node:path'); exports.answer = () => 'first'; exports.file = basename(__filename)"
 
 describe('loadBundled', () => {
   it('answers undefined where the build left no bundle: the caller imports the module itself', () => {

@@ -224,14 +224,23 @@ describe('sms-hook check', () => {
     const { code, stdout, stderr } = await cli(['check'], PRODUCTION)
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
     expect(stdout.split('\n')).toEqual(
-      expect.arrayContaining(['sms-hook: configuration is valid', '  mode: production', '  routes: *=console', '  secrets: 1']),
+      expect.arrayContaining([
+        'sms-hook: configuration is valid',
+        '  mode: production',
+        '  routes: *=console',
+        '  secrets: 1',
+      ]),
     )
     expect(stdout).not.toContain(SECRET.slice(10))
   })
 
   it('exits 1 with every wrong variable, one line each, without listening', async () => {
     const { GOTRUE_HOOK_SEND_SMS_SECRETS: _, ...withoutSecret } = PRODUCTION
-    const { code, stdout, stderr } = await cli(['check'], { ...withoutSecret, SMS_HOOK_ALLOWED_COUNTRY: '86', LOG_LEVEL: '"info"' })
+    const { code, stdout, stderr } = await cli(['check'], {
+      ...withoutSecret,
+      SMS_HOOK_ALLOWED_COUNTRY: '86',
+      LOG_LEVEL: '"info"',
+    })
     expect({ code, stdout }).toEqual({ code: 1, stdout: '' })
     expect(stderr.trimEnd().split('\n')).toEqual([
       'sms-hook: invalid configuration: SMS_HOOK_ALLOWED_COUNTRY: unknown setting; did you mean SMS_HOOK_ALLOWED_COUNTRIES?',
@@ -241,7 +250,11 @@ describe('sms-hook check', () => {
   })
 
   it('says which settings are ignored, and why, on stderr', async () => {
-    const { code, stderr } = await cli(['check'], { ...PRODUCTION, SMS_HOOK_ROUTES: '*=console', GOTRUE_SMS_PROVIDER: 'console' })
+    const { code, stderr } = await cli(['check'], {
+      ...PRODUCTION,
+      SMS_HOOK_ROUTES: '*=console',
+      GOTRUE_SMS_PROVIDER: 'console',
+    })
     expect(code).toBe(0)
     expect(stderr).toBe('sms-hook: warning: GOTRUE_SMS_PROVIDER: ignored: SMS_HOOK_ROUTES decides the providers\n')
   })
@@ -294,19 +307,22 @@ describe('every command', () => {
     for (const command of COMMANDS) expect(stdout).toMatch(new RegExp(`^ {2}${command} `, 'm'))
   })
 
-  it.each(COMMANDS.flatMap((command) => [[command, '--help'], [command, '-h'], ['help', command]]))(
-    '"sms-hook %s %s" describes that command only',
-    async (...args) => {
-      const { code, stdout, stderr } = await cli(args)
-      const command = args[0] === 'help' ? args[1] : args[0]
-      expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
-      expect(stdout).toMatch(new RegExp(`^Usage: sms-hook ${command}\\b`))
-      expect(stdout).not.toContain('Commands:')
-      for (const other of COMMANDS.filter((c) => c !== command)) {
-        expect(stdout).not.toContain(`Usage: sms-hook ${other}`)
-      }
-    },
-  )
+  it.each(
+    COMMANDS.flatMap((command) => [
+      [command, '--help'],
+      [command, '-h'],
+      ['help', command],
+    ]),
+  )('"sms-hook %s %s" describes that command only', async (...args) => {
+    const { code, stdout, stderr } = await cli(args)
+    const command = args[0] === 'help' ? args[1] : args[0]
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    expect(stdout).toMatch(new RegExp(`^Usage: sms-hook ${command}\\b`))
+    expect(stdout).not.toContain('Commands:')
+    for (const other of COMMANDS.filter((c) => c !== command)) {
+      expect(stdout).not.toContain(`Usage: sms-hook ${other}`)
+    }
+  })
 
   it('--help wins wherever it stands, even after options of the command', async () => {
     const { code, stdout } = await cli(['send-test', '--url', 'http://localhost', '-h'])
@@ -318,14 +334,11 @@ describe('every command', () => {
     [command, 'extra', 'unexpected argument "extra"'],
     [command, '--bogus', 'unknown option --bogus'],
   ])
-  it.each(extras)(
-    '"sms-hook %s %s" is refused with exit status 2',
-    async (command, extra, message) => {
-      const { code, stdout, stderr } = await cli([command, extra], PRODUCTION)
-      expect({ code, stdout }).toEqual({ code: 2, stdout: '' })
-      expect(stderr).toBe(`sms-hook ${command}: ${message}; see "sms-hook ${command} --help"\n`)
-    },
-  )
+  it.each(extras)('"sms-hook %s %s" is refused with exit status 2', async (command, extra, message) => {
+    const { code, stdout, stderr } = await cli([command, extra], PRODUCTION)
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' })
+    expect(stderr).toBe(`sms-hook ${command}: ${message}; see "sms-hook ${command} --help"\n`)
+  })
 
   it('refuses an unknown command, and no command at all, with exit status 2', async () => {
     const unknown = await cli(['frobnicate'])

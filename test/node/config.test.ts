@@ -3,7 +3,11 @@ import { DEFAULT_MAX_CONNECTIONS, parseServerConfig } from '../../src/node/confi
 
 describe('parseServerConfig', () => {
   it('listens on 0.0.0.0:8080 and holds up to 1024 connections by default', () => {
-    expect(parseServerConfig({})).toMatchObject({ port: 8080, host: '0.0.0.0', maxConnections: DEFAULT_MAX_CONNECTIONS })
+    expect(parseServerConfig({})).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+    })
     expect(DEFAULT_MAX_CONNECTIONS).toBe(1024)
   })
 
@@ -15,7 +19,16 @@ describe('parseServerConfig', () => {
     expect(() => parseServerConfig({ SMS_HOOK_MAX_CONNECTIONS: value })).toThrow(/^SMS_HOOK_MAX_CONNECTIONS: must be/)
   })
 
-  it.each(['0.0.0.0', '::', '::1', '127.0.0.1', 'localhost', 'sms-hook.internal', 'host.docker.internal', 'compose_hook_1'])('takes HOST=%s', (host) => {
+  it.each([
+    '0.0.0.0',
+    '::',
+    '::1',
+    '127.0.0.1',
+    'localhost',
+    'sms-hook.internal',
+    'host.docker.internal',
+    'compose_hook_1',
+  ])('takes HOST=%s', (host) => {
     expect(parseServerConfig({ HOST: host }).host).toBe(host)
   })
 

@@ -86,11 +86,38 @@ describe('the metrics observer', () => {
     const { observe, registry } = createMetrics()
     const delivered = { ok: true as const, provider: 'aliyun', messageId: 'm' }
     const limited = { ...refused(429, 'too_many_requests', 'wait'), final: true }
-    observe({ type: 'attempt_failed', call, provider: 'aliyun', attempt: 1, error: new ProviderError('retryable', 'throttled'), providerMs: 120 })
-    observe({ type: 'delivered', call, outcome: delivered, provider: 'aliyun', attempts: 2, failedAttempts: [], skipped: [], durationMs: 400, providerMs: 250 })
+    observe({
+      type: 'attempt_failed',
+      call,
+      provider: 'aliyun',
+      attempt: 1,
+      error: new ProviderError('retryable', 'throttled'),
+      providerMs: 120,
+    })
+    observe({
+      type: 'delivered',
+      call,
+      outcome: delivered,
+      provider: 'aliyun',
+      attempts: 2,
+      failedAttempts: [],
+      skipped: [],
+      durationMs: 400,
+      providerMs: 250,
+    })
     observe({ type: 'replayed', call, outcome: delivered, provider: 'aliyun', durationMs: 1, answeredAsSent: false })
     observe({ type: 'guard_refused', call, rule: 'per_number', refusal: limited })
-    observe({ type: 'failed', call, outcome: limited, provider: undefined, attempts: 0, failedAttempts: [], skipped: [], durationMs: 1, answeredAsSent: false })
+    observe({
+      type: 'failed',
+      call,
+      outcome: limited,
+      provider: undefined,
+      attempts: 0,
+      failedAttempts: [],
+      skipped: [],
+      durationMs: 1,
+      answeredAsSent: false,
+    })
     observe({ type: 'replayed', call, outcome: limited, provider: undefined, durationMs: 1, answeredAsSent: false })
     const unauthorized = refused(401, 'unauthorized', 'no')
     observe({ type: 'refused', step: 'verify', refusal: unauthorized, reason: 'no_matching_signature', durationMs: 2 })
@@ -111,8 +138,12 @@ describe('the metrics observer', () => {
     expect(sample(text, 'sms_hook_deliveries_total{provider="aliyun",outcome="retryable"}')).toBe(1)
     expect(sample(text, 'sms_hook_deliveries_total{provider="aliyun",outcome="sent"}')).toBe(1)
     expect(sample(text, 'sms_hook_provider_duration_seconds_sum{provider="aliyun",outcome="sent"}')).toBe(0.25)
-    expect(sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.1",provider="aliyun",outcome="retryable"}')).toBe(0)
-    expect(sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.25",provider="aliyun",outcome="retryable"}')).toBe(1)
+    expect(
+      sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.1",provider="aliyun",outcome="retryable"}'),
+    ).toBe(0)
+    expect(
+      sample(text, 'sms_hook_provider_duration_seconds_bucket{le="0.25",provider="aliyun",outcome="retryable"}'),
+    ).toBe(1)
     expect(sample(text, 'sms_hook_idempotent_repeats_total{outcome="sent"}')).toBe(1)
     expect(sample(text, 'sms_hook_idempotent_repeats_total{outcome="too_many_requests"}')).toBe(1)
     expect(sample(text, 'sms_hook_guard_refusals_total{rule="per_number"}')).toBe(1)
@@ -184,7 +215,14 @@ describe('the metrics observer', () => {
 
   it('labels a provider attempt that ran out of time, or failed untyped, apart from the typed kinds', async () => {
     const { observe, registry } = createMetrics()
-    observe({ type: 'attempt_failed', call, provider: 'p', attempt: 1, error: new DeadlineError('late'), providerMs: 4500 })
+    observe({
+      type: 'attempt_failed',
+      call,
+      provider: 'p',
+      attempt: 1,
+      error: new DeadlineError('late'),
+      providerMs: 4500,
+    })
     observe({ type: 'attempt_failed', call, provider: 'p', attempt: 1, error: new TypeError('bug'), providerMs: 3 })
     const text = await registry.metrics()
     expect(sample(text, 'sms_hook_deliveries_total{provider="p",outcome="timeout"}')).toBe(1)
@@ -256,7 +294,10 @@ describe('GET /metrics on the Node server', () => {
     expect(sample(before, 'sms_hook_guard_sketched_hits_total')).toBe(0)
     // 120 distinct numbers: past 100 windows, the others are counted in the sketch.
     for (let i = 0; i < 120; i++) {
-      await fetch(`${url}/send-sms`, signedPost(signupPayload({ phone: `861380013${String(i).padStart(4, '0')}` }).body))
+      await fetch(
+        `${url}/send-sms`,
+        signedPost(signupPayload({ phone: `861380013${String(i).padStart(4, '0')}` }).body),
+      )
     }
     const text = await (await fetch(`${url}/metrics`)).text()
     expect(sample(text, 'sms_hook_guard_keys{state="exact"}')).toBe(100)
@@ -341,7 +382,9 @@ describe('GET /metrics in production', () => {
       {
         level: 'warn',
         time: expect.any(String),
-        msg: expect.stringMatching(/^metrics are not served: port \d+, .* set SMS_HOOK_METRICS_PORT to a free port, or SMS_HOOK_METRICS_TOKEN/),
+        msg: expect.stringMatching(
+          /^metrics are not served: port \d+, .* set SMS_HOOK_METRICS_PORT to a free port, or SMS_HOOK_METRICS_TOKEN/,
+        ),
         port,
         host: '127.0.0.1',
         code: 'EADDRINUSE',
@@ -353,9 +396,17 @@ describe('GET /metrics in production', () => {
 
   it('when an explicit SMS_HOOK_METRICS_PORT is taken, fails to start, naming it, and frees the main port', async () => {
     const [port, main] = [await takenPort(), await freePort()]
-    const error: unknown = await start({ ...PRODUCTION, PORT: String(main), SMS_HOOK_METRICS_PORT: String(port) }).catch((e: unknown) => e)
+    const error: unknown = await start({
+      ...PRODUCTION,
+      PORT: String(main),
+      SMS_HOOK_METRICS_PORT: String(port),
+    }).catch((e: unknown) => e)
     expect(isMetricsListenError(error)).toBe(true)
-    expect(error).toMatchObject({ port, message: `SMS_HOOK_METRICS_PORT: cannot listen on ${port}`, cause: { code: 'EADDRINUSE' } })
+    expect(error).toMatchObject({
+      port,
+      message: `SMS_HOOK_METRICS_PORT: cannot listen on ${port}`,
+      cause: { code: 'EADDRINUSE' },
+    })
     const again = createServer()
     holders.push(again)
     await new Promise<void>((resolve, reject) => again.once('error', reject).listen(main, '127.0.0.1', resolve))
@@ -364,9 +415,14 @@ describe('GET /metrics in production', () => {
 
 describe('the metrics settings', () => {
   it('refuse a metrics port equal to PORT, a port out of range and a short token, naming each', () => {
-    expect(() => parseServerConfig({ PORT: '9000', SMS_HOOK_METRICS_PORT: '9000' })).toThrow('SMS_HOOK_METRICS_PORT: must differ from PORT')
+    expect(() => parseServerConfig({ PORT: '9000', SMS_HOOK_METRICS_PORT: '9000' })).toThrow(
+      'SMS_HOOK_METRICS_PORT: must differ from PORT',
+    )
     expect(() => parseServerConfig({ SMS_HOOK_METRICS_PORT: '70000' })).toThrow(/^SMS_HOOK_METRICS_PORT/)
     expect(() => parseServerConfig({ SMS_HOOK_METRICS_TOKEN: 'short' })).toThrow(/^SMS_HOOK_METRICS_TOKEN/)
-    expect(parseServerConfig({ SMS_HOOK_METRICS_PORT: '9464', SMS_HOOK_METRICS_TOKEN: TOKEN }).metrics).toEqual({ port: 9464, token: TOKEN })
+    expect(parseServerConfig({ SMS_HOOK_METRICS_PORT: '9464', SMS_HOOK_METRICS_TOKEN: TOKEN }).metrics).toEqual({
+      port: 9464,
+      token: TOKEN,
+    })
   })
 })

@@ -17,7 +17,11 @@ const main = (env: Record<string, string>) => {
   return run
 }
 
-const errorLines = (run: Running) => run.stderr().split('\n').filter((line) => line.startsWith('sms-hook: invalid configuration: '))
+const errorLines = (run: Running) =>
+  run
+    .stderr()
+    .split('\n')
+    .filter((line) => line.startsWith('sms-hook: invalid configuration: '))
 
 describe('a misconfigured production start', () => {
   it('reports every mistake of the start at once, one line each, and exits 1', async () => {
@@ -64,7 +68,13 @@ describe('a misconfigured production start', () => {
     })
     await listeningUrl(run)
     const summary = JSON.parse(await run.waitFor(/"msg":"configuration"/)) as Record<string, unknown>
-    expect(summary).toMatchObject({ level: 'info', mode: 'production', routes: '*=console', state: 'memory (this process only)', secrets: 1 })
+    expect(summary).toMatchObject({
+      level: 'info',
+      mode: 'production',
+      routes: '*=console',
+      state: 'memory (this process only)',
+      secrets: 1,
+    })
     expect(summary.guard).toMatch(/per_number=10\/1h/)
     expect(String(summary.ignored)).toContain('GOTRUE_SMS_PROVIDER (ignored: SMS_HOOK_ROUTES decides the providers)')
     expect(String(summary.ignored)).toContain('GOTRUE_SMS_TWILIO_AUTH_TOKEN (ignored: no route uses twilio)')
@@ -85,7 +95,9 @@ describe('a misconfigured production start', () => {
       GOTRUE_SMS_ALIYUN_ACCESS_KEY_SECRET: 'example-secret-not-to-print',
     })
     await listeningUrl(run)
-    expect(JSON.parse(await run.waitFor(/"msg":"configuration"/))).toMatchObject({ aliyun_test_route: expect.stringMatching(/^on/) })
+    expect(JSON.parse(await run.waitFor(/"msg":"configuration"/))).toMatchObject({
+      aliyun_test_route: expect.stringMatching(/^on/),
+    })
     expect(JSON.parse(await run.waitFor(/GOTRUE_SMS_ALIYUN_IS_TEST is on/))).toMatchObject({ level: 'warn' })
     expect(run.stdout() + run.stderr()).not.toContain('example-secret-not-to-print')
   })

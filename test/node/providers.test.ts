@@ -17,8 +17,15 @@ afterEach(async () => {
 describe('providers on Node', () => {
   it('gives Alibaba Cloud the official SDK when a route names it, even as the second provider', async () => {
     const { GOTRUE_SMS_ALIYUN_TRANSPORT: _fetch, ...env } = vendorEnv()
-    const config = parseConfig({ ...env, GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'production', SMS_HOOK_ROUTES: '86=tencent,aliyun' })
-    const server = await startNodeServer(config, parseServerConfig({ PORT: '0', HOST: '127.0.0.1' }), { logger: silentLogger })
+    const config = parseConfig({
+      ...env,
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      NODE_ENV: 'production',
+      SMS_HOOK_ROUTES: '86=tencent,aliyun',
+    })
+    const server = await startNodeServer(config, parseServerConfig({ PORT: '0', HOST: '127.0.0.1' }), {
+      logger: silentLogger,
+    })
     servers.push(server)
     const phone = uniqueMainlandPhone()
     await script('tencent', phone, { error: 'InternalError' })

@@ -23,13 +23,24 @@ afterEach(async () => {
 
 /** A server on a free loopback port; `logs` holds what it logged, as parsed JSON lines. */
 const start = async (env: Record<string, string> = {}, provider?: ScriptedProvider) => {
-  const settings = { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'debug', ...env }
+  const settings = {
+    GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+    NODE_ENV: 'development',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    ...env,
+  }
   const config = parseConfig(settings)
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })
   const overrides = provider ? { providers: { [config.routing.providers[0]!.name]: provider } } : {}
   // Production's metrics port on a free port, not 9464, which other hooks on this machine may hold.
-  const server = await startNodeServer(config, parseServerConfig(settings), { logger, defaultMetricsPort: 0, ...overrides })
+  const server = await startNodeServer(config, parseServerConfig(settings), {
+    logger,
+    defaultMetricsPort: 0,
+    ...overrides,
+  })
   servers.push(server)
   return Object.assign(server, { logs })
 }
@@ -52,7 +63,7 @@ describe('a real listening Node server', () => {
     expect(response.status).toBe(401)
   })
 
-  it('serves the development inbox to a loopback client, by the socket\'s real address', async () => {
+  it("serves the development inbox to a loopback client, by the socket's real address", async () => {
     const { url } = await start()
     expect((await fetch(`${url}/dev/inbox.json`)).status).toBe(200)
   })
@@ -123,7 +134,9 @@ describe('slow and hostile clients', () => {
     expect(performance.now() - began).toBeGreaterThanOrEqual(requestTimeoutMs - 50)
     expect(provider.calls).toHaveLength(0)
     // The hook was still reading the body when Node cut the connection: not an error of ours.
-    await vi.waitFor(() => expect(server.logs.map((l) => l.msg)).toContain('request body incomplete: the connection closed'))
+    await vi.waitFor(() =>
+      expect(server.logs.map((l) => l.msg)).toContain('request body incomplete: the connection closed'),
+    )
     expect(server.logs.filter((l) => l.level === 'error')).toEqual([])
   })
 
@@ -259,11 +272,15 @@ describe('what unauthenticated clients can put in the log', () => {
     }
   })
 
-  it('cuts a 10 KB webhook-id to 64 characters and logs the caller\'s address with a rejected signature', async () => {
+  it("cuts a 10 KB webhook-id to 64 characters and logs the caller's address with a rejected signature", async () => {
     const server = await start()
     const { body } = signupPayload()
     const id = 'x'.repeat(10 * 1024)
-    const response = await fetch(`${server.url}/send-sms`, { method: 'POST', headers: { ...gotrueHeaders(body), 'webhook-id': id }, body })
+    const response = await fetch(`${server.url}/send-sms`, {
+      method: 'POST',
+      headers: { ...gotrueHeaders(body), 'webhook-id': id },
+      body,
+    })
     expect(response.status).toBe(401)
     const line = server.logs.find((l) => l.msg === 'hook signature rejected')
     expect(line).toMatchObject({ level: 'warn', reason: 'no_matching_signature', remote_address: '127.0.0.1' })
@@ -282,7 +299,10 @@ describe('readiness', () => {
   })
 
   it.skipIf(inject('redis').url === '')('is ready once Redis answers, and shares its keys there', async () => {
-    const { url } = await start({ REDIS_URL: inject('redis').url, SMS_HOOK_REDIS_PREFIX: `sms-hook-test:${crypto.randomUUID()}:` })
+    const { url } = await start({
+      REDIS_URL: inject('redis').url,
+      SMS_HOOK_REDIS_PREFIX: `sms-hook-test:${crypto.randomUUID()}:`,
+    })
     await expect.poll(async () => (await fetch(`${url}/readyz`)).status, { timeout: 5000 }).toBe(200)
     const { body } = signupPayload()
     expect(await (await fetch(`${url}/send-sms`, signedPost(body))).text()).toBe('{}')

@@ -26,7 +26,8 @@ describe('the settings reference', () => {
     const declared = [...SHARED_SETTINGS, SERVER_SETTINGS].flatMap((table) => Object.keys(table))
     expect([...documented].sort()).toEqual([...new Set(declared)].sort())
     expect(new Set(documented).size).toBe(documented.length)
-    for (const section of SETTINGS_REFERENCE) for (const name of Object.keys(section.settings)) expect(section.docs[name], name).toMatch(/\S{3}/)
+    for (const section of SETTINGS_REFERENCE)
+      for (const name of Object.keys(section.settings)) expect(section.docs[name], name).toMatch(/\S{3}/)
   })
 
   it('keeps the Node-only names the shared typo check knows equal to the server table', () => {
@@ -40,6 +41,10 @@ describe('the settings reference', () => {
   it('holds every variable named in the source, and the source names every one it holds', () => {
     const own = new Set<string>(GOTRUE_OWN)
     const inSource = new Set(namesInSource().filter((name) => !own.has(name)))
-    expect([...inSource].sort()).toEqual([...new Set(documented)].filter((name) => name !== 'PORT' && name !== 'HOST' && name !== 'NODE_ENV' && name !== 'LOG_LEVEL').sort())
+    expect([...inSource].sort()).toEqual(
+      [...new Set(documented)]
+        .filter((name) => name !== 'PORT' && name !== 'HOST' && name !== 'NODE_ENV' && name !== 'LOG_LEVEL')
+        .sort(),
+    )
   })
 })

@@ -33,7 +33,11 @@ describe("Node's native signer", () => {
   it('verifies the vectors through the verifier the Node entry builds', () => {
     for (const v of vectors) {
       const verify = createSignatureVerifier(parseSecrets(v.secret), { now: () => v.timestamp * 1000 }, nodeSigner)
-      const headers = new Headers({ 'webhook-id': v.id, 'webhook-timestamp': String(v.timestamp), 'webhook-signature': `v1,${v.signature}` })
+      const headers = new Headers({
+        'webhook-id': v.id,
+        'webhook-timestamp': String(v.timestamp),
+        'webhook-signature': `v1,${v.signature}`,
+      })
       expect(verify(headers, new TextEncoder().encode(v.payload))).toBe(v.payload)
     }
   })

@@ -12,17 +12,26 @@ import { listeningUrl, runTs, type Running } from './spawn.js'
 const started: Running[] = []
 afterEach(() => {
   // A test that fails before it stops its server would leave the server running.
-  for (const run of started.splice(0)) if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL')
+  for (const run of started.splice(0))
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL')
 })
 
 const main = (env: Record<string, string>, args: string[] = [], cwd?: string) => {
-  const run = runTs('src/node/main.ts', args, { env: { PORT: '0', HOST: '127.0.0.1', ...env }, ...(cwd ? { cwd } : {}) })
+  const run = runTs('src/node/main.ts', args, {
+    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    ...(cwd ? { cwd } : {}),
+  })
   started.push(run)
   return run
 }
 
 /** Production with the console provider; metrics on a free port of their own rather than 9464, which other hooks on this machine may hold. */
-const PRODUCTION = { NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_METRICS_PORT: '0' }
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  GOTRUE_SMS_PROVIDER: 'console',
+  GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+  SMS_HOOK_METRICS_PORT: '0',
+}
 
 /** Exit code 0 after a signal means our handler ran and shut down cleanly; the rest is there to debug a failure. */
 const expectCleanExit = async (run: Running) => {
@@ -50,9 +59,15 @@ describe('Node entry start-up', () => {
   })
 
   it('refuses a guard limit that is no count per window, naming it', async () => {
-    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, SMS_HOOK_LIMIT_PER_IP: '30 an hour' })
+    const run = main({
+      NODE_ENV: 'development',
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      SMS_HOOK_LIMIT_PER_IP: '30 an hour',
+    })
     expect(await run.exited).toBe(1)
-    expect(run.stderr()).toContain('invalid configuration: SMS_HOOK_LIMIT_PER_IP: must be a count per window such as 5/1h')
+    expect(run.stderr()).toContain(
+      'invalid configuration: SMS_HOOK_LIMIT_PER_IP: must be a count per window such as 5/1h',
+    )
   })
 
   it('says at start-up that bare 11-digit numbers are read as +86 when every provider sends to mainland China only', async () => {
@@ -62,9 +77,15 @@ describe('Node entry start-up', () => {
   })
 
   it('refuses a REDIS_URL that is no redis:// URL, without echoing it', async () => {
-    const run = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, REDIS_URL: 'http://:secret@cache:6379' })
+    const run = main({
+      NODE_ENV: 'development',
+      GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+      REDIS_URL: 'http://:secret@cache:6379',
+    })
     expect(await run.exited).toBe(1)
-    expect(run.stderr()).toContain('invalid configuration: REDIS_URL: must start with redis://, rediss://, redis+cluster://')
+    expect(run.stderr()).toContain(
+      'invalid configuration: REDIS_URL: must start with redis://, rediss://, redis+cluster://',
+    )
     expect(run.stderr()).not.toContain('secret')
   })
 
@@ -111,7 +132,9 @@ describe('Node entry start-up', () => {
 
     const loud = main({ NODE_ENV: 'development', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, LOG_LEVEL: 'loud' })
     expect(await loud.exited).toBe(1)
-    expect(loud.stderr()).toBe('sms-hook: invalid configuration: LOG_LEVEL: must be one of debug, info, warn, error, got "loud"\n')
+    expect(loud.stderr()).toBe(
+      'sms-hook: invalid configuration: LOG_LEVEL: must be one of debug, info, warn, error, got "loud"\n',
+    )
   })
 
   it.each([
@@ -144,7 +167,9 @@ describe('Node entry start-up', () => {
     try {
       const run = main({ ...PRODUCTION, SMS_HOOK_METRICS_PORT: String(port) })
       expect(await run.exited).toBe(1)
-      expect(run.stderr()).toBe(`sms-hook: cannot listen: SMS_HOOK_METRICS_PORT: ${port} is already in use on 127.0.0.1 (EADDRINUSE)\n`)
+      expect(run.stderr()).toBe(
+        `sms-hook: cannot listen: SMS_HOOK_METRICS_PORT: ${port} is already in use on 127.0.0.1 (EADDRINUSE)\n`,
+      )
     } finally {
       holder.close()
     }
@@ -193,7 +218,9 @@ describe('Node entry start-up', () => {
   it('refuses an unknown NODE_ENV, naming it', async () => {
     const run = main({ NODE_ENV: 'prod', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' })
     expect(await run.exited).toBe(1)
-    expect(run.stderr()).toContain('invalid configuration: NODE_ENV: must be production, development or test, got "prod"')
+    expect(run.stderr()).toContain(
+      'invalid configuration: NODE_ENV: must be production, development or test, got "prod"',
+    )
   })
 
   it('development mode says it listens on all interfaces and that the inbox is for private networks', async () => {

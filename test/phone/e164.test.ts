@@ -28,7 +28,11 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
   )
 
   it('reads a bare mainland mobile as +86 only with SMS_HOOK_NATIONAL_NUMBERS=86', () => {
-    expect(normalisePhone('13800138000', '86')).toEqual({ e164: '8613800138000', callingCode: '86', national: '13800138000' })
+    expect(normalisePhone('13800138000', '86')).toEqual({
+      e164: '8613800138000',
+      callingCode: '86',
+      national: '13800138000',
+    })
     expect(normalisePhone('13800138000', undefined)?.callingCode).toBe('1')
     // Not a mainland mobile (12 is no mobile prefix): still E.164.
     expect(normalisePhone('12025550123', '86')?.callingCode).toBe('1')
@@ -36,7 +40,11 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
   })
 
   it('never reads a number written with + as national', () => {
-    expect(normalisePhone('+13125550123', '86')).toEqual({ e164: '13125550123', callingCode: '1', national: '3125550123' })
+    expect(normalisePhone('+13125550123', '86')).toEqual({
+      e164: '13125550123',
+      callingCode: '1',
+      national: '3125550123',
+    })
     expect(normalisePhone('13125550123', '86')?.e164).toBe('8613125550123')
   })
 
@@ -48,7 +56,8 @@ describe('phone numbers, normalised once before anything chooses a provider', ()
   })
 
   it('accepts only 86 or none for SMS_HOOK_NATIONAL_NUMBERS, naming the variable otherwise', () => {
-    const parseNationalNumbers = (env: Record<string, string>) => get(env, MESSAGE_SETTINGS, 'SMS_HOOK_NATIONAL_NUMBERS')
+    const parseNationalNumbers = (env: Record<string, string>) =>
+      get(env, MESSAGE_SETTINGS, 'SMS_HOOK_NATIONAL_NUMBERS')
     expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: '86' })).toBe('86')
     expect(parseNationalNumbers({ SMS_HOOK_NATIONAL_NUMBERS: 'None' })).toBe('none')
     expect(parseNationalNumbers({})).toBeUndefined()
@@ -106,14 +115,29 @@ describe('bare numbers, read by what the deployment can reach', () => {
 
   it.each([
     ['Aliyun without an international template', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun }, '86', true],
-    ['the Aliyun test route', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, GOTRUE_SMS_ALIYUN_IS_TEST: 'true' }, '86', true],
+    [
+      'the Aliyun test route',
+      { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, GOTRUE_SMS_ALIYUN_IS_TEST: 'true' },
+      '86',
+      true,
+    ],
     ['Tencent', { GOTRUE_SMS_PROVIDER: 'tencent', ...tencent }, '86', true],
     ['Aliyun failing over to Tencent', { SMS_HOOK_ROUTES: '*=aliyun,tencent', ...aliyun, ...tencent }, '86', true],
     ['Aliyun with an international template', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, ...intl }, undefined, false],
     ['Aliyun and Twilio', { SMS_HOOK_ROUTES: '86=aliyun;*=twilio', ...aliyun, ...twilio }, undefined, false],
     ['the console provider', { GOTRUE_SMS_PROVIDER: 'console' }, undefined, false],
-    ['Aliyun, with SMS_HOOK_NATIONAL_NUMBERS=none', { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, SMS_HOOK_NATIONAL_NUMBERS: 'none' }, undefined, false],
-    ['Aliyun and Twilio, with SMS_HOOK_NATIONAL_NUMBERS=86', { SMS_HOOK_ROUTES: '86=aliyun;*=twilio', ...aliyun, ...twilio, SMS_HOOK_NATIONAL_NUMBERS: '86' }, '86', false],
+    [
+      'Aliyun, with SMS_HOOK_NATIONAL_NUMBERS=none',
+      { GOTRUE_SMS_PROVIDER: 'aliyun', ...aliyun, SMS_HOOK_NATIONAL_NUMBERS: 'none' },
+      undefined,
+      false,
+    ],
+    [
+      'Aliyun and Twilio, with SMS_HOOK_NATIONAL_NUMBERS=86',
+      { SMS_HOOK_ROUTES: '86=aliyun;*=twilio', ...aliyun, ...twilio, SMS_HOOK_NATIONAL_NUMBERS: '86' },
+      '86',
+      false,
+    ],
   ] as const)('with %s, reads bare numbers as %s (by default: %s)', (_what, env, national, defaulted) => {
     expect(readOf(env)).toEqual({ national, defaulted })
   })

@@ -40,7 +40,11 @@ const html = (title: string) => `<html><head><title>${title}</title></head><body
  */
 export const FOREIGN_ANSWERS: ForeignAnswer[] = [
   { what: "a proxy's HTML 502 page", answer: { status: 502, raw: html('502 Bad Gateway') }, kind: 'outcome_unknown' },
-  { what: "a gateway's HTML 504 page", answer: { status: 504, raw: html('504 Gateway Time-out') }, kind: 'outcome_unknown' },
+  {
+    what: "a gateway's HTML 504 page",
+    answer: { status: 504, raw: html('504 Gateway Time-out') },
+    kind: 'outcome_unknown',
+  },
   { what: 'an empty 503', answer: { status: 503, raw: '' }, kind: 'outcome_unknown' },
   {
     what: "a 500 whose JSON is not the vendor's",
@@ -59,7 +63,11 @@ export const FOREIGN_ANSWERS: ForeignAnswer[] = [
     kind: 'retryable',
     retryAfterMs: 2000,
   },
-  { what: 'a plain 404', answer: { status: 404, raw: 'Not Found', headers: { 'content-type': 'text/plain' } }, kind: 'configuration' },
+  {
+    what: 'a plain 404',
+    answer: { status: 404, raw: 'Not Found', headers: { 'content-type': 'text/plain' } },
+    kind: 'configuration',
+  },
   { what: "a proxy's HTML 403 page", answer: { status: 403, raw: html('403 Forbidden') }, kind: 'configuration' },
 ]
 

@@ -35,15 +35,54 @@ describe('the fake Twilio endpoint', () => {
   })
   const cases: [string, (to: string) => RawCall, string][] = [
     ['a valid call', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' }), 'accepted'],
-    ['a wrong token', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' }, { headers: { ...FORM, authorization: basic(FAKE_TWILIO.accountSid, 'x') } }), '20003'],
+    [
+      'a wrong token',
+      (to) =>
+        call(
+          { To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' },
+          { headers: { ...FORM, authorization: basic(FAKE_TWILIO.accountSid, 'x') } },
+        ),
+      '20003',
+    ],
     ['no credentials', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' }, { headers: FORM }), '20003'],
-    ['another account in the path', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' }, { path: `/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages.json` }), '20003'],
+    [
+      'another account in the path',
+      (to) =>
+        call(
+          { To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' },
+          { path: `/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages.json` },
+        ),
+      '20003',
+    ],
     ['a To without +', (to) => call({ To: to, From: FAKE_TWILIO.from, Body: 'hi' }), '21211'],
     ['no Body', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from }), '21602'],
     ['neither From nor MessagingServiceSid', (to) => call({ To: `+${to}`, Body: 'hi' }), '21603'],
-    ['both From and MessagingServiceSid', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, MessagingServiceSid: FAKE_TWILIO.messagingServiceSid, Body: 'hi' }), '21603'],
+    [
+      'both From and MessagingServiceSid',
+      (to) =>
+        call({
+          To: `+${to}`,
+          From: FAKE_TWILIO.from,
+          MessagingServiceSid: FAKE_TWILIO.messagingServiceSid,
+          Body: 'hi',
+        }),
+      '21603',
+    ],
     ['a From not on the account', (to) => call({ To: `+${to}`, From: '+15005550001', Body: 'hi' }), '21659'],
-    ['a form sent as text/plain', (to) => call({ To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' }, { headers: { 'content-type': 'text/plain', authorization: basic(FAKE_TWILIO.accountSid, FAKE_TWILIO.authToken) } }), '21604'],
+    [
+      'a form sent as text/plain',
+      (to) =>
+        call(
+          { To: `+${to}`, From: FAKE_TWILIO.from, Body: 'hi' },
+          {
+            headers: {
+              'content-type': 'text/plain',
+              authorization: basic(FAKE_TWILIO.accountSid, FAKE_TWILIO.authToken),
+            },
+          },
+        ),
+      '21604',
+    ],
   ]
   it.each(cases)('answers %s with %s', async (_what, build, expected) => {
     const to = uniqueNumber().e164
@@ -52,8 +91,15 @@ describe('the fake Twilio endpoint', () => {
 })
 
 describe('the fake Vonage endpoint', () => {
-  const valid = (to: string) => ({ api_key: FAKE_VONAGE.apiKey, api_secret: FAKE_VONAGE.apiSecret, from: FAKE_VONAGE.from, to, text: 'hi' })
-  const without = (fields: Record<string, string>, name: string) => Object.fromEntries(Object.entries(fields).filter(([n]) => n !== name))
+  const valid = (to: string) => ({
+    api_key: FAKE_VONAGE.apiKey,
+    api_secret: FAKE_VONAGE.apiSecret,
+    from: FAKE_VONAGE.from,
+    to,
+    text: 'hi',
+  })
+  const without = (fields: Record<string, string>, name: string) =>
+    Object.fromEntries(Object.entries(fields).filter(([n]) => n !== name))
   const cases: [string, (to: string) => Record<string, string>, Record<string, string>, string][] = [
     ['a valid call', (to) => valid(to), FORM, 'accepted'],
     ['a wrong secret', (to) => ({ ...valid(to), api_secret: 'x' }), FORM, '4'],
@@ -72,11 +118,21 @@ describe('the fake Vonage endpoint', () => {
 
 describe('the fake MessageBird endpoint', () => {
   const JSON_HEADERS = { 'content-type': 'application/json', authorization: `AccessKey ${FAKE_MESSAGEBIRD.accessKey}` }
-  const valid = (to: string) => ({ originator: FAKE_MESSAGEBIRD.originator, recipients: [to], body: 'hi', datacoding: 'plain' })
+  const valid = (to: string) => ({
+    originator: FAKE_MESSAGEBIRD.originator,
+    recipients: [to],
+    body: 'hi',
+    datacoding: 'plain',
+  })
   const cases: [string, (to: string) => unknown, Record<string, string>, string][] = [
     ['a valid call', (to) => valid(to), JSON_HEADERS, 'accepted'],
     ['a wrong access key', (to) => valid(to), { ...JSON_HEADERS, authorization: 'AccessKey live_x' }, '2'],
-    ['a bearer token', (to) => valid(to), { ...JSON_HEADERS, authorization: `Bearer ${FAKE_MESSAGEBIRD.accessKey}` }, '2'],
+    [
+      'a bearer token',
+      (to) => valid(to),
+      { ...JSON_HEADERS, authorization: `Bearer ${FAKE_MESSAGEBIRD.accessKey}` },
+      '2',
+    ],
     ['a recipient with +', (to) => ({ ...valid(to), recipients: [`+${to}`] }), JSON_HEADERS, '9'],
     ['no originator', (to) => ({ ...valid(to), originator: '' }), JSON_HEADERS, '9'],
     ['an unknown datacoding', (to) => ({ ...valid(to), datacoding: 'ucs2' }), JSON_HEADERS, '9'],
@@ -85,12 +141,19 @@ describe('the fake MessageBird endpoint', () => {
   it.each(cases)('answers %s with %s', async (_what, body, headers, expected) => {
     const to = uniqueNumber().e164
     const sent = body(to) as { recipients: string[] }
-    expect(await outcome('messagebird', sent.recipients[0]!, { path: '/messages', headers, body: JSON.stringify(sent) })).toBe(expected)
+    expect(
+      await outcome('messagebird', sent.recipients[0]!, { path: '/messages', headers, body: JSON.stringify(sent) }),
+    ).toBe(expected)
   })
 })
 
 describe('the fake Textlocal endpoint', () => {
-  const valid = (to: string) => ({ apikey: FAKE_TEXTLOCAL.apiKey, sender: FAKE_TEXTLOCAL.sender, numbers: to, message: 'hi' })
+  const valid = (to: string) => ({
+    apikey: FAKE_TEXTLOCAL.apiKey,
+    sender: FAKE_TEXTLOCAL.sender,
+    numbers: to,
+    message: 'hi',
+  })
   const cases: [string, (to: string) => Record<string, string>, string][] = [
     ['a valid call', (to) => valid(to), 'accepted'],
     ['a wrong key', (to) => ({ ...valid(to), apikey: 'x' }), '3'],
@@ -158,18 +221,50 @@ describe('the fake Tencent Cloud endpoint', () => {
     ['a valid call', () => ({}), 'accepted'],
     ['a wrong secret key', () => ({ secretKey: 'x' }), 'AuthFailure.SignatureFailure'],
     ['an unknown secret id', () => ({ secretId: 'AKIDnobody' }), 'AuthFailure.SecretIdNotFound'],
-    ['a body changed after signing', (to) => ({ sent: JSON.stringify({ ...base(to), TemplateParamSet: ['654321'] }) }), 'AuthFailure.SignatureFailure'],
-    ['a timestamp six minutes old', () => ({ timestamp: Math.floor(Date.now() / 1000) - 360 }), 'AuthFailure.SignatureExpire'],
+    [
+      'a body changed after signing',
+      (to) => ({ sent: JSON.stringify({ ...base(to), TemplateParamSet: ['654321'] }) }),
+      'AuthFailure.SignatureFailure',
+    ],
+    [
+      'a timestamp six minutes old',
+      () => ({ timestamp: Math.floor(Date.now() / 1000) - 360 }),
+      'AuthFailure.SignatureExpire',
+    ],
     ['another action', () => ({ headers: { 'x-tc-action': 'SendSmsBatch' } }), 'InvalidAction'],
     ['another version', () => ({ headers: { 'x-tc-version': '2019-07-11' } }), 'NoSuchVersion'],
     ['a form body', () => ({ contentType: 'application/x-www-form-urlencoded' }), 'InvalidParameter'],
-    ['another SdkAppId', (to) => ({ body: { ...base(to), SmsSdkAppId: '1400000000' } }), 'UnauthorizedOperation.SmsSdkAppIdVerifyFail'],
-    ['an unknown template', (to) => ({ body: { ...base(to), TemplateId: '9999' } }), 'FailedOperation.TemplateIncorrectOrUnapproved'],
-    ['an unknown signature', (to) => ({ body: { ...base(to), SignName: '别的' } }), 'FailedOperation.SignatureIncorrectOrUnapproved'],
-    ['too many template parameters', (to) => ({ body: { ...base(to), TemplateParamSet: ['1', '2'] } }), 'FailedOperation.TemplateParamSetNotMatchApprovedTemplate'],
-    ['a number parameter', (to) => ({ body: { ...base(to), TemplateParamSet: [123456] } }), 'FailedOperation.TemplateParamSetNotMatchApprovedTemplate'],
+    [
+      'another SdkAppId',
+      (to) => ({ body: { ...base(to), SmsSdkAppId: '1400000000' } }),
+      'UnauthorizedOperation.SmsSdkAppIdVerifyFail',
+    ],
+    [
+      'an unknown template',
+      (to) => ({ body: { ...base(to), TemplateId: '9999' } }),
+      'FailedOperation.TemplateIncorrectOrUnapproved',
+    ],
+    [
+      'an unknown signature',
+      (to) => ({ body: { ...base(to), SignName: '别的' } }),
+      'FailedOperation.SignatureIncorrectOrUnapproved',
+    ],
+    [
+      'too many template parameters',
+      (to) => ({ body: { ...base(to), TemplateParamSet: ['1', '2'] } }),
+      'FailedOperation.TemplateParamSetNotMatchApprovedTemplate',
+    ],
+    [
+      'a number parameter',
+      (to) => ({ body: { ...base(to), TemplateParamSet: [123456] } }),
+      'FailedOperation.TemplateParamSetNotMatchApprovedTemplate',
+    ],
     ['no TemplateId', (to) => ({ body: { ...base(to), TemplateId: undefined } }), 'MissingParameter'],
-    ['a number without +', (to) => ({ body: { ...base(to), PhoneNumberSet: [to] } }), 'InvalidParameterValue.IncorrectPhoneNumber'],
+    [
+      'a number without +',
+      (to) => ({ body: { ...base(to), PhoneNumberSet: [to] } }),
+      'InvalidParameterValue.IncorrectPhoneNumber',
+    ],
   ]
   it.each(cases)('answers %s with %s', async (_what, changes, expected) => {
     const to = uniqueNumber().e164

@@ -12,7 +12,10 @@ export const fakeUrl = (vendor: FakeVendorName): string => inject('vendorUrls')[
 
 /** The next calls for `key` (recipient digits) that the vendor accepts get `answers` in order, then success. */
 export const script = async (vendor: FakeVendorName, key: string, ...answers: ScriptedAnswer[]): Promise<void> => {
-  const response = await fetch(`${fakeUrl(vendor)}/__script`, { method: 'POST', body: JSON.stringify({ key, answers }) })
+  const response = await fetch(`${fakeUrl(vendor)}/__script`, {
+    method: 'POST',
+    body: JSON.stringify({ key, answers }),
+  })
   expect(response.status).toBe(204)
 }
 

@@ -97,7 +97,9 @@ describe('noAnswer', () => {
   it('scrubs the number, the OTP and URLs out of the causes it quotes', () => {
     const cause = systemError('ECONNRESET', `read ECONNRESET +${message.to.e164} ${message.otp} https://h/p?x=1`)
     const error = noAnswer('Acme', fetchFailed(cause), message)
-    expect(error.message).toMatch(/^no answer from Acme, the SMS may have been sent \(TypeError: fetch failed: read ECONNRESET/)
+    expect(error.message).toMatch(
+      /^no answer from Acme, the SMS may have been sent \(TypeError: fetch failed: read ECONNRESET/,
+    )
     expectNothingFromRequest(error.message, message)
     expect(error.cause).toBeInstanceOf(TypeError)
   })
@@ -122,17 +124,26 @@ describe('kindOfAnswer', () => {
 
   it("reads a 5xx with the vendor's JSON as retryable, whatever its code says", () => {
     expect(kindOfAnswer(503, { vendorJson: true, code: '20503' })).toEqual({ kind: 'retryable' })
-    expect(kindOfAnswer(500, { vendorJson: true, code: 'X', known: 'recipient_invalid' })).toEqual({ kind: 'retryable' })
+    expect(kindOfAnswer(500, { vendorJson: true, code: 'X', known: 'recipient_invalid' })).toEqual({
+      kind: 'retryable',
+    })
   })
 
   it("lets the vendor's table decide below 500", () => {
-    expect(kindOfAnswer(401, { vendorJson: true, code: '20003', known: 'configuration' })).toEqual({ kind: 'configuration' })
-    expect(kindOfAnswer(200, { vendorJson: true, code: '6', known: 'recipient_invalid' })).toEqual({ kind: 'recipient_invalid' })
+    expect(kindOfAnswer(401, { vendorJson: true, code: '20003', known: 'configuration' })).toEqual({
+      kind: 'configuration',
+    })
+    expect(kindOfAnswer(200, { vendorJson: true, code: '6', known: 'recipient_invalid' })).toEqual({
+      kind: 'recipient_invalid',
+    })
   })
 
   it('reads a code the table does not know as an unrecognised destination refusal, never as configuration', () => {
     for (const status of [200, 400, 401, 403, 404, 422]) {
-      expect(kindOfAnswer(status, { vendorJson: true, code: 'NEW' })).toEqual({ kind: 'recipient_invalid', unrecognised: true })
+      expect(kindOfAnswer(status, { vendorJson: true, code: 'NEW' })).toEqual({
+        kind: 'recipient_invalid',
+        unrecognised: true,
+      })
     }
     expect(kindOfAnswer(400, { vendorJson: true })).toEqual({ kind: 'recipient_invalid', unrecognised: true })
   })

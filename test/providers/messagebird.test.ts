@@ -41,8 +41,20 @@ describeProviderContract({
     { what: 'no balance', answer: { error: 25 }, kind: 'configuration', code: '25' },
     { what: 'an internal error with HTTP 500', answer: { error: 99, status: 500 }, kind: 'retryable', code: '99' },
     { what: 'throttling with HTTP 429', answer: { error: 98, status: 429 }, kind: 'retryable', code: '98' },
-    { what: 'an unknown code with HTTP 422', answer: { error: 97 }, kind: 'recipient_invalid', code: '97', unrecognised: true },
-    { what: 'an unknown code with HTTP 403', answer: { error: 97, status: 403 }, kind: 'recipient_invalid', code: '97', unrecognised: true },
+    {
+      what: 'an unknown code with HTTP 422',
+      answer: { error: 97 },
+      kind: 'recipient_invalid',
+      code: '97',
+      unrecognised: true,
+    },
+    {
+      what: 'an unknown code with HTTP 403',
+      answer: { error: 97, status: 403 },
+      kind: 'recipient_invalid',
+      code: '97',
+      unrecognised: true,
+    },
   ],
 })
 

@@ -13,7 +13,9 @@ const message: SmsMessage = {
 
 describe('scrubText', () => {
   it('masks the number in its E.164 form, with or without +', () => {
-    expect(scrubText('The To number +8613800138000 is not valid', message)).toBe('The To number +86138****8000 is not valid')
+    expect(scrubText('The To number +8613800138000 is not valid', message)).toBe(
+      'The To number +86138****8000 is not valid',
+    )
     expect(scrubText('to=8613800138000.', message)).toBe('to=86138****8000.')
   })
 
@@ -27,11 +29,15 @@ describe('scrubText', () => {
   })
 
   it('replaces the OTP wherever it occurs', () => {
-    expect(scrubText('Body "Your code is 482913" rejected; 482913', message)).toBe('Body "Your code is ******" rejected; ******')
+    expect(scrubText('Body "Your code is 482913" rejected; 482913', message)).toBe(
+      'Body "Your code is ******" rejected; ******',
+    )
   })
 
   it('masks any other run of 7 or more digits, but not the digits of a vendor code or id', () => {
-    expect(scrubText('recipient 447700900123 and +15005550006', message)).toBe('recipient 4477****0123 and +150****0006')
+    expect(scrubText('recipient 447700900123 and +15005550006', message)).toBe(
+      'recipient 4477****0123 and +150****0006',
+    )
     expect(scrubText('template SMS_154950909, code 21211, isv.A1234567', message)).toBe(
       'template SMS_154950909, code 21211, isv.A1234567',
     )
@@ -44,8 +50,12 @@ describe('scrubText', () => {
   })
 
   it('does not echo JSON template parameters, nested or not', () => {
-    expect(scrubText('bad TemplateParam {"code":"999111","extra":{"a":"b"}} given', message)).toBe('bad TemplateParam <object> given')
-    expect(scrubText('TemplateParamSet ["999111","5"] does not match', message)).toBe('TemplateParamSet <list> does not match')
+    expect(scrubText('bad TemplateParam {"code":"999111","extra":{"a":"b"}} given', message)).toBe(
+      'bad TemplateParam <object> given',
+    )
+    expect(scrubText('TemplateParamSet ["999111","5"] does not match', message)).toBe(
+      'TemplateParamSet <list> does not match',
+    )
   })
 
   it('keeps plain brackets and braces', () => {

@@ -37,7 +37,8 @@ export const failure = async (promise: Promise<unknown>): Promise<ProviderError>
     (value) => ({ resolved: value }),
     (e: unknown) => e,
   )
-  if (!isProviderError(error)) throw new Error(`expected a ProviderError, got ${JSON.stringify(error) ?? String(error)}`)
+  if (!isProviderError(error))
+    throw new Error(`expected a ProviderError, got ${JSON.stringify(error) ?? String(error)}`)
   return error
 }
 

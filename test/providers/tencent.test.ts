@@ -41,7 +41,9 @@ describeProviderContract({
     })
     expect(Math.abs(Number(call.headers['x-tc-timestamp']) - Date.now() / 1000)).toBeLessThan(10)
     expect(call.headers.authorization).toMatch(
-      new RegExp(`^TC3-HMAC-SHA256 Credential=${FAKE_TENCENT.secretId}/\\d{4}-\\d\\d-\\d\\d/sms/tc3_request, SignedHeaders=content-type;host, Signature=[0-9a-f]{64}$`),
+      new RegExp(
+        `^TC3-HMAC-SHA256 Credential=${FAKE_TENCENT.secretId}/\\d{4}-\\d\\d-\\d\\d/sms/tc3_request, SignedHeaders=content-type;host, Signature=[0-9a-f]{64}$`,
+      ),
     )
     expect(call.params).toEqual({
       PhoneNumberSet: [`+${message.to.e164}`],
@@ -59,25 +61,117 @@ describeProviderContract({
   },
   requestId: uuid,
   errors: [
-    { what: 'an incorrect number', answer: { error: 'InvalidParameterValue.IncorrectPhoneNumber', perNumber: true }, kind: 'recipient_invalid', code: 'InvalidParameterValue.IncorrectPhoneNumber' },
-    { what: 'a number on the blacklist', answer: { error: 'FailedOperation.PhoneNumberInBlacklist', perNumber: true }, kind: 'recipient_invalid', code: 'FailedOperation.PhoneNumberInBlacklist' },
-    { what: 'the 30-second limit', answer: { error: 'LimitExceeded.PhoneNumberThirtySecondLimit', perNumber: true }, kind: 'rate_limited', code: 'LimitExceeded.PhoneNumberThirtySecondLimit' },
-    { what: 'the hourly limit', answer: { error: 'LimitExceeded.PhoneNumberOneHourLimit', perNumber: true }, kind: 'rate_limited', code: 'LimitExceeded.PhoneNumberOneHourLimit' },
-    { what: 'the daily limit', answer: { error: 'LimitExceeded.PhoneNumberDailyLimit', perNumber: true }, kind: 'rate_limited', code: 'LimitExceeded.PhoneNumberDailyLimit' },
-    { what: 'the delivery frequency limit', answer: { error: 'LimitExceeded.DeliveryFrequencyLimit', perNumber: true }, kind: 'rate_limited', code: 'LimitExceeded.DeliveryFrequencyLimit' },
-    { what: 'an empty SMS package', answer: { error: 'FailedOperation.InsufficientBalanceInSmsPackage', perNumber: true }, kind: 'configuration', code: 'FailedOperation.InsufficientBalanceInSmsPackage' },
-    { what: 'a signature not approved', answer: { error: 'FailedOperation.SignatureIncorrectOrUnapproved' }, kind: 'configuration', code: 'FailedOperation.SignatureIncorrectOrUnapproved' },
-    { what: 'a template not approved', answer: { error: 'FailedOperation.TemplateIncorrectOrUnapproved' }, kind: 'configuration', code: 'FailedOperation.TemplateIncorrectOrUnapproved' },
-    { what: 'an unknown SecretId', answer: { error: 'AuthFailure.SecretIdNotFound' }, kind: 'configuration', code: 'AuthFailure.SecretIdNotFound' },
-    { what: 'an operation not authorised', answer: { error: 'UnauthorizedOperation.SmsSdkAppIdVerifyFail' }, kind: 'configuration', code: 'UnauthorizedOperation.SmsSdkAppIdVerifyFail' },
+    {
+      what: 'an incorrect number',
+      answer: { error: 'InvalidParameterValue.IncorrectPhoneNumber', perNumber: true },
+      kind: 'recipient_invalid',
+      code: 'InvalidParameterValue.IncorrectPhoneNumber',
+    },
+    {
+      what: 'a number on the blacklist',
+      answer: { error: 'FailedOperation.PhoneNumberInBlacklist', perNumber: true },
+      kind: 'recipient_invalid',
+      code: 'FailedOperation.PhoneNumberInBlacklist',
+    },
+    {
+      what: 'the 30-second limit',
+      answer: { error: 'LimitExceeded.PhoneNumberThirtySecondLimit', perNumber: true },
+      kind: 'rate_limited',
+      code: 'LimitExceeded.PhoneNumberThirtySecondLimit',
+    },
+    {
+      what: 'the hourly limit',
+      answer: { error: 'LimitExceeded.PhoneNumberOneHourLimit', perNumber: true },
+      kind: 'rate_limited',
+      code: 'LimitExceeded.PhoneNumberOneHourLimit',
+    },
+    {
+      what: 'the daily limit',
+      answer: { error: 'LimitExceeded.PhoneNumberDailyLimit', perNumber: true },
+      kind: 'rate_limited',
+      code: 'LimitExceeded.PhoneNumberDailyLimit',
+    },
+    {
+      what: 'the delivery frequency limit',
+      answer: { error: 'LimitExceeded.DeliveryFrequencyLimit', perNumber: true },
+      kind: 'rate_limited',
+      code: 'LimitExceeded.DeliveryFrequencyLimit',
+    },
+    {
+      what: 'an empty SMS package',
+      answer: { error: 'FailedOperation.InsufficientBalanceInSmsPackage', perNumber: true },
+      kind: 'configuration',
+      code: 'FailedOperation.InsufficientBalanceInSmsPackage',
+    },
+    {
+      what: 'a signature not approved',
+      answer: { error: 'FailedOperation.SignatureIncorrectOrUnapproved' },
+      kind: 'configuration',
+      code: 'FailedOperation.SignatureIncorrectOrUnapproved',
+    },
+    {
+      what: 'a template not approved',
+      answer: { error: 'FailedOperation.TemplateIncorrectOrUnapproved' },
+      kind: 'configuration',
+      code: 'FailedOperation.TemplateIncorrectOrUnapproved',
+    },
+    {
+      what: 'an unknown SecretId',
+      answer: { error: 'AuthFailure.SecretIdNotFound' },
+      kind: 'configuration',
+      code: 'AuthFailure.SecretIdNotFound',
+    },
+    {
+      what: 'an operation not authorised',
+      answer: { error: 'UnauthorizedOperation.SmsSdkAppIdVerifyFail' },
+      kind: 'configuration',
+      code: 'UnauthorizedOperation.SmsSdkAppIdVerifyFail',
+    },
     { what: 'an internal error', answer: { error: 'InternalError' }, kind: 'retryable', code: 'InternalError' },
-    { what: 'a backend internal error', answer: { error: 'InternalError.OtherError' }, kind: 'retryable', code: 'InternalError.OtherError' },
-    { what: "Tencent's own timeout", answer: { error: 'InternalError.Timeout' }, kind: 'outcome_unknown', code: 'InternalError.Timeout' },
-    { what: 'request throttling', answer: { error: 'RequestLimitExceeded' }, kind: 'retryable', code: 'RequestLimitExceeded' },
-    { what: 'per-account request throttling', answer: { error: 'RequestLimitExceeded.UinLimitExceeded' }, kind: 'retryable', code: 'RequestLimitExceeded.UinLimitExceeded' },
-    { what: 'an unknown code', answer: { error: 'FailedOperation.Something' }, kind: 'recipient_invalid', code: 'FailedOperation.Something', unrecognised: true },
-    { what: 'an unknown per-number code', answer: { error: 'UnsupportedOperation.Something', perNumber: true }, kind: 'recipient_invalid', code: 'UnsupportedOperation.Something', unrecognised: true },
-    { what: 'its own answer with HTTP 503', answer: { error: 'FailedOperation.Something', status: 503 }, kind: 'retryable', code: 'FailedOperation.Something' },
+    {
+      what: 'a backend internal error',
+      answer: { error: 'InternalError.OtherError' },
+      kind: 'retryable',
+      code: 'InternalError.OtherError',
+    },
+    {
+      what: "Tencent's own timeout",
+      answer: { error: 'InternalError.Timeout' },
+      kind: 'outcome_unknown',
+      code: 'InternalError.Timeout',
+    },
+    {
+      what: 'request throttling',
+      answer: { error: 'RequestLimitExceeded' },
+      kind: 'retryable',
+      code: 'RequestLimitExceeded',
+    },
+    {
+      what: 'per-account request throttling',
+      answer: { error: 'RequestLimitExceeded.UinLimitExceeded' },
+      kind: 'retryable',
+      code: 'RequestLimitExceeded.UinLimitExceeded',
+    },
+    {
+      what: 'an unknown code',
+      answer: { error: 'FailedOperation.Something' },
+      kind: 'recipient_invalid',
+      code: 'FailedOperation.Something',
+      unrecognised: true,
+    },
+    {
+      what: 'an unknown per-number code',
+      answer: { error: 'UnsupportedOperation.Something', perNumber: true },
+      kind: 'recipient_invalid',
+      code: 'UnsupportedOperation.Something',
+      unrecognised: true,
+    },
+    {
+      what: 'its own answer with HTTP 503',
+      answer: { error: 'FailedOperation.Something', status: 503 },
+      kind: 'retryable',
+      code: 'FailedOperation.Something',
+    },
   ],
 })
 
@@ -102,7 +196,11 @@ describe('tencent provider, its own rules', () => {
     const message = smsMessage({ expiryMinutes: 10 })
     await sendWith(
       tencent,
-      { ...env, GOTRUE_SMS_TENCENT_TEMPLATE_ID: '2220', GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: '["{{ .Code }}", "{{.ExpiryMinutes}}"]' },
+      {
+        ...env,
+        GOTRUE_SMS_TENCENT_TEMPLATE_ID: '2220',
+        GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: '["{{ .Code }}", "{{.ExpiryMinutes}}"]',
+      },
       message,
     )
     const [call] = await callsFor('tencent', message.to.e164)
@@ -132,7 +230,9 @@ describe('tencent provider, its own rules', () => {
 
   it('reads "Ok" without a serial number as outcome_unknown', async () => {
     const message = smsMessage()
-    await script('tencent', message.to.e164, { body: { Response: { SendStatusSet: [{ Code: 'Ok' }], RequestId: 'r' } } })
+    await script('tencent', message.to.e164, {
+      body: { Response: { SendStatusSet: [{ Code: 'Ok' }], RequestId: 'r' } },
+    })
     expect((await failure(sendWith(tencent, env, message))).kind).toBe('outcome_unknown')
   })
 
@@ -153,19 +253,24 @@ describe('tencent provider, its own rules', () => {
   it.each([
     ['a +1 number whose digits look like a mainland mobile', '1', '1312555', 11],
     ['a mainland mobile', '86', '86139', 13],
-  ])('sends %s as + and its E.164 digits, the one form Tencent cannot read as another number', async (_what, callingCode, start, length) => {
-    const rest = length - start.length
-    const e164 = `${start}${String(Math.floor(Math.random() * 10 ** rest)).padStart(rest, '0')}`
-    const message = smsMessage({ to: { e164, callingCode, national: e164.slice(callingCode.length) } })
-    await sendWith(tencent, env, message)
-    expect((await callsFor('tencent', e164))[0]!.params.PhoneNumberSet).toEqual([`+${e164}`])
-  })
+  ])(
+    'sends %s as + and its E.164 digits, the one form Tencent cannot read as another number',
+    async (_what, callingCode, start, length) => {
+      const rest = length - start.length
+      const e164 = `${start}${String(Math.floor(Math.random() * 10 ** rest)).padStart(rest, '0')}`
+      const message = smsMessage({ to: { e164, callingCode, national: e164.slice(callingCode.length) } })
+      await sendWith(tencent, env, message)
+      expect((await callsFor('tencent', e164))[0]!.params.PhoneNumberSet).toEqual([`+${e164}`])
+    },
+  )
 
   it('counts as sending to mainland China only: its one template cannot reach abroad', () => {
     expect(tencent.sendsAbroad!(tencent.parse(env))).toBe(false)
   })
 
   it('names GOTRUE_SMS_TENCENT_SDK_APP_ID when it is not digits', () => {
-    expect(refusedVariable(tencent, { ...env, GOTRUE_SMS_TENCENT_SDK_APP_ID: 'app-1400' })).toBe('GOTRUE_SMS_TENCENT_SDK_APP_ID')
+    expect(refusedVariable(tencent, { ...env, GOTRUE_SMS_TENCENT_SDK_APP_ID: 'app-1400' })).toBe(
+      'GOTRUE_SMS_TENCENT_SDK_APP_ID',
+    )
   })
 })

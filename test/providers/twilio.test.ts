@@ -18,7 +18,11 @@ describeProviderContract({
   env,
   endpointVariable: 'GOTRUE_SMS_TWILIO_ENDPOINT',
   defaultEndpoint: 'https://api.twilio.com',
-  requiredVariables: ['GOTRUE_SMS_TWILIO_ACCOUNT_SID', 'GOTRUE_SMS_TWILIO_AUTH_TOKEN', 'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID'],
+  requiredVariables: [
+    'GOTRUE_SMS_TWILIO_ACCOUNT_SID',
+    'GOTRUE_SMS_TWILIO_AUTH_TOKEN',
+    'GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID',
+  ],
   wrongCredentials: { env: { GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'not-the-token' }, code: '20003' },
   expectRequest(call, message, result) {
     expect(call.method).toBe('POST')
@@ -39,16 +43,43 @@ describeProviderContract({
     { what: 'a recipient who opted out', answer: { error: 21610 }, kind: 'recipient_invalid', code: '21610' },
     { what: 'too many concurrent requests', answer: { error: 20429 }, kind: 'retryable', code: '20429' },
     { what: 'a number not reachable by SMS', answer: { error: 21612 }, kind: 'recipient_invalid', code: '21612' },
-    { what: 'a region not enabled in geo permissions', answer: { error: 21408 }, kind: 'recipient_invalid', code: '21408' },
-    { what: 'a trial account and an unverified number', answer: { error: 21608 }, kind: 'configuration', code: '21608' },
+    {
+      what: 'a region not enabled in geo permissions',
+      answer: { error: 21408 },
+      kind: 'recipient_invalid',
+      code: '21408',
+    },
+    {
+      what: 'a trial account and an unverified number',
+      answer: { error: 21608 },
+      kind: 'configuration',
+      code: '21608',
+    },
     { what: 'a From that cannot send there', answer: { error: 21606 }, kind: 'configuration', code: '21606' },
     { what: 'an account the path does not find', answer: { error: 20404 }, kind: 'configuration', code: '20404' },
     { what: 'a From that is not a Twilio number', answer: { error: 21659 }, kind: 'configuration', code: '21659' },
-    { what: 'an unknown 4xx code', answer: { error: 21617 }, kind: 'recipient_invalid', code: '21617', unrecognised: true },
-    { what: 'an unknown code with HTTP 401', answer: { error: 21617, status: 401 }, kind: 'recipient_invalid', code: '21617', unrecognised: true },
+    {
+      what: 'an unknown 4xx code',
+      answer: { error: 21617 },
+      kind: 'recipient_invalid',
+      code: '21617',
+      unrecognised: true,
+    },
+    {
+      what: 'an unknown code with HTTP 401',
+      answer: { error: 21617, status: 401 },
+      kind: 'recipient_invalid',
+      code: '21617',
+      unrecognised: true,
+    },
     { what: 'its own HTTP 503', answer: { error: 20503 }, kind: 'retryable', code: '20503' },
     { what: 'its own HTTP 500', answer: { error: 20500 }, kind: 'retryable', code: '20500' },
-    { what: 'a known destination code with HTTP 503', answer: { error: 21408, status: 503 }, kind: 'retryable', code: '21408' },
+    {
+      what: 'a known destination code with HTTP 503',
+      answer: { error: 21408, status: 503 },
+      kind: 'retryable',
+      code: '21408',
+    },
   ],
 })
 
@@ -71,16 +102,18 @@ describe('twilio provider, its own rules', () => {
     expect(error).toMatchObject({ kind: 'retryable', providerCode: '20429', retryAfterMs: 1000 })
   })
 
-  it("masks the number Twilio repeats in its error text", async () => {
+  it('masks the number Twilio repeats in its error text', async () => {
     const message = smsMessage()
     await script('twilio', message.to.e164, { error: 21211 })
     const error = await failure(sendWith(twilio, env, message))
-    expect(error.message).toMatch(/^Twilio answered HTTP 400, code 21211: The 'To' number \+\d{4}\*{4}\d{4} is not a valid phone number\.$/)
+    expect(error.message).toMatch(
+      /^Twilio answered HTTP 400, code 21211: The 'To' number \+\d{4}\*{4}\d{4} is not a valid phone number\.$/,
+    )
   })
 
   it('names GOTRUE_SMS_TWILIO_ACCOUNT_SID when it is not an Account SID', () => {
-    expect(refusedVariable(twilio, { ...env, GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'SK0123456789abcdef0123456789abcdef' })).toBe(
-      'GOTRUE_SMS_TWILIO_ACCOUNT_SID',
-    )
+    expect(
+      refusedVariable(twilio, { ...env, GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'SK0123456789abcdef0123456789abcdef' }),
+    ).toBe('GOTRUE_SMS_TWILIO_ACCOUNT_SID')
   })
 })

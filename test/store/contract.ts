@@ -15,7 +15,13 @@ import { SENDING_MARK_TTL_MS, type IdempotencyStore } from '../../src/store/type
 import { manualClock } from '../support/clock.js'
 
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
-const unknown: Outcome = { ok: false, status: 504, code: 'outcome_unknown', message: 'may be delayed', mayHaveSent: true }
+const unknown: Outcome = {
+  ok: false,
+  status: 504,
+  code: 'outcome_unknown',
+  message: 'may be delayed',
+  mayHaveSent: true,
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const never = () => new AbortController().signal
@@ -66,47 +72,48 @@ export const describeStoreContract = (
 ) => {
   const { withClock } = options
   // Not registered at all for a store whose leases also run on its server's clock (Redis expiries).
-  if (withClock !== undefined) describe(`${name}: leases by its clock, whatever its timers do`, () => {
-    it('keeps a waiter waiting while the clock stands still, however often its lease timer fires', async () => {
-      const clock = manualClock()
-      const store = await withClock!(clock)
-      const key = newKey()
-      const token = await claimToken(store, key, 50)
-      const waiting = track(store.wait(key, never()))
-      // Several leases' worth of timers, and a change to the entry that wakes the waiter to look again.
-      await sleep(120)
-      expect(await store.markSending(key, token)).toBe(true)
-      await sleep(120)
-      expect(waiting.value).toBeUndefined()
-      expect(await store.claim(key, 1000)).toEqual({ status: 'in_flight' })
-      expect(await store.complete(key, token, delivered, 60_000)).toBe(true)
-      expect(await waiting.promise).toEqual({ status: 'done', outcome: delivered })
-    })
+  if (withClock !== undefined)
+    describe(`${name}: leases by its clock, whatever its timers do`, () => {
+      it('keeps a waiter waiting while the clock stands still, however often its lease timer fires', async () => {
+        const clock = manualClock()
+        const store = await withClock!(clock)
+        const key = newKey()
+        const token = await claimToken(store, key, 50)
+        const waiting = track(store.wait(key, never()))
+        // Several leases' worth of timers, and a change to the entry that wakes the waiter to look again.
+        await sleep(120)
+        expect(await store.markSending(key, token)).toBe(true)
+        await sleep(120)
+        expect(waiting.value).toBeUndefined()
+        expect(await store.claim(key, 1000)).toEqual({ status: 'in_flight' })
+        expect(await store.complete(key, token, delivered, 60_000)).toBe(true)
+        expect(await waiting.promise).toEqual({ status: 'done', outcome: delivered })
+      })
 
-    it('lets the claim lapse, and tells its waiter free, once the clock is moved past the lease by hand', async () => {
-      const clock = manualClock()
-      const store = await withClock!(clock)
-      const key = newKey()
-      await claimToken(store, key, 50)
-      const waiting = track(store.wait(key, never()))
-      await sleep(120)
-      expect(waiting.value).toBeUndefined()
-      clock.advance(50)
-      expect(await waiting.promise).toEqual({ status: 'free' })
-      expect((await store.claim(key, 1000)).status).toBe('claimed')
-    })
+      it('lets the claim lapse, and tells its waiter free, once the clock is moved past the lease by hand', async () => {
+        const clock = manualClock()
+        const store = await withClock!(clock)
+        const key = newKey()
+        await claimToken(store, key, 50)
+        const waiting = track(store.wait(key, never()))
+        await sleep(120)
+        expect(waiting.value).toBeUndefined()
+        clock.advance(50)
+        expect(await waiting.promise).toEqual({ status: 'free' })
+        expect((await store.claim(key, 1000)).status).toBe('claimed')
+      })
 
-    it('does not tell a waiter free before the lease has ended by a clock slower than its timers', async () => {
-      const clock = slowClock()
-      const store = await withClock!(clock)
-      const key = newKey()
-      const claimedAt = clock.now()
-      await claimToken(store, key, 100)
-      expect(await store.wait(key, never())).toEqual({ status: 'free' })
-      expect(clock.now()).toBeGreaterThanOrEqual(claimedAt + 100)
-      expect((await store.claim(key, 1000)).status).toBe('claimed')
+      it('does not tell a waiter free before the lease has ended by a clock slower than its timers', async () => {
+        const clock = slowClock()
+        const store = await withClock!(clock)
+        const key = newKey()
+        const claimedAt = clock.now()
+        await claimToken(store, key, 100)
+        expect(await store.wait(key, never())).toEqual({ status: 'free' })
+        expect(clock.now()).toBeGreaterThanOrEqual(claimedAt + 100)
+        expect((await store.claim(key, 1000)).status).toBe('claimed')
+      })
     })
-  })
 
   describe(`${name}: the idempotency store contract`, () => {
     it('hands a key to one claimer; others see it in flight, then done with the outcome', async () => {

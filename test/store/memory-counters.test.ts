@@ -155,7 +155,8 @@ describe('halfSipHash64', () => {
   const key = new Uint32Array(new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7]).buffer)
   const bytesAsText = (length: number) =>
     String.fromCharCode(...Array.from({ length: length / 2 }, (_, i) => (2 * i) | ((2 * i + 1) << 8)))
-  const hex = (words: Uint32Array) => [...new Uint8Array(words.buffer)].map((b) => b.toString(16).padStart(2, '0')).join('')
+  const hex = (words: Uint32Array) =>
+    [...new Uint8Array(words.buffer)].map((b) => b.toString(16).padStart(2, '0')).join('')
 
   for (const [length, expected] of Object.entries(VECTORS)) {
     it(`gives the reference tag for ${length} bytes`, () => {

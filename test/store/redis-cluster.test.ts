@@ -11,7 +11,22 @@ import { isStoreError } from '../../src/errors.js'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
-import { describeRedisContracts, HOOK_USER, urlAs, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE } from '../support/hook-pair.js'
+import {
+  describeRedisContracts,
+  HOOK_USER,
+  urlAs,
+  expectRefusedCredentials,
+  type Answer,
+  DURABILITIES,
+  expectExactlyOnce,
+  hookPair,
+  isSent,
+  LIMITED,
+  PER_NUMBER,
+  SENT,
+  sleep,
+  UNAVAILABLE,
+} from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { claimToken } from './contract.js'
 
@@ -19,7 +34,9 @@ const available = findRedisServer() !== undefined
 const prefix = `sms-hook-test:${randomUUID()}:`
 
 describe.skipIf(!available)(
-  available ? 'Redis state on a Redis Cluster' : 'Redis state on a Redis Cluster (SKIPPED: no redis-server on the PATH)',
+  available
+    ? 'Redis state on a Redis Cluster'
+    : 'Redis state on a Redis Cluster (SKIPPED: no redis-server on the PATH)',
   () => {
     let cluster: RedisCluster
     const opened: RedisState[] = []
@@ -60,7 +77,9 @@ describe.skipIf(!available)(
       for (const key of keys) await claimToken(state.store, key)
       const holders = new Set<number>()
       for (const master of await cluster.masters()) {
-        const held = await onNode(master.port, async (redis) => (await redis.keys(`${prefix}*`)).filter((k) => keys.some((key) => k.includes(key))))
+        const held = await onNode(master.port, async (redis) =>
+          (await redis.keys(`${prefix}*`)).filter((k) => keys.some((key) => k.includes(key))),
+        )
         if (held.length > 0) holders.add(master.port)
       }
       expect(holders.size).toBe(3)
@@ -80,22 +99,26 @@ describe.skipIf(!available)(
           pair = hookPair(states)
         }, 20_000)
 
-        it('keeps sending once per call through a manual failover (CLUSTER FAILOVER)', { timeout: 30_000 }, async () => {
-          const [master] = await cluster.masters()
-          let settled = false
-          const answers: Answer[][] = []
-          const run = async () => {
-            for (let i = 0; i < 200 && !settled; i++) answers.push(await pair.call(uniqueMainlandPhone()))
-            for (let i = 0; i < 5; i++) answers.push(await pair.call(uniqueMainlandPhone()))
-          }
-          const running = run()
-          await sleep(100)
-          await cluster.failover(master!, { mode: 'manual' }).finally(() => (settled = true))
-          await running
-          expectExactlyOnce(pair)
-          // The old master hands over its slots only once the replica has caught up: nothing is lost, nobody waits.
-          expect(answers.flat().filter((answer) => !isSent(answer))).toEqual([])
-        })
+        it(
+          'keeps sending once per call through a manual failover (CLUSTER FAILOVER)',
+          { timeout: 30_000 },
+          async () => {
+            const [master] = await cluster.masters()
+            let settled = false
+            const answers: Answer[][] = []
+            const run = async () => {
+              for (let i = 0; i < 200 && !settled; i++) answers.push(await pair.call(uniqueMainlandPhone()))
+              for (let i = 0; i < 5; i++) answers.push(await pair.call(uniqueMainlandPhone()))
+            }
+            const running = run()
+            await sleep(100)
+            await cluster.failover(master!, { mode: 'manual' }).finally(() => (settled = true))
+            await running
+            expectExactlyOnce(pair)
+            // The old master hands over its slots only once the replica has caught up: nothing is lost, nobody waits.
+            expect(answers.flat().filter((answer) => !isSent(answer))).toEqual([])
+          },
+        )
 
         it(
           'sends every call once and holds the per-number limit across both replicas while a slot moves and a master is killed',
@@ -122,7 +145,9 @@ describe.skipIf(!available)(
             await cluster.reshardSlot(slot, to, {
               whileMigrating: async () => {
                 // A key the source no longer has, in a slot it is migrating: it sends the client on with ASK.
-                await expect(onNode(from.port, (redis) => redis.exists(counter!))).rejects.toThrow(`ASK ${slot} 127.0.0.1:${to.port}`)
+                await expect(onNode(from.port, (redis) => redis.exists(counter!))).rejects.toThrow(
+                  `ASK ${slot} 127.0.0.1:${to.port}`,
+                )
                 for (const [i, phone] of numbers.entries()) migrating.push(await pair.call(phone, secondCalls[i]))
               },
             })
@@ -163,7 +188,16 @@ describe.skipIf(!available)(
             for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
               const fresh = await pair.call(uniqueMainlandPhone(), await inSlot())
               const limited = await pair.call(numbers[0]!)
-              if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) recoveredMs = performance.now() - resumedAt
+              if (
+                isDeepStrictEqual(
+                  [fresh, limited],
+                  [
+                    [SENT, SENT],
+                    [LIMITED, LIMITED],
+                  ],
+                )
+              )
+                recoveredMs = performance.now() - resumedAt
               else await sleep(100)
             }
             expect(recoveredMs).toBeLessThan(5000)
@@ -215,23 +249,26 @@ describe.skipIf(!available)(
         await secured?.stop()
       }, 30_000)
 
-      it.each(['acl', 'default'] as const)("authenticates to every node it is sent to with the URL's credentials (%s user)", async (who) => {
-        const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
-        opened.push(state)
-        await reconnected(state)
-        const keys = Array.from({ length: 30 }, () => randomUUID())
-        for (const key of keys) {
-          await claimToken(state.store, key)
-          expect(await state.counters.hit(key, 60_000)).toBe(1)
-        }
-        await expect(state.ready()).resolves.toBeUndefined()
-        const holders = new Set<number>()
-        for (const master of await secured.masters()) {
-          const held = await onNode(master.port, (redis) => redis.keys(`${prefix}*`), password)
-          if (keys.some((key) => held.some((k) => k.includes(key)))) holders.add(master.port)
-        }
-        expect(holders.size).toBe(3)
-      })
+      it.each(['acl', 'default'] as const)(
+        "authenticates to every node it is sent to with the URL's credentials (%s user)",
+        async (who) => {
+          const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
+          opened.push(state)
+          await reconnected(state)
+          const keys = Array.from({ length: 30 }, () => randomUUID())
+          for (const key of keys) {
+            await claimToken(state.store, key)
+            expect(await state.counters.hit(key, 60_000)).toBe(1)
+          }
+          await expect(state.ready()).resolves.toBeUndefined()
+          const holders = new Set<number>()
+          for (const master of await secured.masters()) {
+            const held = await onNode(master.port, (redis) => redis.keys(`${prefix}*`), password)
+            if (keys.some((key) => held.some((k) => k.includes(key)))) holders.add(master.port)
+          }
+          expect(holders.size).toBe(3)
+        },
+      )
 
       it('fails at once as refused (noperm), never hanging and never as silence, with a wrong password', async () => {
         const state = createRedisState({ url: urlAs(secured.url, password, 'wrong'), prefix, onError: () => {} })

@@ -11,7 +11,23 @@ import { createRedisState, type RedisState, type RedisStateOptions } from '../..
 import { uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { onNode } from '../support/redis-cluster.js'
 import { startRedisSentinel, type RedisSentinelSetup } from '../support/redis-sentinel.js'
-import { describeRedisContracts, HOOK_USER, urlAs, expectRefusedCredentials, type Answer, DURABILITIES, expectExactlyOnce, hookPair, isSent, LIMITED, PER_NUMBER, SENT, sleep, UNAVAILABLE, writableWithin } from '../support/hook-pair.js'
+import {
+  describeRedisContracts,
+  HOOK_USER,
+  urlAs,
+  expectRefusedCredentials,
+  type Answer,
+  DURABILITIES,
+  expectExactlyOnce,
+  hookPair,
+  isSent,
+  LIMITED,
+  PER_NUMBER,
+  SENT,
+  sleep,
+  UNAVAILABLE,
+  writableWithin,
+} from '../support/hook-pair.js'
 import { findRedisServer, reconnected } from '../support/redis.js'
 import { claimToken } from './contract.js'
 
@@ -157,7 +173,8 @@ describe.skipIf(!available)(
             let refused: Answer[] | undefined
             for (let i = 0; i < 50 && refused === undefined; i++) {
               const answers = await pair.call(uniqueMainlandPhone())
-              if (isDeepStrictEqual(answers, [UNAVAILABLE, UNAVAILABLE]) && pair.sendsOf(pair.calls.at(-1)!.uuid) === 0) refused = answers
+              if (isDeepStrictEqual(answers, [UNAVAILABLE, UNAVAILABLE]) && pair.sendsOf(pair.calls.at(-1)!.uuid) === 0)
+                refused = answers
               else await sleep(100)
             }
             expect(refused).toEqual([UNAVAILABLE, UNAVAILABLE])
@@ -170,7 +187,16 @@ describe.skipIf(!available)(
           for (let i = 0; i < 50 && recoveredMs === undefined; i++) {
             const fresh = await pair.call(uniqueMainlandPhone())
             const limited = await pair.call(numbers[0]!)
-            if (isDeepStrictEqual([fresh, limited], [[SENT, SENT], [LIMITED, LIMITED]])) recoveredMs = performance.now() - resumedAt
+            if (
+              isDeepStrictEqual(
+                [fresh, limited],
+                [
+                  [SENT, SENT],
+                  [LIMITED, LIMITED],
+                ],
+              )
+            )
+              recoveredMs = performance.now() - resumedAt
             else await sleep(100)
           }
           expect(recoveredMs).toBeLessThan(5000)
@@ -181,7 +207,8 @@ describe.skipIf(!available)(
           // What the killed master held survives on the promoted replica: the outcomes of the first calls
           // (GoTrue asking again is answered from them, nothing sent) and every number's count.
           const before = pair.sendCount()
-          for (const [i, phone] of numbers.entries()) expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
+          for (const [i, phone] of numbers.entries())
+            expect(await pair.call(phone, firstCalls[i])).toEqual([SENT, SENT])
           expect(pair.sendCount()).toBe(before)
           for (const phone of numbers) expect(await pair.call(phone)).toEqual([LIMITED, LIMITED])
 
@@ -211,17 +238,20 @@ describe.skipIf(!available)(
         await secured?.stop()
       }, 30_000)
 
-      it.each(['acl', 'default'] as const)("authenticates to the master with the URL's credentials (%s user), asking the sentinels without them", async (who) => {
-        const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
-        opened.push(state)
-        await reconnected(state)
-        const key = randomUUID()
-        await claimToken(state.store, key)
-        expect(await state.counters.hit(key, 60_000)).toBe(1)
-        await expect(state.ready()).resolves.toBeUndefined()
-        const found = await onNode(await secured.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`), password)
-        expect(found).toHaveLength(2)
-      })
+      it.each(['acl', 'default'] as const)(
+        "authenticates to the master with the URL's credentials (%s user), asking the sentinels without them",
+        async (who) => {
+          const state = createRedisState({ url: urlAs(secured.url, password, who), prefix, onError: () => {} })
+          opened.push(state)
+          await reconnected(state)
+          const key = randomUUID()
+          await claimToken(state.store, key)
+          expect(await state.counters.hit(key, 60_000)).toBe(1)
+          await expect(state.ready()).resolves.toBeUndefined()
+          const found = await onNode(await secured.masterPort(), (redis) => redis.keys(`${prefix}*${key}*`), password)
+          expect(found).toHaveLength(2)
+        },
+      )
 
       it('fails at once as refused (noperm), never hanging and never as silence, with a wrong password', async () => {
         const state = createRedisState({ url: urlAs(secured.url, password, 'wrong'), prefix, onError: () => {} })

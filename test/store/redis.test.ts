@@ -8,7 +8,12 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { isConfigError, isStateUnavailableError, isStoreError } from '../../src/errors.js'
 import { parseRedisUrl } from '../../src/store/redis-url.js'
-import { createRedisState, redisOptionsFromUrl, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
+import {
+  createRedisState,
+  redisOptionsFromUrl,
+  type RedisState,
+  type RedisStateOptions,
+} from '../../src/store/redis.js'
 import { manualClock } from '../support/clock.js'
 import { freePort, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
 import { describeCountersContract } from './counters-contract.js'
@@ -118,7 +123,12 @@ describe('REDIS_URL', () => {
       password: 'pw',
       tls: false,
     })
-    expect(parseRedisUrl('rediss+sentinel://s1/main')).toMatchObject({ kind: 'sentinel', name: 'main', db: 0, tls: true })
+    expect(parseRedisUrl('rediss+sentinel://s1/main')).toMatchObject({
+      kind: 'sentinel',
+      name: 'main',
+      db: 0,
+      tls: true,
+    })
   })
 
   it('refuses other schemes, a path that is no database index, and no URL at all, never echoing it', () => {
@@ -202,7 +212,12 @@ describe.skipIf(redis.url === '')(
       const other = open({ url: redis.url, clock })
       await reconnected(other)
       const [done, dead] = [randomUUID(), randomUUID()]
-      await timed.store.complete(done, await claimToken(timed.store, done), { ok: true, provider: 'p', messageId: 'm' }, 60_000)
+      await timed.store.complete(
+        done,
+        await claimToken(timed.store, done),
+        { ok: true, provider: 'p', messageId: 'm' },
+        60_000,
+      )
       expect((await other.store.claim(done, 5000)).status).toBe('done')
       expect(await timed.store.markSending(dead, await claimToken(timed.store, dead, 1000))).toBe(true)
       clock.advance(1001)
@@ -248,7 +263,9 @@ describe('Redis unreachable from the start', () => {
 })
 
 describe.skipIf(!redis.dedicated)(
-  redis.dedicated ? 'Redis faults' : 'Redis faults (SKIPPED: they start their own redis-server, and none is on the PATH)',
+  redis.dedicated
+    ? 'Redis faults'
+    : 'Redis faults (SKIPPED: they start their own redis-server, and none is on the PATH)',
   () => {
     const servers: RedisServer[] = []
     const server = async (args: string[] = []) => {
@@ -272,7 +289,9 @@ describe.skipIf(!redis.dedicated)(
       admin.on('error', () => {})
       void admin.call('DEBUG', 'SLEEP', '2').catch(() => {})
       await new Promise((resolve) => setTimeout(resolve, 50))
-      const inFlight = timeRejection(() => state.store.complete(key, token, { ok: true, provider: 'p', messageId: 'm' }, 60_000))
+      const inFlight = timeRejection(() =>
+        state.store.complete(key, token, { ok: true, provider: 'p', messageId: 'm' }, 60_000),
+      )
       await redisServer.kill()
       admin.disconnect()
       const { error, ms } = await inFlight
@@ -334,7 +353,17 @@ describe.skipIf(!redis.dedicated)(
     })
 
     it('authenticates with the user, password and database of the URL', async () => {
-      const redisServer = await server(['--requirepass', 'default-pw', '--user', 'hook', 'on', '>hook-pw', '~*', '&*', '+@all'])
+      const redisServer = await server([
+        '--requirepass',
+        'default-pw',
+        '--user',
+        'hook',
+        'on',
+        '>hook-pw',
+        '~*',
+        '&*',
+        '+@all',
+      ])
       const url = redisServer.url.replace('redis://', 'redis://hook:hook%2Dpw@') + '/3'
       const state = open({ url })
       await reconnected(state)

@@ -58,7 +58,13 @@ export interface MakeAppOptions {
 export const NO_LIMITS: Env = { SMS_HOOK_LIMIT_PER_NUMBER: 'off', SMS_HOOK_LIMIT_PER_IP: 'off' }
 
 export const makeApp = (options: MakeAppOptions = {}) => {
-  const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, NODE_ENV: 'test', LOG_LEVEL: 'debug', ...NO_LIMITS, ...options.env })
+  const config = parseConfig({
+    GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    ...NO_LIMITS,
+    ...options.env,
+  })
   const clock = options.clock ?? systemClock
   const logs: LogLine[] = []
   const logger = createJsonLogger({ level: config.logLevel, write: (line) => logs.push(JSON.parse(line) as LogLine) })

@@ -31,7 +31,11 @@ export const isSent = (answer: Answer) => isDeepStrictEqual(answer, SENT)
  * and `refuse` while the state does not answer, since `send` goes on without de-duplication by design.
  */
 export const PER_NUMBER = 2
-export const ENV = { SMS_HOOK_LIMIT_PER_NUMBER: `${PER_NUMBER}/1h`, SMS_HOOK_LIMIT_PER_IP: 'off', SMS_HOOK_STATE_DOWN: 'refuse' }
+export const ENV = {
+  SMS_HOOK_LIMIT_PER_NUMBER: `${PER_NUMBER}/1h`,
+  SMS_HOOK_LIMIT_PER_IP: 'off',
+  SMS_HOOK_STATE_DOWN: 'refuse',
+}
 
 /**
  * Two hook replicas on their own states, and GoTrue calling them: each call is posted to both at once, as a
@@ -71,7 +75,8 @@ export const expectExactlyOnce = (pair: ReturnType<typeof hookPair>) => {
     for (const answer of answers) expect([SENT, LIMITED, UNAVAILABLE]).toContainEqual(answer)
     expect({ uuid, answers, sends: pair.sendsOf(uuid) }).toEqual({ uuid, answers, sends: answers.some(isSent) ? 1 : 0 })
   }
-  for (const phone of new Set(pair.calls.map((call) => call.phone))) expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(PER_NUMBER)
+  for (const phone of new Set(pair.calls.map((call) => call.phone)))
+    expect(pair.sendsTo(phone), phone).toBeLessThanOrEqual(PER_NUMBER)
 }
 
 /** `none` (the default) and `wait` (SMS_HOOK_REDIS_DURABLE: every mark and outcome acknowledged by a replica). */
@@ -121,7 +126,11 @@ export const describeRedisContracts = (
     () => shared.store,
     () => ({ store: timed.store, advance: clock.advance }),
   )
-  describeCountersContract(`${name} rate counters`, () => ({ counters: timed.counters, now: clock.now, advance: clock.advance }))
+  describeCountersContract(`${name} rate counters`, () => ({
+    counters: timed.counters,
+    now: clock.now,
+    advance: clock.advance,
+  }))
   return { shared: () => shared }
 }
 
@@ -131,7 +140,11 @@ export const describeRedisContracts = (
  */
 export const expectRefusedCredentials = async (state: RedisState) => {
   await sleep(500)
-  for (const operation of [() => state.ready(), () => state.store.claim(randomUUID(), 5000), () => state.counters.hit(randomUUID(), 60_000)]) {
+  for (const operation of [
+    () => state.ready(),
+    () => state.store.claim(randomUUID(), 5000),
+    () => state.counters.hit(randomUUID(), 60_000),
+  ]) {
     const started = performance.now()
     const error = await operation().then(
       () => undefined,

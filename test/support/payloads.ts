@@ -58,7 +58,12 @@ export const signupPayload = (
   const body = options.legacy
     ? JSON.stringify({ user, sms: { otp } })
     : JSON.stringify({
-        metadata: { uuid, time: new Date(options.time ?? Date.now()).toISOString(), name: 'send-sms', ip_address: options.ip ?? '203.0.113.7' },
+        metadata: {
+          uuid,
+          time: new Date(options.time ?? Date.now()).toISOString(),
+          name: 'send-sms',
+          ip_address: options.ip ?? '203.0.113.7',
+        },
         user,
         sms: { otp, phone },
       })
@@ -66,9 +71,19 @@ export const signupPayload = (
 }
 
 /** A message as the core hands it to a provider, for provider-level tests. */
-export const smsMessage = (fields: Partial<Omit<SmsMessage, 'to'>> & { to: string; national?: NationalNumbers }): SmsMessage => {
+export const smsMessage = (
+  fields: Partial<Omit<SmsMessage, 'to'>> & { to: string; national?: NationalNumbers },
+): SmsMessage => {
   const { national, to, ...rest } = fields
   const phone = normalisePhone(to, national)
   if (phone === undefined) throw new Error(`not a phone number: ${to}`)
-  return { otp: '123456', text: '', smsType: 'sms', expiryMinutes: 1, reference: crypto.randomUUID(), ...rest, to: phone }
+  return {
+    otp: '123456',
+    text: '',
+    smsType: 'sms',
+    expiryMinutes: 1,
+    reference: crypto.randomUUID(),
+    ...rest,
+    to: phone,
+  }
 }

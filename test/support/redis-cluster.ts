@@ -160,7 +160,8 @@ export const startRedisCluster = async (
 ): Promise<RedisCluster> => {
   const { password, user } = options
   const on = <T>(port: number, run: (redis: Redis) => Promise<T>) => onNode(port, run, password)
-  const call: Call = (port, ...args) => on(port, (redis) => redis.call(args[0] as string, ...args.slice(1)) as Promise<unknown>)
+  const call: Call = (port, ...args) =>
+    on(port, (redis) => redis.call(args[0] as string, ...args.slice(1)) as Promise<unknown>)
   const auth = [
     ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
     ...(user === undefined ? [] : ['--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all']),
@@ -185,12 +186,20 @@ export const startRedisCluster = async (
       'redis-cli',
       [
         ...(password === undefined ? [] : ['-a', password, '--no-auth-warning']),
-        ...['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+        ...[
+          '--cluster',
+          'create',
+          ...servers.map((s) => `127.0.0.1:${s.port}`),
+          '--cluster-replicas',
+          '1',
+          '--cluster-yes',
+        ],
       ],
       30_000,
     )
     const nodes: ClusterNode[] = []
-    for (const server of servers) nodes.push({ port: server.port, id: (await call(server.port, 'CLUSTER', 'MYID')) as string })
+    for (const server of servers)
+      nodes.push({ port: server.port, id: (await call(server.port, 'CLUSTER', 'MYID')) as string })
     const alive = new Set(nodes.map((node) => node.port))
     const serverOf = (node: ClusterNode) => servers.find((server) => server.port === node.port)!
     const aliveNodes = () => nodes.filter((node) => alive.has(node.port))
@@ -206,9 +215,12 @@ export const startRedisCluster = async (
       throw new Error('no live cluster node answers')
     }
     const asNode = (line: NodeLine) => nodes.find((node) => node.id === line.id)!
-    const isLive = (line: NodeLine) => alive.has(line.port) && !line.flags.includes('fail') && !line.flags.includes('fail?')
+    const isLive = (line: NodeLine) =>
+      alive.has(line.port) && !line.flags.includes('fail') && !line.flags.includes('fail?')
     const masters = async () =>
-      (await view()).filter((line) => line.flags.includes('master') && line.slots.length > 0 && isLive(line)).map(asNode)
+      (await view())
+        .filter((line) => line.flags.includes('master') && line.slots.length > 0 && isLive(line))
+        .map(asNode)
     const replicas = async () =>
       (await view()).filter((line) => line.flags.includes('slave') && isLive(line)).map(asNode)
     const nodeForSlot = async (slot: number) => {
@@ -310,15 +322,22 @@ export const startRedisCluster = async (
         await call(to.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
         await call(from.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
         for (const master of await masters()) {
-          if (master.id !== to.id && master.id !== from.id) await call(master.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
+          if (master.id !== to.id && master.id !== from.id)
+            await call(master.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', to.id)
         }
-        await until(`slot ${slot} to be on ${to.port} for every live node`, async () => {
-          for (const node of aliveNodes()) {
-            const owner = (await clusterNodes(call, node.port)).find((line) => line.slots.some((range) => inRange(range, slot)))
-            if (owner?.id !== to.id) return false
-          }
-          return true
-        }, CLUSTER_OK_POLLS)
+        await until(
+          `slot ${slot} to be on ${to.port} for every live node`,
+          async () => {
+            for (const node of aliveNodes()) {
+              const owner = (await clusterNodes(call, node.port)).find((line) =>
+                line.slots.some((range) => inRange(range, slot)),
+              )
+              if (owner?.id !== to.id) return false
+            }
+            return true
+          },
+          CLUSTER_OK_POLLS,
+        )
       },
       async failover(master, options = {}) {
         const replica = (await view()).find((line) => line.masterId === master.id && isLive(line))

@@ -57,7 +57,12 @@ interface Sentinel {
 }
 
 /** One `redis-server <conf> --sentinel`, resolved once it answers PING. */
-const startSentinel = async (binary: string, name: string, masterPort: number, password?: string): Promise<Sentinel> => {
+const startSentinel = async (
+  binary: string,
+  name: string,
+  masterPort: number,
+  password?: string,
+): Promise<Sentinel> => {
   const dir = mkdtempSync(join(tmpdir(), 'sms-hook-sentinel-'))
   const port = await freePort()
   const conf = join(dir, 'sentinel.conf')
@@ -115,7 +120,8 @@ const sentinelFields = async (port: number, ...args: string[]) => {
 }
 
 const masterAddress = async (port: number, name: string) => {
-  const reply = (await onNode(port, (redis) => redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name))) as [string, string] | null
+  const reply = (await onNode(port, (redis) => redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name))) as
+    [string, string] | null
   return reply === null ? undefined : Number(reply[1])
 }
 
@@ -153,7 +159,11 @@ export const startRedisSentinel = async (
     servers.push(master)
     const replica = await startRedisServer({ binary, args: [...args, '--replicaof', '127.0.0.1', String(master.port)] })
     servers.push(replica)
-    await until('the replica to sync with the master', async () => (await role(replica.port, password)).link === 'up', SYNC_POLLS)
+    await until(
+      'the replica to sync with the master',
+      async () => (await role(replica.port, password)).link === 'up',
+      SYNC_POLLS,
+    )
     for (let i = 0; i < SENTINELS; i++) sentinels.push(await startSentinel(binary, name, master.port, password))
     // A failover needs a majority of the sentinels to know each other, and a replica they know of.
     await until(
@@ -162,7 +172,9 @@ export const startRedisSentinel = async (
         for (const sentinel of sentinels) {
           const fields = await sentinelFields(sentinel.port, 'MASTER', name)
           if (fields['num-other-sentinels'] !== String(SENTINELS - 1) || fields['num-slaves'] !== '1') return false
-          const [known] = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
+          const [known] = (await onNode(sentinel.port, (redis) =>
+            redis.call('SENTINEL', 'REPLICAS', name),
+          )) as string[][]
           const flags = known?.[known.indexOf('flags') + 1]
           if (flags !== 'slave') return false
         }
@@ -184,14 +196,20 @@ export const startRedisSentinel = async (
      */
     const rejoin = async (server: RedisServer) => {
       await onNode(server.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(current.port)), password)
-      await until(`${server.port} to sync as a replica of ${current.port}`, async () => (await role(server.port, password)).link === 'up', SYNC_POLLS)
+      await until(
+        `${server.port} to sync as a replica of ${current.port}`,
+        async () => (await role(server.port, password)).link === 'up',
+        SYNC_POLLS,
+      )
       let seen: string[] = []
       await until(
         () => `every sentinel to see ${server.port} as a replica that is up (flags seen: ${seen.join('; ')})`,
         async () => {
           seen = []
           for (const sentinel of live()) {
-            const known = (await onNode(sentinel.port, (redis) => redis.call('SENTINEL', 'REPLICAS', name))) as string[][]
+            const known = (await onNode(sentinel.port, (redis) =>
+              redis.call('SENTINEL', 'REPLICAS', name),
+            )) as string[][]
             const entry = known.find((fields) => fields[fields.indexOf('port') + 1] === String(server.port))
             seen.push(entry === undefined ? 'unknown' : entry[entry.indexOf('flags') + 1]!)
           }
@@ -213,7 +231,8 @@ export const startRedisSentinel = async (
       masterPort,
       async killMaster() {
         if (!standbyUp) throw new Error('no replica is running to promote: revive the old master first')
-        if ((await masterPort()) !== current.port) throw new Error(`the sentinels do not name ${current.port} as the master`)
+        if ((await masterPort()) !== current.port)
+          throw new Error(`the sentinels do not name ${current.port} as the master`)
         const [killed, promoted] = [current, standby]
         await killed.kill()
         await until(

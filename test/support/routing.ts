@@ -45,7 +45,11 @@ export const vendorEnv = (): Env => {
 }
 
 /** A provider named `name` that fails every call with `kind` (the vendor's `code`), after `tookMs` on `clock`. */
-export const failing = (name: string, kind: ProviderErrorKind, options: { code?: string; clock?: ManualClock; tookMs?: number } = {}) =>
+export const failing = (
+  name: string,
+  kind: ProviderErrorKind,
+  options: { code?: string; clock?: ManualClock; tookMs?: number } = {},
+) =>
   new ScriptedProvider(async () => {
     options.clock?.advance(options.tookMs ?? 0)
     throw new ProviderError(kind, `scripted ${kind}`, { providerCode: options.code ?? `${name}-${kind}` })

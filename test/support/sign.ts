@@ -13,11 +13,7 @@ const keyOf = (secret: string) => Buffer.from(secret.replace(/^v1,/, '').replace
 
 /** `v1,<base64 HMAC-SHA256 of id.timestamp.body>` */
 export const signature = (secret: string, id: string, timestamp: number | string, body: string | Uint8Array) =>
-  'v1,' +
-  createHmac('sha256', keyOf(secret))
-    .update(`${id}.${timestamp}.`)
-    .update(body)
-    .digest('base64')
+  'v1,' + createHmac('sha256', keyOf(secret)).update(`${id}.${timestamp}.`).update(body).digest('base64')
 
 export interface SignOptions {
   secrets?: string[]

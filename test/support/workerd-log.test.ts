@@ -20,7 +20,10 @@ describe('dropProvokedFaultLogs', () => {
     const out = through(
       [1, `exception = kj/async-io-unix.c++:1538: disconnected: connect(): Connection refused\n${STACK}\n`],
       [0, 'uncaught exception; source = Uncaught (in promise); stack = Error: Network connection lost.\n'],
-      [0, 'uncaught exception; exception = workerd/jsg/value.h:1480: disconnected: jsg.Error: Network connection lost.\n'],
+      [
+        0,
+        'uncaught exception; exception = workerd/jsg/value.h:1480: disconnected: jsg.Error: Network connection lost.\n',
+      ],
       [0, `${STACK}\n`],
       [0, ' ✓  workerd  test/providers/http.test.ts (44 tests)\n'],
     )
@@ -28,7 +31,8 @@ describe('dropProvokedFaultLogs', () => {
   })
 
   it('drops the internal error an unresolvable test host leaves', () => {
-    const dns = 'e = kj/async-io-unix.c++:1298: failed: DNS lookup failed.; params.host = sms-hook-test.invalid; params.service = '
+    const dns =
+      'e = kj/async-io-unix.c++:1298: failed: DNS lookup failed.; params.host = sms-hook-test.invalid; params.service = '
     const out = through(
       [1, `${dns}\n${dns}\n`],
       [0, 'uncaught exception; source = Uncaught (in promise); stack = Error: internal error; reference = abc123\n'],

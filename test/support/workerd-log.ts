@@ -18,7 +18,8 @@ const PROVOKED = [
 ]
 
 /** How workerd hands the failure to the caller, as it logs it: only dropped right after a provoked fault. */
-const AS_THROWN = /^uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = \S+: (disconnected|failed): jsg\.Error): (Network connection lost\.|internal error; reference = \w+)$/
+const AS_THROWN =
+  /^uncaught exception; (source = Uncaught \(in promise\); stack = Error|exception = \S+: (disconnected|failed): jsg\.Error): (Network connection lost\.|internal error; reference = \w+)$/
 
 /** Stops dropping lines: the previous writes of stdout and stderr, put back. */
 export type Restore = () => void
@@ -40,7 +41,8 @@ export const dropProvokedFaultLogs = (streams: NodeJS.WriteStream[] = [process.s
   const filter = (stream: NodeJS.WriteStream): Restore => {
     const write = stream.write
     stream.write = function filtered(this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) return Reflect.apply(write, this, [chunk, ...rest])
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array))
+        return Reflect.apply(write, this, [chunk, ...rest])
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
       const kept = text
         .split('\n')

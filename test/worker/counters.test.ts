@@ -62,7 +62,9 @@ describe('the Durable Object counters when an object fails', () => {
   })
 
   it('reads an overloaded object as a store error that refuses, not as silence', async () => {
-    const counters = new DurableObjectRateCounters(failing(Object.assign(new Error('queue full'), { overloaded: true })))
+    const counters = new DurableObjectRateCounters(
+      failing(Object.assign(new Error('queue full'), { overloaded: true })),
+    )
     const error = await counters.hit('key', 60_000).catch((e: unknown) => e)
     expect(isStoreError(error) && error.reason).toBe('busy')
   })

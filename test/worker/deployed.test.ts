@@ -17,13 +17,18 @@ describe('the deployed Worker', () => {
     const answers = await Promise.all([0, 1, 2].map(() => worker.fetch(url, signedPost(payload.body))))
     expect(await Promise.all(answers.map((r) => r.text()))).toEqual(['{}', '{}', '{}'])
 
-    const inbox = await worker.fetch('https://sms-hook.example/dev/inbox.json', { headers: { authorization: `Bearer ${INBOX_TOKEN}` } })
+    const inbox = await worker.fetch('https://sms-hook.example/dev/inbox.json', {
+      headers: { authorization: `Bearer ${INBOX_TOKEN}` },
+    })
     const entries = ((await inbox.json()) as InboxEntry[]).filter((e) => e.id === payload.uuid)
     expect(entries).toEqual([expect.objectContaining({ to: payload.phone, otp: payload.otp })])
   })
 
   it('refuses an unsigned call', async () => {
-    const response = await worker.fetch('https://sms-hook.example/send-sms', { method: 'POST', body: signupPayload().body })
+    const response = await worker.fetch('https://sms-hook.example/send-sms', {
+      method: 'POST',
+      body: signupPayload().body,
+    })
     expect(response.status).toBe(401)
   })
 })

@@ -29,7 +29,6 @@ describeStoreContract(
 const delivered: Outcome = { ok: true, provider: 'test', messageId: 'm-1' }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-
 describe('the Durable Object store across the life of its objects', () => {
   it('keeps a claim, then an outcome, when the object is recreated (evicted, or restarted by a deploy)', async () => {
     const store = new DurableObjectIdempotencyStore(env.IDEMPOTENCY)
@@ -80,7 +79,9 @@ describe('the Durable Object store when its object fails', () => {
   /** A namespace whose every object call fails with `error`, as the runtime's stubs reject. */
   const failingWith = (error: Error) => {
     const stub = new Proxy({}, { get: () => () => Promise.reject(error) })
-    return new DurableObjectIdempotencyStore({ getByName: () => stub } as unknown as DurableObjectNamespace<IdempotencyObject>)
+    return new DurableObjectIdempotencyStore({
+      getByName: () => stub,
+    } as unknown as DurableObjectNamespace<IdempotencyObject>)
   }
   const everyOperation = (store: DurableObjectIdempotencyStore) => [
     store.claim('k', 5000),
@@ -91,7 +92,9 @@ describe('the Durable Object store when its object fails', () => {
   ]
 
   it('reads a reset object (retryable) as the state unavailable, in every operation', async () => {
-    const store = failingWith(Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: true }))
+    const store = failingWith(
+      Object.assign(new Error('Durable Object reset because its code was updated.'), { retryable: true }),
+    )
     for (const failure of await Promise.allSettled(everyOperation(store))) {
       expect(failure.status).toBe('rejected')
       expect(isStateUnavailableError((failure as PromiseRejectedResult).reason)).toBe(true)

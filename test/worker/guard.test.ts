@@ -24,7 +24,11 @@ describe('the guard on Workers', () => {
 
   it('refuses a country outside SMS_HOOK_ALLOWED_COUNTRIES', async () => {
     const payload = signupPayload({ phone: uniqueMainlandPhone() })
-    const response = await call(isolate({ ...CONSOLE, SMS_HOOK_ALLOWED_COUNTRIES: '852,853' }), '/send-sms', signedPost(payload.body))
+    const response = await call(
+      isolate({ ...CONSOLE, SMS_HOOK_ALLOWED_COUNTRIES: '852,853' }),
+      '/send-sms',
+      signedPost(payload.body),
+    )
     expect(await response.json()).toEqual({ error: { http_code: 400, message: MESSAGES.countryNotAllowed } })
     expect(await inboxEntries(payload.uuid)).toHaveLength(0)
   })

@@ -36,12 +36,19 @@ describe('the console inbox on Workers', () => {
     const [older, newer] = [fresh(), fresh()]
     await call(bindings, '/send-sms', signedPost(older.body))
     await call(bindings, '/send-sms', signedPost(newer.body))
-    const ids = ((await (await call(bindings, '/dev/inbox.json', { headers: local })).json()) as InboxEntry[]).map((e) => e.id)
+    const ids = ((await (await call(bindings, '/dev/inbox.json', { headers: local })).json()) as InboxEntry[]).map(
+      (e) => e.id,
+    )
     expect(ids.indexOf(newer.uuid)).toBeLessThan(ids.indexOf(older.uuid))
   })
 
   it('refuses the inbox to anyone without the token, whatever address a header claims: a Worker is always in production', async () => {
-    const callers: Record<string, string>[] = [{}, { 'cf-connecting-ip': '127.0.0.1' }, { 'x-forwarded-for': '127.0.0.1' }, { authorization: 'Bearer not-the-token-0123456789' }]
+    const callers: Record<string, string>[] = [
+      {},
+      { 'cf-connecting-ip': '127.0.0.1' },
+      { 'x-forwarded-for': '127.0.0.1' },
+      { authorization: 'Bearer not-the-token-0123456789' },
+    ]
     for (const headers of callers) {
       const response = await call(isolate(CONSOLE), '/dev/inbox.json', { headers })
       expect(response.status).toBe(401)
@@ -50,7 +57,9 @@ describe('the console inbox on Workers', () => {
   })
 
   it('serves no inbox at all without SMS_HOOK_INBOX_TOKEN', async () => {
-    const response = await call(isolate(WITHOUT_TOKEN), '/dev/inbox.json', { headers: { 'cf-connecting-ip': '127.0.0.1' } })
+    const response = await call(isolate(WITHOUT_TOKEN), '/dev/inbox.json', {
+      headers: { 'cf-connecting-ip': '127.0.0.1' },
+    })
     expect(response.status).toBe(404)
   })
 

@@ -1,5 +1,16 @@
 import type { Env } from '../../config/env.js'
-import { anyText, boolean, endpoint, get, isSet, json, oneOf, required, type SettingDocs, type Settings } from '../../config/settings.js'
+import {
+  anyText,
+  boolean,
+  endpoint,
+  get,
+  isSet,
+  json,
+  oneOf,
+  required,
+  type SettingDocs,
+  type Settings,
+} from '../../config/settings.js'
 import { compileTemplate } from '../../message/template.js'
 import { ConfigError } from '../../errors.js'
 
@@ -40,11 +51,13 @@ export const ALIYUN_SETTING_DOCS: SettingDocs<typeof ALIYUN_SETTINGS> = {
   GOTRUE_SMS_ALIYUN_SIGN_NAME: 'Approved SMS signature (required for SendSms).',
   GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: 'Approved template code, e.g. SMS_123456789 (required for SendSms).',
   GOTRUE_SMS_ALIYUN_MFA_TEMPLATE_CODE: 'Template for MFA challenges; the template code when unset.',
-  GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM: 'TemplateParam as JSON with {{ .Code }} and {{ .ExpiryMinutes }}; {"code":"{{ .Code }}"} when unset.',
+  GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM:
+    'TemplateParam as JSON with {{ .Code }} and {{ .ExpiryMinutes }}; {"code":"{{ .Code }}"} when unset.',
   GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Signature for numbers outside mainland China; the mainland one when unset.',
   GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'International template: without it only mainland China mobiles are sent to.',
   GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: 'International template for MFA; the international template when unset.',
-  GOTRUE_SMS_ALIYUN_IS_TEST: 'true: the free test route (SendSmsVerifyCode, system signature and template, mainland mobiles only).',
+  GOTRUE_SMS_ALIYUN_IS_TEST:
+    'true: the free test route (SendSmsVerifyCode, system signature and template, mainland mobiles only).',
   GOTRUE_SMS_ALIYUN_REGION_ID: 'Region: any cn-* region, or ap-southeast-1, ap-southeast-5, eu-central-1, us-east-1.',
   GOTRUE_SMS_ALIYUN_ENDPOINT: 'Base URL override for both APIs (a proxy, a test server).',
   GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk (the official SDK, Node only) or fetch (the built-in signer; always on Workers).',
@@ -151,7 +164,10 @@ const parseInternational = (env: Env, signName: string): AliyunInternational | u
   if (templateCode === undefined) {
     for (const name of ['GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE']) {
       if (isSet(env, name)) {
-        throw new ConfigError(name, 'is used only with GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE (an international template)')
+        throw new ConfigError(
+          name,
+          'is used only with GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE (an international template)',
+        )
       }
     }
     return undefined

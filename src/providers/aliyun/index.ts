@@ -2,9 +2,23 @@ import { ProviderError } from '../../errors.js'
 import type { Logger } from '../../log.js'
 import { compileTemplate } from '../../message/template.js'
 import { isMainlandMobile } from '../../phone/e164.js'
-import { defineProvider, type Provider, type ProviderDeps, type SendOptions, type SendResult, type SmsMessage } from '../types.js'
+import {
+  defineProvider,
+  type Provider,
+  type ProviderDeps,
+  type SendOptions,
+  type SendResult,
+  type SmsMessage,
+} from '../types.js'
 import { failureOf, resultOf } from './classify.js'
-import { ALIYUN_SETTINGS, parseAliyunConfig, TEST_SIGN_NAME, TEST_TEMPLATE_CODE, type AliyunConfig, type AliyunTestRoute } from './config.js'
+import {
+  ALIYUN_SETTINGS,
+  parseAliyunConfig,
+  TEST_SIGN_NAME,
+  TEST_TEMPLATE_CODE,
+  type AliyunConfig,
+  type AliyunTestRoute,
+} from './config.js'
 import { createFetchTransport } from './fetch-transport.js'
 import type { AliyunAnswer, AliyunRequest, AliyunTransportFactory } from './transport.js'
 
@@ -23,7 +37,11 @@ export const aliyunWith = (sdkTransport?: AliyunTransportFactory) =>
     parse: parseAliyunConfig,
     sendsAbroad: (config) => config.route === 'sendSms' && config.international !== undefined,
     create: (config, deps) =>
-      createAliyunProvider(config, deps, config.transport === 'sdk' && sdkTransport ? sdkTransport : createFetchTransport),
+      createAliyunProvider(
+        config,
+        deps,
+        config.transport === 'sdk' && sdkTransport ? sdkTransport : createFetchTransport,
+      ),
   })
 
 export const aliyun = aliyunWith()
@@ -52,7 +70,8 @@ const createAliyunProvider = (
   return {
     name: 'aliyun',
     reaches: (to) =>
-      isMainlandMobile(to) || (config.route === 'sendSms' && config.international !== undefined && to.callingCode !== '86'),
+      isMainlandMobile(to) ||
+      (config.route === 'sendSms' && config.international !== undefined && to.callingCode !== '86'),
     async send(message: SmsMessage, options: SendOptions): Promise<SendResult> {
       const request = requestFor(message)
       let answer: AliyunAnswer
@@ -70,12 +89,19 @@ const sendSmsRoute = (config: Extract<AliyunConfig, { route: 'sendSms' }>) => {
   const params = Object.entries(config.templateParam).map(
     ([name, template]) => [name, compileTemplate(template, { variable: 'GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM' })] as const,
   )
-  const mainland = { signName: config.signName, templateCode: config.templateCode, mfaTemplateCode: config.mfaTemplateCode }
+  const mainland = {
+    signName: config.signName,
+    templateCode: config.templateCode,
+    mfaTemplateCode: config.mfaTemplateCode,
+  }
   return (message: SmsMessage): AliyunRequest => {
     const { to } = message
     const abroad = !isMainlandMobile(to)
     if (abroad && to.callingCode === '86') {
-      throw new ProviderError('recipient_invalid', 'a +86 number that is not a mainland China mobile: SMS reaches mobiles only')
+      throw new ProviderError(
+        'recipient_invalid',
+        'a +86 number that is not a mainland China mobile: SMS reaches mobiles only',
+      )
     }
     const sender = abroad ? config.international : mainland
     if (sender === undefined) {
@@ -125,7 +151,9 @@ const testRoute = (config: AliyunTestRoute, logger: Logger) => {
  */
 const warnIgnoredSettings = (config: AliyunTestRoute, logger: Logger) => {
   const ignored = [
-    config.ignoredSignName !== undefined && config.ignoredSignName !== TEST_SIGN_NAME ? 'GOTRUE_SMS_ALIYUN_SIGN_NAME' : undefined,
+    config.ignoredSignName !== undefined && config.ignoredSignName !== TEST_SIGN_NAME
+      ? 'GOTRUE_SMS_ALIYUN_SIGN_NAME'
+      : undefined,
     config.ignoredTemplateCode !== undefined && config.ignoredTemplateCode !== TEST_TEMPLATE_CODE
       ? 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'
       : undefined,

@@ -78,7 +78,8 @@ const bodyFields = (body: { code?: string; message?: string; requestId?: string 
  * for the provider to read as every provider does.
  */
 const sdkErrorAnswer = (error: unknown): AliyunAnswer | undefined => {
-  if (!(error instanceof Error) || !['ClientError', 'ServerError', 'ThrottlingError'].includes(error.name)) return undefined
+  if (!(error instanceof Error) || !['ClientError', 'ServerError', 'ThrottlingError'].includes(error.name))
+    return undefined
   const { statusCode, data, retryAfter } = error as Error & { statusCode?: number; data?: unknown; retryAfter?: number }
   if (typeof statusCode !== 'number') return undefined
   return answerOf(statusCode, data, typeof retryAfter === 'number' ? retryAfter : undefined)

@@ -34,7 +34,9 @@ export const ACTIONS = {
 /** The RPC parameters of a request: `phoneNumbers` -> `PhoneNumbers`. */
 export const rpcParams = (request: AliyunRequest): Record<string, string> => {
   const { action: _action, ...fields } = request
-  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name[0]!.toUpperCase() + name.slice(1), value]))
+  return Object.fromEntries(
+    Object.entries(fields).map(([name, value]) => [name[0]!.toUpperCase() + name.slice(1), value]),
+  )
 }
 
 /** Whatever Alibaba Cloud answered, success or not, in the one shape both transports produce. */

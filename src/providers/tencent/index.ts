@@ -43,7 +43,10 @@ export const TENCENT_SETTINGS = {
   GOTRUE_SMS_TENCENT_SIGN_NAME: { parse: anyText },
   GOTRUE_SMS_TENCENT_TEMPLATE_ID: { parse: anyText },
   GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID: { parse: anyText },
-  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: { parse: (value, name) => parseTemplateParams(value, name), default: DEFAULT_TEMPLATE_PARAMS },
+  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: {
+    parse: (value, name) => parseTemplateParams(value, name),
+    default: DEFAULT_TEMPLATE_PARAMS,
+  },
   GOTRUE_SMS_TENCENT_REGION: { parse: anyText, default: 'ap-guangzhou' },
   GOTRUE_SMS_TENCENT_ENDPOINT: { parse: endpoint, default: 'https://sms.tencentcloudapi.com' },
 } as const satisfies Settings
@@ -55,7 +58,8 @@ export const TENCENT_SETTING_DOCS: SettingDocs<typeof TENCENT_SETTINGS> = {
   GOTRUE_SMS_TENCENT_SIGN_NAME: 'Approved signature (required).',
   GOTRUE_SMS_TENCENT_TEMPLATE_ID: 'Approved template ID (required).',
   GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID: 'Template for MFA challenges; the template ID when unset.',
-  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS: 'TemplateParamSet as a JSON array of strings with {{ .Code }}, {{ .ExpiryMinutes }}.',
+  GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS:
+    'TemplateParamSet as a JSON array of strings with {{ .Code }}, {{ .ExpiryMinutes }}.',
   GOTRUE_SMS_TENCENT_REGION: 'API region.',
   GOTRUE_SMS_TENCENT_ENDPOINT: 'Base URL override (a proxy, a test server).',
 }
@@ -81,14 +85,30 @@ export const tencent = defineProvider<TencentSettings>({
   sendsAbroad: () => false,
   parse(env: Env): TencentSettings {
     const fromCam = 'is required (an API key of the CAM console)'
-    const sdkAppId = required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SDK_APP_ID', 'is required (the SDK AppID of the SMS console)')
-    if (sdkAppId !== '' && !/^\d+$/.test(sdkAppId)) throw new ConfigError('GOTRUE_SMS_TENCENT_SDK_APP_ID', 'must be digits, e.g. 1400006666')
-    const templateId = required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_TEMPLATE_ID', 'is required (an approved template of the SMS console)')
+    const sdkAppId = required(
+      env,
+      TENCENT_SETTINGS,
+      'GOTRUE_SMS_TENCENT_SDK_APP_ID',
+      'is required (the SDK AppID of the SMS console)',
+    )
+    if (sdkAppId !== '' && !/^\d+$/.test(sdkAppId))
+      throw new ConfigError('GOTRUE_SMS_TENCENT_SDK_APP_ID', 'must be digits, e.g. 1400006666')
+    const templateId = required(
+      env,
+      TENCENT_SETTINGS,
+      'GOTRUE_SMS_TENCENT_TEMPLATE_ID',
+      'is required (an approved template of the SMS console)',
+    )
     return {
       secretId: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SECRET_ID', fromCam),
       secretKey: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SECRET_KEY', fromCam),
       sdkAppId,
-      signName: required(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_SIGN_NAME', 'is required (an approved signature of the SMS console)'),
+      signName: required(
+        env,
+        TENCENT_SETTINGS,
+        'GOTRUE_SMS_TENCENT_SIGN_NAME',
+        'is required (an approved signature of the SMS console)',
+      ),
       templateId,
       mfaTemplateId: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_MFA_TEMPLATE_ID') ?? templateId,
       templateParams: get(env, TENCENT_SETTINGS, 'GOTRUE_SMS_TENCENT_TEMPLATE_PARAMS'),
@@ -101,7 +121,7 @@ export const tencent = defineProvider<TencentSettings>({
     const host = new URL(settings.endpoint).hostname
     return {
       name: 'tencent',
-  settings: TENCENT_SETTINGS,
+      settings: TENCENT_SETTINGS,
       async send(message, { signal }) {
         const values = { Code: message.otp, ExpiryMinutes: String(message.expiryMinutes) }
         const body = JSON.stringify({
@@ -154,7 +174,8 @@ const parseTemplateParams = (value: string, variable: string): ((values: Templat
 /** The per-number `SendStatusSet[0]` decides when there is one; the request-level `Error` otherwise. */
 const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendResult => {
   const response = isRecord(answer.json) && isRecord(answer.json.Response) ? answer.json.Response : {}
-  const sent = Array.isArray(response.SendStatusSet) && isRecord(response.SendStatusSet[0]) ? response.SendStatusSet[0] : undefined
+  const sent =
+    Array.isArray(response.SendStatusSet) && isRecord(response.SendStatusSet[0]) ? response.SendStatusSet[0] : undefined
   const error = isRecord(response.Error) ? response.Error : undefined
   const code = stringOf(sent?.Code) ?? stringOf(error?.Code)
   const serialNo = stringOf(sent?.SerialNo)
@@ -165,8 +186,18 @@ const resultOf = (answer: VendorAnswer, message: SmsMessage, now: number): SendR
   const requestId = stringOf(response.RequestId)
   // `Ok` without its serial number is a success Tencent did not finish telling: no code to read.
   const failure = code === 'Ok' ? undefined : code
-  const reading = { vendorJson: isRecord(answer.json) && isRecord(answer.json.Response), code: failure, known: knownKind(failure) }
-  throw providerError(VENDOR, answer, { ...kindOfAnswer(answer.status, reading), code, detail, requestId }, message, now)
+  const reading = {
+    vendorJson: isRecord(answer.json) && isRecord(answer.json.Response),
+    code: failure,
+    known: knownKind(failure),
+  }
+  throw providerError(
+    VENDOR,
+    answer,
+    { ...kindOfAnswer(answer.status, reading), code, detail, requestId },
+    message,
+    now,
+  )
 }
 
 const knownKind = (code: string | undefined): ProviderErrorKind | undefined => {

@@ -11,7 +11,8 @@ import type { ProviderDeps } from '../../../src/providers/types.js'
 import { smsMessage } from '../../support/payloads.js'
 import { SECRET } from '../../support/sign.js'
 
-const createProvider = (config: ReturnType<typeof parseProviderConfig>, deps: ProviderDeps) => buildProviders([config], deps)[config.name]!
+const createProvider = (config: ReturnType<typeof parseProviderConfig>, deps: ProviderDeps) =>
+  buildProviders([config], deps)[config.name]!
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from './fake.js'
 
 const base: Env = {
@@ -70,7 +71,11 @@ describe('aliyun settings', () => {
   })
 
   it('needs no sign name or template code on the test route', () => {
-    const env = { GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_SIGN_NAME: '', GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '' }
+    const env = {
+      GOTRUE_SMS_ALIYUN_IS_TEST: 'true',
+      GOTRUE_SMS_ALIYUN_SIGN_NAME: '',
+      GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '',
+    }
     expect(refusedVariable(env)).toBeUndefined()
   })
 
@@ -89,7 +94,10 @@ describe('aliyun settings', () => {
   })
 
   it('lets GOTRUE_SMS_ALIYUN_ENDPOINT override both endpoints', () => {
-    const config = parseAliyunConfig({ ...base, GOTRUE_SMS_ALIYUN_ENDPOINT: 'https://dysmsapi-vpc.cn-shanghai.aliyuncs.com/' })
+    const config = parseAliyunConfig({
+      ...base,
+      GOTRUE_SMS_ALIYUN_ENDPOINT: 'https://dysmsapi-vpc.cn-shanghai.aliyuncs.com/',
+    })
     expect(config.endpoints).toEqual({
       dysmsapi: 'https://dysmsapi-vpc.cn-shanghai.aliyuncs.com',
       dypnsapi: 'https://dysmsapi-vpc.cn-shanghai.aliyuncs.com',
@@ -102,7 +110,10 @@ describe('aliyun settings', () => {
     const deps = { clock: systemClock, fetch: globalThis.fetch, logger, inbox: new MemoryInbox() }
     createProvider(parseProviderConfig({ ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'true' }, 'production'), deps)
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatchObject({ level: 'warn', ignored: ['GOTRUE_SMS_ALIYUN_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'] })
+    expect(lines[0]).toMatchObject({
+      level: 'warn',
+      ignored: ['GOTRUE_SMS_ALIYUN_SIGN_NAME', 'GOTRUE_SMS_ALIYUN_TEMPLATE_CODE'],
+    })
     expect(lines[0]!.msg).toContain('速通互联验证码')
 
     const matching = { ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_SIGN_NAME: '速通互联验证码' }
@@ -110,25 +121,39 @@ describe('aliyun settings', () => {
     createProvider(parseProviderConfig({ ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001' }, 'production'), deps)
     expect(lines).toHaveLength(2)
     expect(lines[1]).toMatchObject({ level: 'warn', ignored: [] })
-    expect(lines[1]!.msg).toMatch(/GOTRUE_SMS_ALIYUN_IS_TEST is on: .*mainland China only; turn it off for production sign-ins/)
+    expect(lines[1]!.msg).toMatch(
+      /GOTRUE_SMS_ALIYUN_IS_TEST is on: .*mainland China only; turn it off for production sign-ins/,
+    )
     createProvider(parseProviderConfig({ ...base, GOTRUE_SMS_ALIYUN_IS_TEST: 'false' }, 'production'), deps)
     expect(lines).toHaveLength(2)
 
-    const intl = { ...matching, GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' }
+    const intl = {
+      ...matching,
+      GOTRUE_SMS_ALIYUN_TEMPLATE_CODE: '100001',
+      GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1',
+    }
     createProvider(parseProviderConfig(intl, 'production'), deps)
     expect(lines).toHaveLength(3)
     expect(lines[2]).toMatchObject({ level: 'warn', ignored: ['GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE'] })
   })
 
   it('uses the fetch transport where no SDK transport is supplied (Workers)', async () => {
-    const deps = { clock: systemClock, fetch: globalThis.fetch, logger: createJsonLogger({ level: 'error' }), inbox: new MemoryInbox() }
-    const provider = createProvider(parseProviderConfig(aliyunEnv({ GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk' }), 'production'), deps)
+    const deps = {
+      clock: systemClock,
+      fetch: globalThis.fetch,
+      logger: createJsonLogger({ level: 'error' }),
+      inbox: new MemoryInbox(),
+    }
+    const provider = createProvider(
+      parseProviderConfig(aliyunEnv({ GOTRUE_SMS_ALIYUN_TRANSPORT: 'sdk' }), 'production'),
+      deps,
+    )
     const to = uniqueMainlandPhone()
     const reference = crypto.randomUUID()
-    await provider.send(
-      smsMessage({ to, reference }),
-      { signal: AbortSignal.timeout(3000), deadline: Date.now() + 3000 },
-    )
+    await provider.send(smsMessage({ to, reference }), {
+      signal: AbortSignal.timeout(3000),
+      deadline: Date.now() + 3000,
+    })
     const [call] = await callsFor(reference)
     expect(call).toMatchObject({ signatureValid: true, userAgent: 'sms-hook' })
   })
@@ -162,6 +187,8 @@ describe('aliyun international settings', () => {
     const sendsAbroad = (env: Env) => aliyun.sendsAbroad!(aliyun.parse({ ...base, ...env }))
     expect(sendsAbroad({})).toBe(false)
     expect(sendsAbroad({ GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toBe(true)
-    expect(sendsAbroad({ GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toBe(false)
+    expect(sendsAbroad({ GOTRUE_SMS_ALIYUN_IS_TEST: 'true', GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: 'SMS_INTL_1' })).toBe(
+      false,
+    )
   })
 })

@@ -85,7 +85,10 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
     })
 
     describe('numbers outside mainland China', () => {
-      const intl = { GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: FAKE_ALIYUN.internationalTemplates[0], GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Acme' }
+      const intl = {
+        GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: FAKE_ALIYUN.internationalTemplates[0],
+        GOTRUE_SMS_ALIYUN_INTL_SIGN_NAME: 'Acme',
+      }
 
       it.each([
         ['+44 7700 9xx xxx', () => `4477009${digits(5)}`],
@@ -102,14 +105,24 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const m = message({ to: `1312555${digits(4)}` })
         await send(intl, m)
         const [call] = await callsFor(m.reference)
-        expect(call!.params).toMatchObject({ PhoneNumbers: m.to.e164, SignName: 'Acme', TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE })
+        expect(call!.params).toMatchObject({
+          PhoneNumbers: m.to.e164,
+          SignName: 'Acme',
+          TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE,
+        })
         expect(call).toMatchObject({ answer: { code: 'OK' }, reached: `+${m.to.e164}` })
       })
 
       it('uses GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE for MFA, and the mainland sign name when no international one is set', async () => {
         const m = message({ to: `4477009${digits(5)}`, smsType: 'mfa' })
         const mfa = FAKE_ALIYUN.internationalTemplates[1]
-        await send({ GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE, GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: mfa }, m)
+        await send(
+          {
+            GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE,
+            GOTRUE_SMS_ALIYUN_INTL_MFA_TEMPLATE_CODE: mfa,
+          },
+          m,
+        )
         const [call] = await callsFor(m.reference)
         expect(call!.params).toMatchObject({ PhoneNumbers: m.to.e164, SignName: '阿里云短信测试', TemplateCode: mfa })
         expect(call!.reached).toBe(`+${m.to.e164}`)
@@ -119,7 +132,11 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const m = message()
         await send(intl, m)
         const [call] = await callsFor(m.reference)
-        expect(call!.params).toMatchObject({ PhoneNumbers: m.to.national, SignName: '阿里云短信测试', TemplateCode: 'SMS_154950909' })
+        expect(call!.params).toMatchObject({
+          PhoneNumbers: m.to.national,
+          SignName: '阿里云短信测试',
+          TemplateCode: 'SMS_154950909',
+        })
         expect(call!.reached).toBe(`+${m.to.e164}`)
       })
 
@@ -134,7 +151,12 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
 
     it('fills GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM with the code and the expiry in minutes', async () => {
       const m = message({ expiryMinutes: 5 })
-      await send({ GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM: '{"code":"{{ .Code }}","min":"{{ .ExpiryMinutes }}","product":"Acme 应用"}' }, m)
+      await send(
+        {
+          GOTRUE_SMS_ALIYUN_TEMPLATE_PARAM: '{"code":"{{ .Code }}","min":"{{ .ExpiryMinutes }}","product":"Acme 应用"}',
+        },
+        m,
+      )
       const [call] = await callsFor(m.reference)
       expect(JSON.parse(call!.params.TemplateParam!)).toEqual({ code: m.otp, min: '5', product: 'Acme 应用' })
       expect(call!.signatureValid).toBe(true)
@@ -159,7 +181,11 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         m,
       )
       const [call] = await callsFor(m.reference)
-      expect(call).toMatchObject({ signatureValid: true, securityToken: FAKE_ALIYUN.sts.securityToken, answer: { code: 'OK' } })
+      expect(call).toMatchObject({
+        signatureValid: true,
+        securityToken: FAKE_ALIYUN.sts.securityToken,
+        answer: { code: 'OK' },
+      })
     })
 
     describe('with GOTRUE_SMS_ALIYUN_IS_TEST', () => {
@@ -213,7 +239,11 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       ['the daily limit', { code: 'isv.DAY_LIMIT_CONTROL' }, 'rate_limited'],
       ['the monthly limit', { code: 'isv.MONTH_LIMIT_CONTROL' }, 'rate_limited'],
       ['an invalid number', { code: 'isv.MOBILE_NUMBER_ILLEGAL' }, 'recipient_invalid'],
-      ['a domestic number on an international account', { code: 'isv.DOMESTIC_NUMBER_NOT_SUPPORTED' }, 'recipient_invalid'],
+      [
+        'a domestic number on an international account',
+        { code: 'isv.DOMESTIC_NUMBER_NOT_SUPPORTED' },
+        'recipient_invalid',
+      ],
       ['a template that is not approved', { code: 'isv.SMS_TEMPLATE_ILLEGAL' }, 'configuration'],
       ['a signature that is not approved', { code: 'isv.SMS_SIGNATURE_ILLEGAL' }, 'configuration'],
       ['an empty balance', { code: 'isv.AMOUNT_NOT_ENOUGH' }, 'configuration'],
@@ -256,7 +286,11 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
     for (const { what, answer } of FOREIGN_ANSWERS) {
       it(`reads ${what} as outcome_unknown: something in between answered, Aliyun may have the request`, async () => {
         const m = message()
-        await script(m.reference, { status: answer.status, raw: answer.raw, ...(answer.headers ? { headers: answer.headers } : {}) })
+        await script(m.reference, {
+          status: answer.status,
+          raw: answer.raw,
+          ...(answer.headers ? { headers: answer.headers } : {}),
+        })
         const error = await failure(send({}, m))
         expect(error.kind).toBe('outcome_unknown')
         expect(error.providerCode).toBeUndefined()
@@ -304,7 +338,8 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         definitions: [definition],
       })
 
-    const post = async (app: ReturnType<typeof makeApp>['app'], body: string) => app.request('/send-sms', signedPost(body))
+    const post = async (app: ReturnType<typeof makeApp>['app'], body: string) =>
+      app.request('/send-sms', signedPost(body))
 
     it('sends exactly one SMS per hook call, however often GoTrue repeats it', async () => {
       const { app, logs } = appFor()
@@ -341,7 +376,10 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
       expect(calls).toHaveLength(1)
       expect(calls[0]).toMatchObject({ action: 'SendSmsVerifyCode', params: { OutId: mainland.uuid } })
 
-      const abroad = signupPayload({ phone: `4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`, legacy: true })
+      const abroad = signupPayload({
+        phone: `4477009${String(Math.floor(Math.random() * 1e5)).padStart(5, '0')}`,
+        legacy: true,
+      })
       const response = await post(app, abroad.body)
       // Passed over before any call: no provider of the route reaches it.
       expect(response.status).toBe(400)
@@ -351,14 +389,18 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
 
     describe('one reading of a number for the guard, the routes and Aliyun', () => {
       const intl = { GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE: FAKE_ALIYUN.internationalTemplates[0] }
-      const errorOf = async (response: Response) => ((await response.json()) as { error?: { http_code: number; message: string } }).error
+      const errorOf = async (response: Response) =>
+        ((await response.json()) as { error?: { http_code: number; message: string } }).error
 
       it('reads a bare 11-digit mainland mobile as +86 when Aliyun sends to mainland China only, and sends it', async () => {
         const { app } = appFor()
         const payload = signupPayload({ phone: `139${digits(8)}` })
         expect(await errorOf(await post(app, payload.body))).toBeUndefined()
         const [call] = await callsFor(payload.uuid)
-        expect(call).toMatchObject({ params: { PhoneNumbers: payload.phone, TemplateCode: 'SMS_154950909' }, reached: `+86${payload.phone}` })
+        expect(call).toMatchObject({
+          params: { PhoneNumbers: payload.phone, TemplateCode: 'SMS_154950909' },
+          reached: `+86${payload.phone}`,
+        })
       })
 
       it('counts a mainland mobile with and without +86 as one number there', async () => {
@@ -366,7 +408,10 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const national = `139${digits(8)}`
         expect(await errorOf(await post(app, signupPayload({ phone: `86${national}` }).body))).toBeUndefined()
         const again = signupPayload({ phone: national })
-        expect(await errorOf(await post(app, again.body))).toEqual({ http_code: 429, message: MESSAGES.tooManyRequests })
+        expect(await errorOf(await post(app, again.body))).toEqual({
+          http_code: 429,
+          message: MESSAGES.tooManyRequests,
+        })
         expect(await callsFor(again.uuid)).toHaveLength(0)
       })
 
@@ -380,7 +425,9 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const abroad = signupPayload({ phone: `1380013${digits(4)}` })
         expect(await errorOf(await post(appFor({ ...allowed, ...intl }).app, abroad.body))).toBeUndefined()
         const [call] = await callsFor(abroad.uuid)
-        expect(call).toMatchObject({ params: { PhoneNumbers: abroad.phone, TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE } })
+        expect(call).toMatchObject({
+          params: { PhoneNumbers: abroad.phone, TemplateCode: intl.GOTRUE_SMS_ALIYUN_INTL_TEMPLATE_CODE },
+        })
         expect(call!.reached).toBe(`+${abroad.phone}`)
       })
 
@@ -388,7 +435,10 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         const blocked = { SMS_HOOK_BLOCKED_PREFIXES: '86170' }
         for (const phone of [`170${digits(8)}`, `86170${digits(8)}`]) {
           const payload = signupPayload({ phone })
-          expect(await errorOf(await post(appFor(blocked).app, payload.body))).toEqual({ http_code: 400, message: MESSAGES.numberBlocked })
+          expect(await errorOf(await post(appFor(blocked).app, payload.body))).toEqual({
+            http_code: 400,
+            message: MESSAGES.numberBlocked,
+          })
           expect(await callsFor(payload.uuid)).toHaveLength(0)
         }
         const abroad = signupPayload({ phone: `170${digits(8)}` })
@@ -418,9 +468,21 @@ export const describeAliyunContract = (transport: 'fetch' | 'sdk', sdk?: AliyunT
         MESSAGES.unavailable,
         3,
       ],
-      ['HTTP 503 on every attempt', Array(3).fill({ status: 503, code: 'ServiceUnavailable' }), 503, MESSAGES.unavailable, 3],
+      [
+        'HTTP 503 on every attempt',
+        Array(3).fill({ status: 503, code: 'ServiceUnavailable' }),
+        503,
+        MESSAGES.unavailable,
+        3,
+      ],
       ['a hang', [{ hang: true }], 504, MESSAGES.outcomeUnknown, 1],
-      ["a proxy's HTML 502 page", [{ status: 502, raw: '<html>502 Bad Gateway</html>' }], 504, MESSAGES.outcomeUnknown, 1],
+      [
+        "a proxy's HTML 502 page",
+        [{ status: 502, raw: '<html>502 Bad Gateway</html>' }],
+        504,
+        MESSAGES.outcomeUnknown,
+        1,
+      ],
       ['an empty 503', [{ status: 503, raw: '' }], 504, MESSAGES.outcomeUnknown, 1],
     ]
     for (const legacy of [false, true]) {

@@ -3,7 +3,13 @@
  * test here changes one thing in an otherwise valid call.
  */
 import { describe, expect, it } from 'vitest'
-import { acs3Date, acs3Nonce, canonicalQuery, signAcs3, type Acs3Credentials } from '../../../src/providers/aliyun/sign.js'
+import {
+  acs3Date,
+  acs3Nonce,
+  canonicalQuery,
+  signAcs3,
+  type Acs3Credentials,
+} from '../../../src/providers/aliyun/sign.js'
 import { FAKE_ALIYUN } from '../../fakes/aliyun-accounts.js'
 import { callsFor, fakeUrl } from './fake.js'
 
@@ -40,7 +46,10 @@ const call = async (options: RawCall = {}) => {
     options.credentials ?? FAKE_ALIYUN,
   )
   const { host: _host, ...rest } = headers
-  const response = await fetch(`${url.origin}/?${canonicalQuery(options.sent ?? query)}`, { method: 'POST', headers: rest })
+  const response = await fetch(`${url.origin}/?${canonicalQuery(options.sent ?? query)}`, {
+    method: 'POST',
+    headers: rest,
+  })
   const body = (await response.json()) as { Code: string }
   return { status: response.status, code: body.Code, outId }
 }
@@ -113,9 +122,12 @@ describe('the fake Alibaba Cloud endpoint', () => {
     },
   )
 
-  it.each(['447700900123', '12025550123', '8612800138000'])('refuses %s with a mainland template: no mainland mobile', async (phone) => {
-    expect(await reachedBy(sendSms(phone))).toEqual({ code: 'isv.MOBILE_NUMBER_ILLEGAL', reached: undefined })
-  })
+  it.each(['447700900123', '12025550123', '8612800138000'])(
+    'refuses %s with a mainland template: no mainland mobile',
+    async (phone) => {
+      expect(await reachedBy(sendSms(phone))).toEqual({ code: 'isv.MOBILE_NUMBER_ILLEGAL', reached: undefined })
+    },
+  )
 
   it.each([
     ['13125550123', '+13125550123'],

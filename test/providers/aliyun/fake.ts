@@ -35,5 +35,4 @@ export const aliyunEnv = (overrides: Env = {}): Env => ({
 })
 
 /** A mainland mobile (E.164 digits, no `+`) no other test uses, so scripts and calls keyed by it stay apart. */
-export const uniqueMainlandPhone = (): string =>
-  `86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
+export const uniqueMainlandPhone = (): string => `86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`

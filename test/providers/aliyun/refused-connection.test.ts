@@ -20,7 +20,10 @@ for (const [transport, sdk] of [
   describe(`aliyun provider over the ${transport} transport`, () => {
     it('reads a refused connection as retryable: nothing was sent', async () => {
       // Port 2: nothing listens there, and unlike port 1 fetch does not block it as a "bad port".
-      const env = aliyunEnv({ GOTRUE_SMS_ALIYUN_TRANSPORT: transport, GOTRUE_SMS_ALIYUN_ENDPOINT: 'http://127.0.0.1:2' })
+      const env = aliyunEnv({
+        GOTRUE_SMS_ALIYUN_TRANSPORT: transport,
+        GOTRUE_SMS_ALIYUN_ENDPOINT: 'http://127.0.0.1:2',
+      })
       const definition = aliyunWith(sdk)
       const provider = definition.create(definition.parse(env), {
         clock: systemClock,
@@ -31,7 +34,10 @@ for (const [transport, sdk] of [
       const message = smsMessage({ to: uniqueMainlandPhone(), otp: '482913' })
       const error = await provider
         .send(message, { signal: AbortSignal.timeout(3000), deadline: Date.now() + 3000 })
-        .then(() => undefined, (e: unknown) => e)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
       expect(isProviderError(error) && error.kind).toBe('retryable')
     })
   })

@@ -7,7 +7,27 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { signAcs3 } from '../../../src/providers/aliyun/sign.js'
 
-const tricky = fc.constantFrom(' ', '*', '+', '~', '%', '&', '=', '/', '?', '#', "'", '!', '(', ')', '阿', '里', '😀', 'é', '\n')
+const tricky = fc.constantFrom(
+  ' ',
+  '*',
+  '+',
+  '~',
+  '%',
+  '&',
+  '=',
+  '/',
+  '?',
+  '#',
+  "'",
+  '!',
+  '(',
+  ')',
+  '阿',
+  '里',
+  '😀',
+  'é',
+  '\n',
+)
 const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 24 }), fc.string({ unit: tricky, maxLength: 24 }))
 const names = ['PhoneNumbers', 'SignName', 'TemplateCode', 'TemplateParam', 'OutId', 'CountryCode', 'PhoneNumber']
 
@@ -33,7 +53,9 @@ describe('ACS3 signer against the SDK', () => {
           const { authorization, ...headers } = ours.headers
           const sdk = OpenApiUtil.getAuthorization(
             // The SDK reads only these fields of its Request.
-            { method: 'POST', pathname: '/', query, headers } as unknown as Parameters<typeof OpenApiUtil.getAuthorization>[0],
+            { method: 'POST', pathname: '/', query, headers } as unknown as Parameters<
+              typeof OpenApiUtil.getAuthorization
+            >[0],
             'ACS3-HMAC-SHA256',
             headers['x-acs-content-sha256']!,
             credentials.accessKeyId,

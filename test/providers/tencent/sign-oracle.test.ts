@@ -46,12 +46,24 @@ describe('TC3 signer against the SDK', () => {
     }
     const timestamp = 1_787_223_292
     const ours = await signTc3(
-      { service: 'sms', host: 'sms.tencentcloudapi.com', contentType: CONTENT_TYPE, body: JSON.stringify(request), timestamp },
+      {
+        service: 'sms',
+        host: 'sms.tencentcloudapi.com',
+        contentType: CONTENT_TYPE,
+        body: JSON.stringify(request),
+        timestamp,
+      },
       { secretId: 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE', secretKey: 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE' },
     )
     // The SDK serialises the request itself: the same bytes as JSON.stringify, or the hashes would differ.
     expect(ours.authorization).toBe(
-      sdkAuthorization('sms.tencentcloudapi.com', request, timestamp, 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE', 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE'),
+      sdkAuthorization(
+        'sms.tencentcloudapi.com',
+        request,
+        timestamp,
+        'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE',
+        'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE',
+      ),
     )
     expect(ours.authorization).toMatch(
       /^TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\/2026-08-20\/sms\/tc3_request, SignedHeaders=content-type;host, Signature=[0-9a-f]{64}$/,
@@ -68,8 +80,13 @@ describe('TC3 signer against the SDK', () => {
         // 2001 to 2100: dates on both sides of midnight UTC.
         fc.integer({ min: 1_000_000_000, max: 4_102_444_800 }),
         async (body, secretKey, secretId, host, timestamp) => {
-          const ours = await signTc3({ service: 'sms', host, contentType: CONTENT_TYPE, body, timestamp }, { secretId, secretKey })
-          expect(ours.authorization).toBe(sdkAuthorization(host, Buffer.from(body, 'utf8'), timestamp, secretId, secretKey))
+          const ours = await signTc3(
+            { service: 'sms', host, contentType: CONTENT_TYPE, body, timestamp },
+            { secretId, secretKey },
+          )
+          expect(ours.authorization).toBe(
+            sdkAuthorization(host, Buffer.from(body, 'utf8'), timestamp, secretId, secretKey),
+          )
         },
       ),
       { numRuns: 300 },
@@ -78,7 +95,7 @@ describe('TC3 signer against the SDK', () => {
 })
 
 describe('the fake Tencent Cloud endpoint against the SDK client', () => {
-  it("accepts a SendSms the SDK signed by itself, and returns its serial number", async () => {
+  it('accepts a SendSms the SDK signed by itself, and returns its serial number', async () => {
     const to = uniqueNumber().e164
     // The SDK takes its service name from the endpoint's first label, so it must keep Tencent's host name:
     // an agent takes the connection to the fake instead.
