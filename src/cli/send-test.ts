@@ -46,7 +46,7 @@ export type TestCall =
  * `user.new_phone` with the old number left in `user.phone`, and before v2.180 an MFA challenge names its number
  * only in `user.factors`.
  */
-export const testPayload = (call: TestCall, otp: string, legacy: boolean, now = new Date()): string => {
+const testPayload = (call: TestCall, otp: string, legacy: boolean, now = new Date()): string => {
   const at = now.toISOString()
   const user = {
     id: randomUUID(),

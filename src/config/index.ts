@@ -73,7 +73,7 @@ export const SHARED_SETTINGS: readonly Settings[] = [
   ...PROVIDERS.map((definition) => definition.settings),
 ]
 
-export const namesOf = (tables: readonly Settings[], which: (setting: Setting) => boolean = () => true): Set<string> =>
+const namesOf = (tables: readonly Settings[], which: (setting: Setting) => boolean = () => true): Set<string> =>
   new Set(tables.flatMap((table) => Object.entries(table).flatMap(([name, setting]) => (which(setting) ? [name] : []))))
 
 /**

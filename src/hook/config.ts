@@ -31,20 +31,20 @@ export type UnknownOutcomePolicy = 'success' | 'error'
  * Enough for a burst of sign-ins waiting on a slow vendor (each holds a socket and a timer, little memory), and
  * few enough that one process still answers every one of them within GoTrue's 5 s instead of late.
  */
-export const DEFAULT_MAX_IN_FLIGHT = 512
+const DEFAULT_MAX_IN_FLIGHT = 512
 
 export const DEFAULT_TIMEOUT_MS = 4500
 /** GoTrue's budget is 5 s for every attempt together; 200 ms stay for the network and GoTrue itself. */
-export const MAX_TIMEOUT_MS = 4800
+const MAX_TIMEOUT_MS = 4800
 /** Standard Webhooks' replay window, in both directions: the default, and the longest the hook takes. */
 export const DEFAULT_SIGNATURE_TOLERANCE_MS = 5 * 60_000
 /**
  * GoTrue signs each attempt as it sends it and retries within its 5 s, so 30 s still takes every genuine call from
  * a GoTrue whose clock is up to 25 s off ours.
  */
-export const MIN_SIGNATURE_TOLERANCE_MS = 30_000
+const MIN_SIGNATURE_TOLERANCE_MS = 30_000
 /** Standard Webhooks keys shorter than this are too weak to trust (the spec's own secrets are 24 to 64 bytes). */
-export const MIN_SECRET_BYTES = 24
+const MIN_SECRET_BYTES = 24
 
 export const HOOK_SETTINGS = {
   GOTRUE_HOOK_SEND_SMS_SECRETS: { parse: (value, name) => parseSecrets(value, name), secret: true },

@@ -90,7 +90,7 @@ export const parseRoutingConfig = (
  * parseRoutes('86=aliyun,tencent;*=twilio', env).routes
  * // [{ prefix: '86', providers: ['aliyun', 'tencent'] }, { prefix: '*', providers: ['twilio'] }]
  */
-export const parseRoutes = (
+const parseRoutes = (
   value: string,
   env: Env,
   definitions: readonly ProviderDefinition[] = PROVIDERS,

@@ -69,7 +69,7 @@ export interface Metrics {
  * GoTrue gives up on a hook 5 s after it began: the buckets are fine where OTPs usually are (tens of ms) and
  * every second up to the budget, so a p99 creeping towards it shows before calls time out.
  */
-export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5]
+const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5]
 
 /**
  * A registry of its own (several apps may live in one process, as in tests), with the hook's names under

@@ -73,7 +73,7 @@ export const DEFAULT_METRICS_PORT = 9464
 export type NodeOverrides = Partial<AppDeps> & { fetch?: typeof fetch; defaultMetricsPort?: number }
 
 /** Binding SMS_HOOK_METRICS_PORT failed; `cause` is Node's error, whose `code` says why. */
-export class MetricsListenError extends Error {
+class MetricsListenError extends Error {
   override readonly name = 'MetricsListenError'
   constructor(
     readonly port: number,

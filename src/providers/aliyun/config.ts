@@ -19,8 +19,8 @@ export const TEST_SIGN_NAME = '速通互联验证码'
 export const TEST_TEMPLATE_CODE = '100001'
 
 /** Regions with their own SendSms endpoint; every `cn-*` region (Hong Kong too) uses the central one. */
-export const INTERNATIONAL_REGIONS = ['ap-southeast-1', 'ap-southeast-5', 'eu-central-1', 'us-east-1'] as const
-export const DEFAULT_TEMPLATE_PARAM = { code: '{{ .Code }}' }
+const INTERNATIONAL_REGIONS = ['ap-southeast-1', 'ap-southeast-5', 'eu-central-1', 'us-east-1'] as const
+const DEFAULT_TEMPLATE_PARAM = { code: '{{ .Code }}' }
 export type AliyunTransportName = 'sdk' | 'fetch'
 
 const secret = { parse: anyText, secret: true } as const
