@@ -106,8 +106,6 @@ describe('the npm package', () => {
   }, 120_000)
 
   it('runs the service, which answers /healthz and a signed hook sent by send-test', async () => {
-    const help = await finish(npx(['--help']), 60_000, 'sms-hook --help')
-    // `sms-hook serve` where the CLI has it; the same entry point, run by node, where it does not yet.
     const env = {
       ...NPM_ENV,
       PORT: '0',
@@ -117,9 +115,13 @@ describe('the npm package', () => {
       GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
       SMS_HOOK_METRICS_PORT: '0',
     }
-    const server = help.stdout.includes('sms-hook serve')
-      ? npx(['serve'], env)
-      : run(process.execPath, ['node_modules/sms-hook/build/node/main.js'], { cwd: app, env })
+    // What serve will read, checked first by the installed package's own check.
+    const checked = await finish(npx(['check'], env), 60_000, 'sms-hook check')
+    expect(checked.code, checked.stderr).toBe(0)
+    expect(checked.stdout).toContain('sms-hook: configuration is valid')
+    // As a process manager runs it (docs/cli.md): the package's bin itself, which a SIGTERM reaches; npx would
+    // stand between them and pass no signal on.
+    const server = run(join(app, 'node_modules/.bin/sms-hook'), ['serve'], { cwd: app, env })
     servers.push(server)
     const url = await listeningUrl(server, 60_000)
     const health = await fetch(`${url}/healthz`)
