@@ -211,6 +211,27 @@ const alternate = async (label: string, sides: Side[], one: (side: Side) => Prom
 }
 
 const of = (ms: Measured[], f: (m: Measured) => number) => spread(ms.map(f))
+
+/** How the table shows each measure of a side's rounds: its digits and unit. */
+const SHOWN = {
+  cpuUs: [1, ' µs'],
+  redisCpuUs: [1, ' µs'],
+  rps: [0, ' req/s'],
+  serverCores: [2, ' core'],
+  p50: [2, ' ms'],
+  p99: [2, ' ms'],
+} as const
+
+/** One measure over a side's rounds, as the table shows it: `show(h(latency), 'p50')`. */
+const show = (ms: Measured[], field: keyof typeof SHOWN) => {
+  const [digits, unit] = SHOWN[field]
+  return showSpread(
+    of(ms, (m) => m[field]),
+    digits,
+    unit,
+  )
+}
+
 const problems = (...sets: Measured[][]) => [...new Set(sets.flat().flatMap((m) => (m.problem ? [m.problem] : [])))]
 
 /** What the rest of the machine used in every round: the benchmark cannot stop it, only show it. */
@@ -416,15 +437,7 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     section: '1 CPU',
     what: `server CPU per request at ${num(S.cpuRate)} req/s: hook, bare, what the hook adds`,
     target: '',
-    figure: `hook ${showSpread(
-      of(h(cpu), (m) => m.cpuUs),
-      1,
-      ' µs',
-    )}; bare ${showSpread(
-      of(b(cpu), (m) => m.cpuUs),
-      1,
-      ' µs',
-    )}; adds ${showSpread(added(cpu, h(cpu)), 1, ' µs')}`,
+    figure: `hook ${show(h(cpu), 'cpuUs')}; bare ${show(b(cpu), 'cpuUs')}; adds ${showSpread(added(cpu, h(cpu)), 1, ' µs')}`,
     verdict: 'info',
     how: 'the rounds of row 1',
   })
@@ -433,34 +446,10 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     what: 'server CPU per request at saturation: hook, bare, what the hook adds (throughput)',
     target: '',
     figure:
-      `hook ${showSpread(
-        of(h(saturation), (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} (${showSpread(
-        of(h(saturation), (m) => m.rps),
-        0,
-        ' req/s',
-      )}); ` +
-      `bare ${showSpread(
-        of(b(saturation), (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} (${showSpread(
-        of(b(saturation), (m) => m.rps),
-        0,
-        ' req/s',
-      )}); ` +
+      `hook ${show(h(saturation), 'cpuUs')} (${show(h(saturation), 'rps')}); ` +
+      `bare ${show(b(saturation), 'cpuUs')} (${show(b(saturation), 'rps')}); ` +
       `adds ${showSpread(added(saturation, h(saturation)), 1, ' µs')}; ` +
-      `server busy: hook ${showSpread(
-        of(h(saturation), (m) => m.serverCores),
-        2,
-        ' core',
-      )}, bare ${showSpread(
-        of(b(saturation), (m) => m.serverCores),
-        2,
-        ' core',
-      )}`,
+      `server busy: hook ${show(h(saturation), 'serverCores')}, bare ${show(b(saturation), 'serverCores')}`,
     verdict: 'info',
     how: 'the rounds of row 2; a server busy well under 1 core was held back by the generator or other processes, not by itself',
   })
@@ -481,20 +470,8 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     `hook with REDIS_URL vs memory: server CPU per request at ${num(S.cpuRate)} req/s (+ redis-server CPU)`,
     `open loop, the rounds of row 1, a third side in each; ${num(S.keys)} keys in Redis`,
     (r) =>
-      `redis ${showSpread(
-        of(r, (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} + redis-server ${showSpread(
-        of(r, (m) => m.redisCpuUs),
-        1,
-        ' µs',
-      )}; ` +
-      `memory ${showSpread(
-        of(h(cpu), (m) => m.cpuUs),
-        1,
-        ' µs',
-      )}; ratio bare/redis ${showSpread(
+      `redis ${show(r, 'cpuUs')} + redis-server ${show(r, 'redisCpuUs')}; ` +
+      `memory ${show(h(cpu), 'cpuUs')}; ratio bare/redis ${showSpread(
         spread(
           pairwise(
             b(cpu).map((m) => m.cpuUs),
@@ -510,28 +487,8 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     'hook with REDIS_URL vs memory: server CPU per request at saturation (throughput)',
     'closed loop, the rounds of row 2, a third side in each',
     (r) =>
-      `redis ${showSpread(
-        of(r, (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} + redis-server ${showSpread(
-        of(r, (m) => m.redisCpuUs),
-        1,
-        ' µs',
-      )} (${showSpread(
-        of(r, (m) => m.rps),
-        0,
-        ' req/s',
-      )}); ` +
-      `memory ${showSpread(
-        of(h(saturation), (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} (${showSpread(
-        of(h(saturation), (m) => m.rps),
-        0,
-        ' req/s',
-      )})`,
+      `redis ${show(r, 'cpuUs')} + redis-server ${show(r, 'redisCpuUs')} (${show(r, 'rps')}); ` +
+      `memory ${show(h(saturation), 'cpuUs')} (${show(h(saturation), 'rps')})`,
     saturation,
   )
 
@@ -563,24 +520,8 @@ const mainPart = async (redis: RedisServer | undefined, redisError: string | und
     `hook with REDIS_URL vs memory: p50 / p99 at ${num(S.latencyRate)} req/s offered`,
     'the rounds of the rows above, a third side in each',
     (r) =>
-      `redis ${showSpread(
-        of(r, (m) => m.p50),
-        2,
-        ' ms',
-      )} / ${showSpread(
-        of(r, (m) => m.p99),
-        2,
-        ' ms',
-      )}; ` +
-      `memory ${showSpread(
-        of(h(latency), (m) => m.p50),
-        2,
-        ' ms',
-      )} / ${showSpread(
-        of(h(latency), (m) => m.p99),
-        2,
-        ' ms',
-      )}`,
+      `redis ${show(r, 'p50')} / ${show(r, 'p99')}; ` +
+      `memory ${show(h(latency), 'p50')} / ${show(h(latency), 'p99')}`,
     latency,
   )
 
@@ -1067,16 +1008,8 @@ const unsignedPart = async () => {
     what: 'server CPU per request: unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB) / signed small call',
     target: '',
     figure:
-      `ratio ${showSpread(ratio, 2)}; unsigned ${showSpread(
-        of(u, (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} (401), ` +
-      `signed ${showSpread(
-        of(sg, (m) => m.cpuUs),
-        1,
-        ' µs',
-      )} (200)` +
+      `ratio ${showSpread(ratio, 2)}; unsigned ${show(u, 'cpuUs')} (401), ` +
+      `signed ${show(sg, 'cpuUs')} (200)` +
       (p.length ? `; not all answers were as expected: ${p.join(' / ')}` : ''),
     verdict: p.length ? 'ERROR' : 'info',
     how:
