@@ -15,7 +15,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   constructor(
     readonly variable: string,
-    detail: string,
+    /** What is wrong with it, without the name: the message is `variable: detail`. */
+    readonly detail: string,
   ) {
     super(`${variable}: ${detail}`)
   }

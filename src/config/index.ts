@@ -100,7 +100,7 @@ export interface ParseOptions {
  * const config = parseConfig({ GOTRUE_HOOK_SEND_SMS_SECRETS: 'v1,whsec_...', NODE_ENV: 'production', GOTRUE_SMS_PROVIDER: 'console' })
  */
 export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Config =>
-  collectErrors(env, (section) => {
+  collectErrors(env, (section, report) => {
     const mode = section(() => parseMode(env)) ?? 'production'
     const tables = [...SHARED_SETTINGS, ...runtime]
     const known = new Set([...namesOf(tables), ...NODE_SERVER_NAMES])
@@ -109,11 +109,7 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
       known,
       namesOf(tables, (setting) => setting.deprecated === true),
     )
-    if (mode === 'production')
-      for (const error of unknown)
-        section(() => {
-          throw error
-        })
+    if (mode === 'production') unknown.forEach(report)
     const hook = section(() => parseHookConfig(env))
     const logLevel = get(env, CORE_SETTINGS, 'LOG_LEVEL')
     const message = section(() => parseMessageConfig(env))
@@ -133,12 +129,7 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
       routing: routing!,
       inbox: inbox!,
       notes: [
-        ...(mode === 'development'
-          ? unknown.map((error) => ({
-              variable: error.variable,
-              reason: error.message.slice(error.variable.length + 2),
-            }))
-          : []),
+        ...(mode === 'development' ? unknown.map((error) => ({ variable: error.variable, reason: error.detail })) : []),
         ...ignoredSettings(env, routing!),
         ...(runtime.length > 0
           ? []

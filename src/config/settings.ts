@@ -104,7 +104,10 @@ export const isSet = (env: Env, name: string): boolean => text(env, name) !== un
  * (a missing required setting, two settings that contradict each other). Throws them all together as a
  * `ConfigErrors`, the first error per variable only, since a wrong value often makes a later check fail too.
  */
-export const collectErrors = <T>(env: Env, parse: (section: <R>(read: () => R) => R | undefined) => T): T => {
+export const collectErrors = <T>(
+  env: Env,
+  parse: (section: <R>(read: () => R) => R | undefined, report: (error: ConfigError) => void) => T,
+): T => {
   const errors: ConfigError[] = []
   // A collection inside another (the Node entry's around the shared one) reports to the outer one as it ends.
   const outer = collectors.get(env)
@@ -114,12 +117,12 @@ export const collectErrors = <T>(env: Env, parse: (section: <R>(read: () => R) =
       return read()
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
-      errors.push(...(error instanceof ConfigErrors ? error.errors : [error]))
+      errors.push(...eachError(error))
       return undefined
     }
   }
   try {
-    const result = parse(section)
+    const result = parse(section, (error) => errors.push(error))
     if (errors.length > 0) throw new ConfigErrors(errors)
     return result
   } catch (error) {
@@ -132,6 +135,10 @@ export const collectErrors = <T>(env: Env, parse: (section: <R>(read: () => R) =
     else collectors.delete(env)
   }
 }
+
+/** Each mistake a `ConfigError` stands for: those of a `ConfigErrors`, or the one. */
+export const eachError = (error: ConfigError): readonly ConfigError[] =>
+  error instanceof ConfigErrors ? error.errors : [error]
 
 /**
  * Every mistake of one configuration. A `ConfigError` itself (named after the first variable), so code that

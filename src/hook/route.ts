@@ -12,7 +12,7 @@ import {
   anyText,
   boolean,
   collectErrors,
-  ConfigErrors,
+  eachError,
   get,
   isSet,
   type SettingDocs,
@@ -157,7 +157,7 @@ const parseSettings = (definition: ProviderDefinition, env: Env, refuse: (detail
     return collectErrors(env, () => definition.parse(env))
   } catch (error) {
     if (!isConfigError(error)) throw error
-    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    const errors = eachError(error)
     const missing = errors.filter((e) => !isSet(env, e.variable)).map((e) => e.variable)
     const wrong = errors.filter((e) => isSet(env, e.variable)).map((e) => e.message)
     throw refuse(

@@ -4,7 +4,7 @@
  * minute before a redeploy.
  */
 import type { Env } from '../config/env.js'
-import { ConfigErrors } from '../config/settings.js'
+import { eachError } from '../config/settings.js'
 import { isConfigError } from '../errors.js'
 import { readConfiguration, summarize } from './configuration.js'
 
@@ -21,7 +21,7 @@ export const check = async (env: Env): Promise<{ status: 0 | 1; out: string; err
     return { status: 0, out: lines(out), err: lines(warnings) }
   } catch (error) {
     if (!isConfigError(error)) throw error
-    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    const errors = eachError(error)
     return { status: 1, out: '', err: lines(errors.map((e) => `sms-hook: invalid configuration: ${e.message}`)) }
   }
 }

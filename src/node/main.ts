@@ -1,6 +1,6 @@
 import { text, type Env } from '../config/env.js'
 import { parseMode, type Config } from '../config/index.js'
-import { ConfigErrors } from '../config/settings.js'
+import { eachError } from '../config/settings.js'
 import { isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import type { ServerConfig } from './config.js'
@@ -30,7 +30,7 @@ const main = async () => {
   } catch (error) {
     if (!isConfigError(error)) throw error
     // Every mistake at once, one per line, so that one redeploy fixes them all.
-    const errors = error instanceof ConfigErrors ? error.errors : [error]
+    const errors = eachError(error)
     for (const e of errors) console.error(`sms-hook: invalid configuration: ${e.message}`)
     process.exit(1)
   }

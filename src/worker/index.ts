@@ -14,6 +14,7 @@ import { createApp } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Env } from '../config/env.js'
 import { parseConfig } from '../config/index.js'
+import { eachError } from '../config/settings.js'
 import { ConfigError, errorBody, isConfigError } from '../errors.js'
 import { createJsonLogger } from '../log.js'
 import { MESSAGES } from '../outcome.js'
@@ -101,12 +102,13 @@ const build = (bindings: Bindings): Handler => {
 const misconfigured = (error: ConfigError): Handler => {
   // LOG_LEVEL itself may be the bad setting.
   const logger = createJsonLogger({ level: 'info' })
-  const reasons = reasonsOf(error)
+  // One log line per problem (parseConfig reports every one at once), each searchable by its variable.
+  const reasons = eachError(error)
   const variables = [...new Set(reasons.map((reason) => reason.variable))].join(', ')
   return function misconfigured(request) {
     const { pathname } = new URL(request.url)
     if (pathname === '/healthz') return Response.json({ status: 'ok' })
-    for (const { variable, line } of reasons) logger.error(`invalid configuration: ${line}`, { variable })
+    for (const { variable, message } of reasons) logger.error(`invalid configuration: ${message}`, { variable })
     if (pathname === '/readyz') {
       return Response.json({ status: 'not_ready', reason: `invalid configuration: ${variables}` }, { status: 503 })
     }
@@ -114,15 +116,6 @@ const misconfigured = (error: ConfigError): Handler => {
     return Response.json(errorBody(503, MESSAGES.configuration), { status: 503 })
   }
 }
-
-/**
- * One log line per problem: parseConfig may report several at once (a ConfigError whose message holds one line per
- * setting, each `VARIABLE: detail`), and a line apiece keeps each one searchable by its variable.
- */
-const reasonsOf = (error: ConfigError): { variable: string; line: string }[] =>
-  error.message
-    .split('\n')
-    .map((line) => ({ variable: /^([A-Z][A-Z0-9_]*): /.exec(line)?.[1] ?? error.variable, line }))
 
 /** The string bindings as the settings record `parseConfig` reads, always in production mode. */
 const settingsOf = (bindings: Bindings): Env => {
