@@ -83,15 +83,16 @@ export const parsePayload = (body: string): ParseResult => {
     const issue = parsed.error.issues[0]
     return refuse(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`)
   }
-  const { sms, user } = parsed.data
+  const { sms } = parsed.data
   const smsType = sms.sms_type === 'mfa' ? 'mfa' : 'sms'
-  let phone: string | undefined
-  if (smsType === 'mfa') {
-    phone = firstNonEmpty(sms.phone) ?? phoneFactorOf((json as Record<string, unknown>).user)
-    if (phone === undefined) return refuse('MFA challenge with no phone number in sms.phone or user.factors')
-  } else {
-    phone = firstNonEmpty(sms.phone, user?.new_phone, user?.phone)
-    if (phone === undefined) return refuse('no phone number in sms.phone, user.new_phone or user.phone')
+  // The schema has checked the phone fields: the lenient reading of a refused body reads them the same way.
+  const phone = destinationOf(json)
+  if (phone === undefined) {
+    return refuse(
+      smsType === 'mfa'
+        ? 'MFA challenge with no phone number in sms.phone or user.factors'
+        : 'no phone number in sms.phone, user.new_phone or user.phone',
+    )
   }
   return {
     ok: true,
@@ -114,8 +115,9 @@ const invalid = (hasMetadata: boolean, reason: string) => ({
 })
 
 /**
- * The destination of a body the schema refused, chosen as for a valid one (an MFA challenge's `sms.phone` or
- * phone factor; otherwise `sms.phone`, `user.new_phone`, `user.phone`), from whichever fields are strings.
+ * The destination: an MFA challenge's `sms.phone` or phone factor; otherwise the first non-empty of `sms.phone`,
+ * `user.new_phone`, `user.phone`. Read from whichever fields are strings, so that it serves a body the schema
+ * refused (for its log line) as well as one it accepted.
  */
 const destinationOf = (json: unknown): string | undefined => {
   const sms = isRecord(json) && isRecord(json.sms) ? json.sms : {}
