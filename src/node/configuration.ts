@@ -5,7 +5,8 @@
  */
 import type { Env } from '../config/env.js'
 import { parseConfig, type Config } from '../config/index.js'
-import { collectErrors, formatDuration, isSet } from '../config/settings.js'
+import { collectErrors, formatDuration, get, isSet } from '../config/settings.js'
+import { PROVIDERS } from '../providers/registry.js'
 import { LIMIT_RULES } from '../guard/config.js'
 import { parseRedisUrl } from '../store/redis-url.js'
 import { parseServerConfig, SERVER_SETTINGS, type ServerConfig } from './config.js'
@@ -34,6 +35,19 @@ const stateOf = (config: Config): string => {
 }
 
 /**
+ * The endpoint overrides of the providers in use, as their tables read them (an origin): an unused provider's is
+ * a note of its own, and was never parsed.
+ */
+const endpointsOf = (env: Env, config: Config): string[] => {
+  const used = new Set(config.routing.providers.map((provider) => provider.name))
+  return PROVIDERS.filter((definition) => used.has(definition.name)).flatMap(({ settings }) =>
+    Object.keys(settings)
+      .filter((name) => name.endsWith('_ENDPOINT') && isSet(env, name))
+      .map((name) => `${name}=${String(get(env, settings, name))}`),
+  )
+}
+
+/**
  * What this configuration does, one field per concern: the providers per route, the endpoint overrides, the state,
  * the guard's limits, the Aliyun test route, and every setting that is set but ignored, with why.
  */
@@ -46,11 +60,7 @@ export const summarize = (env: Env, { config, server }: NodeConfiguration): Reco
   return {
     mode: config.mode,
     routes: config.routing.routes.map((route) => `${route.prefix}=${route.providers.join(',')}`).join(';'),
-    endpoints:
-      Object.keys(env)
-        .filter((name) => name.endsWith('_ENDPOINT') && isSet(env, name))
-        .map((name) => `${name}=${new URL(env[name]!.trim()).origin}`)
-        .join(' ') || 'vendor defaults',
+    endpoints: endpointsOf(env, config).join(' ') || 'vendor defaults',
     state: stateOf(config),
     state_down: config.state.stateDown,
     guard: [

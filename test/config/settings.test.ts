@@ -175,7 +175,8 @@ describe('the start-up summary', () => {
     expect(summary).toMatchObject({
       mode: 'production',
       routes: '86=console;*=console',
-      endpoints: 'GOTRUE_SMS_TWILIO_ENDPOINT=http://127.0.0.1:9',
+      // Twilio's endpoint is an ignored setting here, not an override in effect.
+      endpoints: 'vendor defaults',
       state: 'redis standalone 10.0.0.5:6380',
       guard: 'per_ip=30/1h per_network=120/1h per_number=10/1h per_country=off global=off countries=any blocked=none',
       aliyun_test_route: 'off',
@@ -184,5 +185,21 @@ describe('the start-up summary', () => {
     })
     const text = JSON.stringify(summary)
     for (const secret of ['hunter2', SECRET.slice(10), 'a-metrics-token']) expect(text).not.toContain(secret)
+  })
+
+  it("names the endpoint overrides of the providers in use, as their origin, and never reads an unused one's", () => {
+    const env = {
+      ...PRODUCTION,
+      SMS_HOOK_ROUTES: '86=console;*=twilio',
+      GOTRUE_SMS_TWILIO_ACCOUNT_SID: `AC${'0'.repeat(32)}`,
+      GOTRUE_SMS_TWILIO_AUTH_TOKEN: 'twilio-token',
+      GOTRUE_SMS_TWILIO_MESSAGE_SERVICE_SID: '+15005550006',
+      GOTRUE_SMS_TWILIO_ENDPOINT: 'http://127.0.0.1:9/',
+      // Not a URL, and not in use: a note, never a crash of the summary.
+      GOTRUE_SMS_VONAGE_ENDPOINT: 'garbage',
+    }
+    const summary = summarize(env, readConfiguration(env))
+    expect(summary.endpoints).toBe('GOTRUE_SMS_TWILIO_ENDPOINT=http://127.0.0.1:9')
+    expect(summary.ignored).toContain('GOTRUE_SMS_VONAGE_ENDPOINT (ignored: no route uses vonage)')
   })
 })
