@@ -12,6 +12,7 @@ import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore, RateCounters } from './store/types.js'
+import type { DeliveryStore } from './delivery/types.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
@@ -20,6 +21,11 @@ export interface AppDeps {
   store: IdempotencyStore
   /** The SMS-pumping guard's counters, shared like `store`. */
   counters: RateCounters
+  /**
+   * The delivery records (receipts, lookup, resend rotation), shared like `store`; none are kept without it
+   * (SMS_HOOK_RECEIPTS=off).
+   */
+  deliveries?: DeliveryStore
   /**
    * Resolves when the shared state answers, rejects with the reason otherwise (`/readyz`); always ready when not
    * given (memory on one process, Durable Objects).

@@ -2,6 +2,7 @@
  * The whole configuration, in sections each parsed by the module that owns it. Built once by `parseConfig`;
  * the app never reads the environment itself.
  */
+import { DELIVERY_SETTINGS, parseDeliveryConfig, type DeliveryConfig } from '../delivery/config.js'
 import { INBOX_SETTINGS, parseInboxConfig, type InboxConfig } from '../dev/routes.js'
 import { ConfigError } from '../errors.js'
 import { GUARD_SETTINGS, parseGuardConfig, type GuardConfig } from '../guard/config.js'
@@ -30,6 +31,8 @@ export interface Config {
   /** Where each number goes (`SMS_HOOK_ROUTES`, else `GOTRUE_SMS_PROVIDER`), every provider used, and failover. */
   routing: RoutingConfig
   inbox: InboxConfig
+  /** Delivery records, receipts, resend rotation and the support lookup (docs/receipts.md). */
+  delivery: DeliveryConfig
   /** Settings that are set but have no effect, each with its reason; in development, unknown ones too. */
   notes: readonly Note[]
 }
@@ -69,6 +72,7 @@ export const SHARED_SETTINGS: readonly Settings[] = [
   ROUTING_SETTINGS,
   BREAKER_SETTINGS,
   INBOX_SETTINGS,
+  DELIVERY_SETTINGS,
   REGISTRY_SETTINGS,
   ...PROVIDERS.map((definition) => definition.settings),
 ]
@@ -117,6 +121,7 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
     const guard = section(() => parseGuardConfig(env, mode))
     const routing = section(() => parseRoutingConfig(env, mode))
     const inbox = section(() => parseInboxConfig(env))
+    const delivery = section(() => parseDeliveryConfig(env))
     // Every section parsed: collectErrors has thrown otherwise.
     return {
       mode,
@@ -128,6 +133,7 @@ export const parseConfig = (env: Env, { runtime = [] }: ParseOptions = {}): Conf
       guard: guard!,
       routing: routing!,
       inbox: inbox!,
+      delivery: delivery!,
       notes: [
         ...(mode === 'development' ? unknown.map((error) => ({ variable: error.variable, reason: error.detail })) : []),
         ...ignoredSettings(env, routing!),

@@ -3,6 +3,7 @@
  * source of docs/settings.md (`npm run docs:settings` writes it, a test keeps it current) and of
  * `sms-hook check --settings`. Node only: the Worker never prints documentation, so its bundle leaves this out.
  */
+import { DELIVERY_SETTING_DOCS, DELIVERY_SETTINGS } from '../delivery/config.js'
 import { INBOX_SETTING_DOCS, INBOX_SETTINGS } from '../dev/routes.js'
 import { GUARD_SETTING_DOCS, GUARD_SETTINGS } from '../guard/config.js'
 import { BREAKER_SETTING_DOCS, BREAKER_SETTINGS } from '../hook/breaker.js'
@@ -52,6 +53,7 @@ export const SETTINGS_REFERENCE: readonly SettingsSection[] = [
   section('Textlocal (textlocal)', TEXTLOCAL_SETTINGS, TEXTLOCAL_SETTING_DOCS),
   section('The SMS-pumping guard', GUARD_SETTINGS, GUARD_SETTING_DOCS),
   section('Shared state', STATE_SETTINGS, STATE_SETTING_DOCS),
+  section('Delivery receipts and the lookup', DELIVERY_SETTINGS, DELIVERY_SETTING_DOCS),
   section('The Node server', SERVER_SETTINGS, SERVER_SETTING_DOCS),
   section('The development inbox', INBOX_SETTINGS, INBOX_SETTING_DOCS),
 ]

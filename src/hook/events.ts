@@ -8,6 +8,7 @@ import type { GuardRule } from '../guard/index.js'
 import type { Delivered, Refused } from '../outcome.js'
 import type { BreakerTransition } from './breaker.js'
 import type { StateDownPolicy } from '../store/config.js'
+import { isFinal, type DeliveryRecord, type DeliveryStatus } from '../delivery/types.js'
 
 /** Who and what a claimed call is about, for every event after the payload was read. */
 export interface CallContext {
@@ -127,6 +128,31 @@ export type HookEvent =
   | { type: 'store_error'; call: CallContext; phase: 'claim' | 'guard' | 'record'; error: unknown }
   /** A provider's circuit breaker changed state (breaker.ts); not tied to one call. */
   | { type: 'breaker'; provider: string; state: BreakerTransition }
+  /**
+   * A resend (a code asked for within SMS_HOOK_RESEND_WINDOW of the last send to the number, which is not known
+   * to be delivered) tries `to` first, the provider of that last send (`from`) last.
+   */
+  | { type: 'resend_rotated'; call: CallContext; from: string; to: string }
+  /**
+   * One delivery report was read, from a vendor's push (`via: 'receipt'`) or from asking the vendor
+   * (`'reconcile'`): `status` is the status it moved the send to, `unmatched` when no kept send of that provider
+   * has its reference or message id, `refused` when the request was not taken (bad signature, malformed report).
+   * `changed` is false for a repeat or a status behind the one kept: nothing changed, nothing is counted.
+   */
+  | {
+      type: 'receipt'
+      provider: string
+      via: 'receipt' | 'reconcile'
+      status: DeliveryStatus | 'unmatched' | 'refused'
+      changed: boolean
+      /** The send as it is now, when matched. */
+      record?: DeliveryRecord
+      vendorCode?: string
+      /** Why it was refused or not matched, for the log. */
+      reason?: string
+    }
+  /** The delivery records failed: recording a send, applying a receipt, reading the last send, reconciling. */
+  | { type: 'delivery_error'; phase: 'record' | 'receipt' | 'resend' | 'reconcile'; error: unknown; key?: string }
 
 export type HookObserver = (event: HookEvent) => void
 
@@ -204,6 +230,23 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'replayed':
         logCall(logger, event)
         return
+      case 'resend_rotated':
+        if (logger.enabled('info')) {
+          logger.info('resend: trying another provider first', {
+            ...callFields(event.call, event.to),
+            previous_provider: event.from,
+          })
+        }
+        return
+      case 'receipt':
+        logReceipt(logger, event)
+        return
+      case 'delivery_error':
+        logger.error(DELIVERY_ERROR_MESSAGES[event.phase], {
+          ...(event.key === undefined ? {} : { key: event.key }),
+          error: describeError(event.error),
+        })
+        return
       case 'delivered':
       case 'failed':
         logCall(logger, event, () => ({
@@ -248,6 +291,47 @@ const logLateOutcome = (logger: Logger, event: Extract<HookEvent, { type: 'late_
     logger.warn('provider answered after the hook had answered: not sent', fields)
   }
 }
+
+/**
+ * A line per receipt that settles a send (masked number, provider, status, vendor code, seconds from the
+ * hand-off to the handset), a warning per refused report; a receipt for no kept send is a debug line, since
+ * a vendor may push reports of sends made before this hook (or another) took over.
+ */
+const logReceipt = (logger: Logger, event: Extract<HookEvent, { type: 'receipt' }>) => {
+  const { record } = event
+  if (event.status === 'refused') {
+    logger.warn('delivery report refused', { provider: event.provider, reason: event.reason })
+    return
+  }
+  if (event.status === 'unmatched' || record === undefined) {
+    if (logger.enabled('debug'))
+      logger.debug('delivery report for no kept send', { provider: event.provider, reason: event.reason })
+    return
+  }
+  if (!event.changed || !isFinal(event.status)) return
+  const level = event.status === 'delivered' ? 'info' : 'warn'
+  if (!logger.enabled(level)) return
+  logger[level]('delivery', {
+    key: record.reference,
+    phone: record.to,
+    provider: record.provider,
+    status: event.status,
+    vendor_code: record.vendorCode,
+    via: event.via,
+    ...(record.deliveredAt === undefined ? {} : { seconds: deliverySeconds(record) }),
+  })
+}
+
+/** Seconds from the hand-off to the handset as the receipt reports them, never below 0 (clocks differ). */
+export const deliverySeconds = (record: DeliveryRecord): number =>
+  Math.max(0, Math.round((record.deliveredAt! - record.sentAt) / 100) / 10)
+
+const DELIVERY_ERROR_MESSAGES = {
+  record: 'delivery records failed to record a send',
+  receipt: 'delivery records failed to apply a report',
+  resend: 'delivery records failed to read the last send: the route keeps its order',
+  reconcile: 'delivery records failed during a reconciliation',
+} as const
 
 /** `failed_over`: the failed attempts on providers other than the one whose answer this is; absent without failover. */
 const failoverFields = (provider: string | undefined, failedAttempts: readonly FailedAttempt[]): LogFields => {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import type { DeliveryRecord, DeliveryUpdate } from '../delivery/types.js'
 import type { Env } from '../config/env.js'
 import type { Settings } from '../config/settings.js'
 import type { Inbox } from '../dev/inbox.js'
@@ -48,6 +49,12 @@ export interface Provider {
   reaches?(to: PhoneNumber): boolean
   /** Where a provider that sends nothing keeps its messages (the console provider); the app serves it. */
   readonly inbox?: Inbox
+  /**
+   * Asks the vendor what became of a send whose outcome the hook does not know (Alibaba Cloud's
+   * QuerySendDetails): the update to apply, or undefined while the vendor has no final word yet (or no record of
+   * it). Absent: the provider's receipts are the only way to learn it.
+   */
+  query?(record: DeliveryRecord, options: { signal: AbortSignal }): Promise<DeliveryUpdate | undefined>
 }
 
 /** What a provider may use; the runtime entry points supply it. */
@@ -57,6 +64,12 @@ export interface ProviderDeps {
   logger: Logger
   /** Where the console provider keeps messages on this runtime (a Durable Object on Workers); memory otherwise. */
   inbox?: Inbox
+  /**
+   * The URL a vendor should push this message's delivery receipt to (Twilio's `StatusCallback`, Vonage's
+   * `callback`, MessageBird's `reportUrl`), built from SMS_HOOK_PUBLIC_URL; undefined when receipts are not set
+   * up for `vendor`, in which case the provider asks for none.
+   */
+  receiptUrl?: (vendor: string, reference: string) => string | undefined
 }
 
 /**
