@@ -13,6 +13,8 @@ import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore, RateCounters } from './store/types.js'
 import type { DeliveryStore } from './delivery/types.js'
+import { createNumberKey, numberKeyMaterial, type NumberKey } from './delivery/number-key.js'
+import { createDeliveryTracking } from './hook/deliveries.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
@@ -26,6 +28,10 @@ export interface AppDeps {
    * (SMS_HOOK_RECEIPTS=off).
    */
   deliveries?: DeliveryStore
+  /** The destination numbers' keyed hash (`delivery/number-key.ts`); derived from the configuration when not given. */
+  numberKey?: NumberKey
+  /** Seals a number for reconciliation (`delivery/number-key.ts`); without it, unknown outcomes wait for receipts. */
+  seal?: (e164: string) => Promise<string>
   /**
    * Resolves when the shared state answers, rejects with the reason otherwise (`/readyz`); always ready when not
    * given (memory on one process, Durable Objects).
@@ -69,6 +75,8 @@ export interface AppDeps {
 export const createApp = (config: Config, deps: AppDeps): Hono => {
   const { logger, providers } = deps
   const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
+  const numberKey =
+    deps.numberKey ?? createNumberKey(numberKeyMaterial(config.delivery.adminToken, config.hook.secrets))
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
@@ -82,6 +90,17 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
       stateDown: config.state.stateDown,
       localState: deps.store.local === true && deps.counters.local === true,
       observe,
+      numberKey,
+      tracking:
+        deps.deliveries && config.delivery.enabled
+          ? createDeliveryTracking({
+              config: config.delivery,
+              deliveries: deps.deliveries,
+              clock: deps.clock,
+              providers,
+              ...(deps.seal ? { seal: deps.seal } : {}),
+            })
+          : undefined,
     }),
   )
   // GoTrue only POSTs. Any other method is someone trying the URL by hand: 405 tells them the path is right,

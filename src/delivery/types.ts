@@ -40,6 +40,12 @@ export interface DeliveryRecord {
   country: string
   /** When a reconciliation should ask the vendor next (epoch ms); absent when none is due (docs/receipts.md). */
   reconcileAt?: number
+  /**
+   * The number, sealed (encrypted under the deployment's number key), for the one reader that must have it in
+   * clear: a reconciliation asking the vendor by number (Aliyun's QuerySendDetails). Only on sends due for one,
+   * and dropped once the status is final.
+   */
+  sealed?: string
 }
 
 /** What a receipt (or a reconciliation) says of one send. */

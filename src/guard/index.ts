@@ -15,6 +15,11 @@ export type GuardRule = 'country_not_allowed' | 'prefix_blocked' | LimitRule
 
 export interface GuardCall {
   to: PhoneNumber
+  /**
+   * The destination's keyed hash (`delivery/number-key.ts`): what the per-number counter is keyed by, so that the
+   * shared state never holds the numbers that asked for codes in clear.
+   */
+  number: string
   /** The end user's address as GoTrue saw it (`metadata.ip_address`, v2.187+); the caller-side limits need it. */
   ip: string | undefined
 }
@@ -43,7 +48,7 @@ const COUNTER_KEYS: Record<LimitRule, (call: GuardCall) => string | undefined> =
     const network = call.ip === undefined ? undefined : networkKey(call.ip)
     return network === undefined ? undefined : `network:${network}`
   },
-  per_number: (call) => `number:${call.to.e164}`,
+  per_number: (call) => `number:${call.number}`,
   per_country: (call) => `country:${call.to.callingCode}`,
   global: () => 'global',
 }

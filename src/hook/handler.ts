@@ -21,6 +21,8 @@ import { readBody } from './body.js'
 import { createBreakers } from './breaker.js'
 import type { HookConfig } from './config.js'
 import { deliver, type Delivery } from './deliver.js'
+import type { DeliveryTracking } from './deliveries.js'
+import type { NumberKey } from '../delivery/number-key.js'
 import type { CallContext, HookEvent, HookObserver } from './events.js'
 import { idempotencyKey, once, type Sent } from './idempotency.js'
 import { parsePayload, type HookPayload } from './parse.js'
@@ -96,6 +98,10 @@ export interface SendSmsDeps {
   /** Every provider the routes name, built, keyed by name. */
   providers: Readonly<Record<string, Provider>>
   observe: HookObserver
+  /** The destination's keyed hash, for the guard's per-number counter and the delivery records. */
+  numberKey: NumberKey
+  /** The delivery records' resend rule and recording (`deliveries.ts`); none without SMS_HOOK_RECEIPTS. */
+  tracking?: DeliveryTracking | undefined
   signer?: SignerFactory | undefined
   /** The caller's address, where the runtime knows it, for the log lines of refused calls. */
   remoteAddress?: ((c: Context) => string | undefined) | undefined
@@ -241,6 +247,8 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
   async function claimAndSend({ c, payload, to, body, started, deadline }: ClaimedCall): Promise<Response> {
     const key = await idempotencyKey(payload, body)
     const call: CallContext = { key, to: to.e164, smsType: payload.smsType }
+    const number = await deps.numberKey(to.e164)
+    const { tracking } = deps
     const sms = buildMessage(payload, to, key)
     // State in this process answers at once: nothing to bound. Shared state that does not answer by the
     // deadline counts as unavailable, and SMS_HOOK_STATE_DOWN decides.
@@ -254,8 +262,18 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       // Only the providers that can send to this number at all (docs: `Provider.reaches`): one that would read it
       // as another number, or cannot send abroad, is passed over rather than tried, failed over or counted.
       const named = router.routeFor(to.e164)
-      const route = named?.some((p) => p.reaches !== undefined) ? named.filter((p) => p.reaches?.(to) ?? true) : named
-      if (route === undefined || route.length === 0) return { outcome: NO_ROUTE }
+      const reachable = named?.some((p) => p.reaches !== undefined)
+        ? named.filter((p) => p.reaches?.(to) ?? true)
+        : named
+      if (reachable === undefined || reachable.length === 0) return { outcome: NO_ROUTE }
+      let route = reachable
+      if (tracking) {
+        const ordered = await tracking.order(reachable, { number, reference: key }, bound, (error) =>
+          observe({ type: 'delivery_error', phase: 'resend', error, key }),
+        )
+        route = ordered.route
+        if (ordered.rotated) observe({ type: 'resend_rotated', call, ...ordered.rotated })
+      }
       delivery = await deliver(route, sms, {
         clock,
         deadline,
@@ -265,6 +283,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
           observe({ type: 'attempt_failed', call, provider, attempt, error, providerMs }),
       })
       const { late, provider } = delivery
+      track(provider, delivery.outcome, false)
       return {
         outcome: delivery.outcome,
         ...(late
@@ -278,6 +297,7 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
                   providerMs: end.providerMs,
                   error: end.error,
                 })
+                track(provider, end.outcome, true)
                 return end.outcome
               }),
             }
@@ -285,9 +305,22 @@ export const sendSmsHandler = (hook: HookConfig, message: MessageConfig, routing
       }
     }
 
+    /**
+     * Records what the provider did, past the answer: the write must not hold GoTrue up, and its failure is the
+     * log's, never the call's (the SMS went, or may have).
+     */
+    const track = (provider: string, outcome: Outcome, late: boolean) => {
+      const recording = tracking?.record({ reference: key, to, number, provider, outcome, late })
+      if (recording === undefined) return
+      const settled = recording.catch((error: unknown) =>
+        observe({ type: 'delivery_error', phase: 'record', error, key }),
+      )
+      deps.waitUntil?.(c, settled)
+    }
+
     const runGuard = async (): Promise<Refused | undefined> => {
       try {
-        const verdict = await bound(guard({ to, ip: payload.ip }))
+        const verdict = await bound(guard({ to, number, ip: payload.ip }))
         if (verdict.ok) return undefined
         observe({ type: 'guard_refused', call, rule: verdict.rule, refusal: verdict.refusal })
         return verdict.refusal

@@ -8,6 +8,7 @@ import { createApp, type AppDeps } from '../app.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/index.js'
 import { errorBody } from '../errors.js'
+import { receiptUrls } from '../delivery/urls.js'
 import { createJsonLogger } from '../log.js'
 import { buildProviders } from '../providers/registry.js'
 import type { ServerConfig } from './config.js'
@@ -103,7 +104,7 @@ export const startNodeServer = async (
     overrides.providers ??
     buildProviders(
       config.routing.providers,
-      { clock, fetch: overrides.fetch ?? globalThis.fetch, logger },
+      { clock, fetch: overrides.fetch ?? globalThis.fetch, logger, receiptUrl: receiptUrls(config.delivery) },
       await nodeProviderDefinitions(config.routing.providers),
     )
   const state = createNodeState(config.state, { clock, logger })

@@ -16,6 +16,7 @@ import type { Env } from '../config/env.js'
 import { parseConfig } from '../config/index.js'
 import { eachError } from '../config/settings.js'
 import { ConfigError, errorBody, isConfigError } from '../errors.js'
+import { receiptUrls } from '../delivery/urls.js'
 import { createJsonLogger } from '../log.js'
 import { MESSAGES } from '../outcome.js'
 import { buildProviders, definitionOf } from '../providers/registry.js'
@@ -74,6 +75,7 @@ const build = (bindings: Bindings): Handler => {
       // Bound: the runtime's fetch refuses to run with another `this`.
       fetch: fetch.bind(globalThis),
       logger,
+      receiptUrl: receiptUrls(config.delivery),
       ...(inbox ? { inbox } : {}),
     })
     const app = createApp(config, {

@@ -13,6 +13,7 @@ import { MemoryRateCounters } from '../../src/store/memory-counters.js'
 import { makeApp, ScriptedProvider } from '../support/app.js'
 import { manualClock } from '../support/clock.js'
 import { signupPayload } from '../support/payloads.js'
+import { numberHash } from '../support/number-key.js'
 import { signedPost } from '../support/sign.js'
 
 const HOUR = 3_600_000
@@ -276,7 +277,8 @@ describe('the caller-side limits first', () => {
     for (let i = 0; i < 2; i++) expect((await post(signupPayload({ legacy: true }).body)).status).toBe(200)
     const refused = await post(signupPayload({ legacy: true }).body)
     expect(refused).toEqual({ status: 429, body: { error: { http_code: 429, message: MESSAGES.tooManyRequests } } })
-    expect(hits).toEqual(Array(3).fill(`number:${victim}`))
+    // Keyed by the number's hash: the counters never hold the number in clear.
+    expect(hits).toEqual(Array(3).fill(`number:${numberHash(victim)}`))
   })
 
   it('hits the caller-side counters together, then the destination ones together: two round trips', async () => {
@@ -284,7 +286,7 @@ describe('the caller-side limits first', () => {
     const counters = { hit: (key: string) => new Promise<number>((settle) => pending.push({ key, settle })) }
     const config = parseGuardConfig({ SMS_HOOK_LIMIT_PER_COUNTRY: '100/1h', SMS_HOOK_LIMIT_GLOBAL: '100/1h' })
     const guard = createGuard(config, counters)
-    const verdict = guard({ to: normalisePhone(victim, undefined)!, ip: '2001:db8:5:1::1' })
+    const verdict = guard({ to: normalisePhone(victim, undefined)!, number: numberHash(victim), ip: '2001:db8:5:1::1' })
     const answer = async () => {
       await new Promise((resolve) => setTimeout(resolve, 0))
       const round = pending.splice(0)
@@ -292,7 +294,7 @@ describe('the caller-side limits first', () => {
       return round.map(({ key }) => key)
     }
     expect(await answer()).toEqual(['ip:2001:db8:5:1::/64', 'network:2001:db8:5::/48'])
-    expect(await answer()).toEqual([`number:${victim}`, 'country:86', 'global'])
+    expect(await answer()).toEqual([`number:${numberHash(victim)}`, 'country:86', 'global'])
     expect(await verdict).toEqual({ ok: true })
   })
 })

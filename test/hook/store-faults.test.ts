@@ -14,6 +14,7 @@ import { createNodeState, type NodeState } from '../../src/node/state.js'
 import { MESSAGES } from '../../src/outcome.js'
 import type { StateConfig } from '../../src/store/config.js'
 import { makeApp, ScriptedProvider, type LogLine } from '../support/app.js'
+import { numberHash } from '../support/number-key.js'
 import { signupPayload } from '../support/payloads.js'
 import { findRedisServer, reconnected, startRedisServer, type RedisServer } from '../support/redis.js'
 import { signedPost } from '../support/sign.js'
@@ -188,7 +189,7 @@ describe.skipIf(findRedisServer() === undefined)('shared state faults on a real 
     const phone = number()
     const now = Date.now()
     const hour = 3_600_000
-    await admin.hset(`${prefix}rate:{number:${phone}}:${hour}:${now - (now % hour)}`, 'x', '1')
+    await admin.hset(`${prefix}rate:{number:${numberHash(phone)}}:${hour}:${now - (now % hour)}`, 'x', '1')
     const answers = []
     for (let i = 0; i < 3; i++) answers.push(...(await both(a, b, signupPayload({ phone }).body)))
     expect(answers).toEqual(Array(6).fill(storeRefused))
