@@ -75,8 +75,10 @@ export class MemoryDeliveryStore implements DeliveryStore {
     const live = list.filter((reference) => this.#live(reference, now) !== undefined)
     if (live.length === 0) this.#byNumber.delete(number)
     else if (live.length !== list.length) this.#byNumber.set(number, live)
+    // Newest first; sends of the same millisecond in the order they were recorded, last first.
     return live
       .map((reference) => ({ ...this.#records.get(reference)!.record }))
+      .reverse()
       .sort((a, b) => b.sentAt - a.sentAt)
       .slice(0, limit)
   }

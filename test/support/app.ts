@@ -1,5 +1,8 @@
 /** Builds the real app (createApp) with test dependencies: a log sink, a recording provider, a chosen clock. */
 import { createApp } from '../../src/app.js'
+import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
+import type { DeliveryStore } from '../../src/delivery/types.js'
+import { receiptUrls } from '../../src/delivery/urls.js'
 import { systemClock, type Clock } from '../../src/clock.js'
 import { parseConfig, type Env } from '../../src/config/index.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
@@ -40,6 +43,8 @@ export interface MakeAppOptions {
   store?: IdempotencyStore
   /** The guard's counters; memory on the app's clock by default. */
   counters?: RateCounters
+  /** The delivery records; memory on the app's clock by default. */
+  deliveries?: DeliveryStore
   /** `/readyz`'s check of the shared state. */
   ready?: () => Promise<void>
   remoteAddress?: string
@@ -71,12 +76,13 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
   const counters = options.counters ?? new MemoryRateCounters({ clock })
+  const deliveries = options.deliveries ?? new MemoryDeliveryStore({ clock })
   const events: HookEvent[] = []
   const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
   const providers = {
     ...buildProviders(
       config.routing.providers.filter((provider) => !Object.hasOwn(given, provider.name)),
-      { clock, fetch: globalThis.fetch, logger, inbox },
+      { clock, fetch: globalThis.fetch, logger, inbox, receiptUrl: receiptUrls(config.delivery) },
       options.definitions,
     ),
     ...given,
@@ -85,6 +91,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     clock,
     store,
     counters,
+    deliveries,
     ready: options.ready,
     logger,
     providers,
@@ -93,5 +100,5 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
     ...(options.arrivedAt ? { arrivedAt: options.arrivedAt } : {}),
   })
-  return { app, config, logs, events, inbox, store, counters }
+  return { app, config, logs, events, inbox, store, counters, deliveries }
 }
