@@ -31,7 +31,7 @@ export interface Row {
 }
 
 /** The issue's items in its order, then the Redis issue's rows, then the checks of the harness itself. */
-const SECTIONS = ['1 CPU', '2 Latency', '3 Deadline', '4 Memory', '10 Cold start', 'Redis', 'Harness']
+const SECTIONS = ['1 CPU', '2 Latency', '3 Deadline', '4 Memory', '10 Cold start', '19 Receipts', 'Redis', 'Harness']
 
 /** `rows` in the order of SECTIONS (a stable sort: within one, the order they were measured in). */
 export const ordered = (rows: readonly Row[]): Row[] => {

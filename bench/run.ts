@@ -5,7 +5,7 @@
  *   npm run bench                  every part (about 5 minutes on 2 cores)
  *   npm run bench -- --check       the same, exiting 1 when a target is missed
  *   npm run bench -- --quick       short rounds and 10,000 keys: a smoke run; BENCHMARKS.md is left alone
- *   npm run bench -- --only main,overload,redis,unsigned,cold   some parts only (--only cold rewrites its
+ *   npm run bench -- --only main,overload,redis,unsigned,receipts,cold   some parts only (--only cold rewrites its
  *                                  own section of BENCHMARKS.md; other partial runs leave the file alone)
  *
  * Parts:
@@ -18,6 +18,8 @@
  * - unsigned: server CPU per request of an unsigned 2 MiB call (no webhook headers, Content-Length 2 MiB)
  *   against a signed small one, alternating in every round: what junk at the body limit costs, since the
  *   header checks run before the body is read;
+ * - receipts: the hook's CPU per request with delivery records on against off, and Alibaba Cloud delivery reports
+ *   taken per second per core (bench/receipts.ts);
  * - cold: the time from process start to the first answered signed hook, and RSS then, of the built service
  *   (console provider, Alibaba Cloud on each transport, Redis state) against a bare Hono server (bench/cold-start.ts).
  *
@@ -31,6 +33,7 @@ import { Redis } from 'ioredis'
 import { FakeVendorClient, twilioEnv } from './fake-vendor.js'
 import { resigned, SECRET, signedCalls, type SignedCall } from './gotrue.js'
 import { coldStartPart } from './cold-start.js'
+import { receiptsPart } from './receipts.js'
 import { burst, closedLoop, openLoop, targetOf, type LoadResult } from './load.js'
 import type { GcPauses } from './probe.js'
 import { failed, machine, table, verdictOf, writeColdSection, writeReport, type Row } from './report.js'
@@ -59,7 +62,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
   },
 })
-const PARTS = ['main', 'overload', 'redis', 'unsigned', 'cold'] as const
+const PARTS = ['main', 'overload', 'redis', 'unsigned', 'receipts', 'cold'] as const
 type Part = (typeof PARTS)[number]
 const only = new Set((flags.only ?? PARTS.join(',')).split(',').map((p) => p.trim()))
 for (const part of only)
@@ -1079,6 +1082,13 @@ const main = async () => {
   if (runs('overload')) await section('overload', overloadPart)
   if (runs('redis')) await section('redis', () => redisPart(redis, redisError))
   if (runs('unsigned')) await section('unsigned', unsignedPart)
+  if (runs('receipts')) {
+    await section('receipts', async () => {
+      rows.push(
+        ...(await receiptsPart({ rounds: S.rounds, calls: S.unsignedCalls * 2, durationMs: S.unsignedMs, log })),
+      )
+    })
+  }
   if (runs('cold')) {
     await section('cold', async () => {
       const cold = await coldStartPart({ rounds: S.coldRounds, redis, redisError, log })
