@@ -166,6 +166,12 @@ const ignoredSettings = (env: Env, routing: RoutingConfig): Note[] => {
         : 'deprecated: write SMS_HOOK_TIMEOUT with a unit (4500ms)',
     })
   }
+  if (isSet(env, 'SMS_HOOK_RECEIPTS') && !get(env, DELIVERY_SETTINGS, 'SMS_HOOK_RECEIPTS')) {
+    for (const name of Object.keys(DELIVERY_SETTINGS)) {
+      if (name !== 'SMS_HOOK_RECEIPTS' && isSet(env, name))
+        notes.push({ variable: name, reason: 'ignored: SMS_HOOK_RECEIPTS=off keeps no delivery records' })
+    }
+  }
   const used = new Set(routing.providers.map((provider) => provider.name))
   for (const definition of PROVIDERS) {
     if (used.has(definition.name)) continue

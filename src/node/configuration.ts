@@ -47,6 +47,36 @@ const endpointsOf = (env: Env, config: Config): string[] => {
   )
 }
 
+/** Which vendor pushes what it needs (docs/receipts.md): a token path, the public URL, or both. */
+const RECEIPTS_NEED: Record<string, { token: boolean; publicUrl: boolean }> = {
+  aliyun: { token: true, publicUrl: false },
+  tencent: { token: true, publicUrl: false },
+  twilio: { token: false, publicUrl: true },
+  vonage: { token: true, publicUrl: true },
+  messagebird: { token: true, publicUrl: true },
+}
+
+/** Delivery records and, per provider in use, whether its receipts can arrive, or the setting they lack. */
+const receiptsOf = (config: Config): string => {
+  const { delivery } = config
+  if (!delivery.enabled) return 'off'
+  const vendors = config.routing.providers.flatMap(({ name }) => {
+    const need = RECEIPTS_NEED[name]
+    if (need === undefined) return []
+    const missing = [
+      ...(need.token && delivery.receiptsToken === undefined ? ['SMS_HOOK_RECEIPTS_TOKEN'] : []),
+      ...(need.publicUrl && delivery.publicUrl === undefined ? ['SMS_HOOK_PUBLIC_URL'] : []),
+    ]
+    return [missing.length ? `${name} (needs ${missing.join(' and ')})` : name]
+  })
+  return [
+    `on, kept ${formatDuration(delivery.ttlMs)}`,
+    `receipts=${vendors.join(',') || 'none'}`,
+    `resend_rotate=${delivery.resendRotate ? `on/${formatDuration(delivery.resendWindowMs)}` : 'off'}`,
+    `lookup=${delivery.adminToken ? 'on' : 'off'}`,
+  ].join(' ')
+}
+
 /**
  * What this configuration does, one field per concern: the providers per route, the endpoint overrides, the state,
  * the guard's limits, the Aliyun test route, and every setting that is set but ignored, with why.
@@ -70,6 +100,7 @@ export const summarize = (env: Env, { config, server }: NodeConfiguration): Reco
     ].join(' '),
     aliyun_test_route:
       aliyun?.route === 'test' ? 'on: SendSmsVerifyCode, the system test signature and template' : 'off',
+    deliveries: receiptsOf(config),
     timeout: formatDuration(config.hook.timeoutMs),
     secrets: config.hook.secrets.length,
     listen: `${server.host}:${server.port}`,

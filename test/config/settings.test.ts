@@ -4,6 +4,7 @@ import { ConfigErrors, formatDuration, durationMs } from '../../src/config/setti
 import { isConfigError } from '../../src/errors.js'
 import { SERVER_SETTINGS } from '../../src/node/config.js'
 import { readConfiguration, summarize } from '../../src/node/configuration.js'
+import { vendorEnv } from '../support/routing.js'
 import { SECRET } from '../support/sign.js'
 
 const PRODUCTION = { NODE_ENV: 'production', GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_SMS_PROVIDER: 'console' }
@@ -180,11 +181,40 @@ describe('the start-up summary', () => {
       state: 'redis standalone 10.0.0.5:6380',
       guard: 'per_ip=30/1h per_network=120/1h per_number=10/1h per_country=off global=off countries=any blocked=none',
       aliyun_test_route: 'off',
+      deliveries: 'on, kept 1d receipts=none resend_rotate=on/10m lookup=off',
       ignored:
         'GOTRUE_SMS_PROVIDER (ignored: SMS_HOOK_ROUTES decides the providers); GOTRUE_SMS_TWILIO_ACCOUNT_SID (ignored: no route uses twilio); GOTRUE_SMS_TWILIO_ENDPOINT (ignored: no route uses twilio)',
     })
     const text = JSON.stringify(summary)
     for (const secret of ['hunter2', SECRET.slice(10), 'a-metrics-token']) expect(text).not.toContain(secret)
+  })
+
+  it('says which providers in use can send delivery receipts, and the setting each one lacks', () => {
+    const base = { ...PRODUCTION, ...vendorEnv() }
+    const lacking = summarize(base, readConfiguration({ ...base, SMS_HOOK_ROUTES: '86=aliyun;*=twilio,vonage' }))
+    expect(lacking.deliveries).toBe(
+      'on, kept 1d receipts=aliyun (needs SMS_HOOK_RECEIPTS_TOKEN),twilio (needs SMS_HOOK_PUBLIC_URL),vonage (needs SMS_HOOK_RECEIPTS_TOKEN and SMS_HOOK_PUBLIC_URL) resend_rotate=on/10m lookup=off',
+    )
+    const ready = {
+      ...base,
+      SMS_HOOK_ROUTES: '86=aliyun;*=twilio,vonage',
+      SMS_HOOK_RECEIPTS_TOKEN: 'receipts-token-0123456789',
+      SMS_HOOK_PUBLIC_URL: 'https://hook.example.com/',
+      SMS_HOOK_ADMIN_TOKEN: 'admin-token-0123456789',
+      SMS_HOOK_RESEND_ROTATE: 'off',
+      SMS_HOOK_RECEIPT_TTL: '2d',
+    }
+    const summary = summarize(ready, readConfiguration(ready))
+    expect(summary.deliveries).toBe('on, kept 2d receipts=aliyun,twilio,vonage resend_rotate=off lookup=on')
+    for (const secret of ['receipts-token-0123456789', 'admin-token-0123456789'])
+      expect(JSON.stringify(summary)).not.toContain(secret)
+    const off = { ...base, SMS_HOOK_RECEIPTS: 'off', SMS_HOOK_ADMIN_TOKEN: 'admin-token-0123456789' }
+    const quiet = readConfiguration(off)
+    expect(summarize(off, quiet).deliveries).toBe('off')
+    expect(quiet.config.notes).toContainEqual({
+      variable: 'SMS_HOOK_ADMIN_TOKEN',
+      reason: 'ignored: SMS_HOOK_RECEIPTS=off keeps no delivery records',
+    })
   })
 
   it("names the endpoint overrides of the providers in use, as their origin, and never reads an unused one's", () => {
