@@ -4,10 +4,11 @@
  */
 import type { Handler } from 'hono'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { isFinal } from '../delivery/types.js'
 import { errorBody, isDeadlineError, isProviderError, storeErrorReason } from '../errors.js'
 import { LIMIT_RULES } from '../guard/config.js'
 import type { GuardRule } from '../guard/index.js'
-import type { HookObserver } from '../hook/events.js'
+import { deliverySeconds, type HookEvent, type HookObserver } from '../hook/events.js'
 import type { Route } from '../hook/route.js'
 import type { Outcome } from '../outcome.js'
 import type { StateDownPolicy } from '../store/config.js'
@@ -56,6 +57,25 @@ export const HOOK_OUTCOMES = [
 ] as const
 
 const GUARD_RULES: readonly GuardRule[] = ['country_not_allowed', 'prefix_blocked', ...LIMIT_RULES]
+
+/**
+ * Every `status` of `sms_hook_receipts_total`: the final statuses a report moved a send to, and the reports that
+ * moved none (`unmatched`: no kept send; `refused`: not taken). Each counts from 0 for every provider of the
+ * routes, so that the delivered ratio and the alert on receipts that stop see the first report.
+ */
+export const RECEIPT_STATUSES = ['delivered', 'failed', 'expired', 'unmatched', 'refused'] as const
+
+/** Every `phase` of `sms_hook_delivery_errors_total`, as the `delivery_error` event names them. */
+export const DELIVERY_ERROR_PHASES = ['record', 'receipt', 'resend', 'reconcile'] as const satisfies readonly Extract<
+  HookEvent,
+  { type: 'delivery_error' }
+>['phase'][]
+
+/**
+ * From the hand-off to the handset, as the receipts report it: most SMS arrive within seconds, a carrier that
+ * queues takes minutes, and a handset off for the night past the last bucket (30 min) still counts in +Inf.
+ */
+const DELIVERY_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800]
 
 export interface Metrics {
   registry: Registry
@@ -185,7 +205,50 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
     labelNames: ['step', 'policy'],
     registers,
   })
+  const receipts = new Counter({
+    name: 'sms_hook_receipts_total',
+    help: 'Delivery reports read, from a vendor push or a reconciliation, by provider and status: the final status a report moved a send to (delivered, failed, expired), unmatched (no kept send) or refused (a bad signature or a malformed report). Repeats and intermediate statuses are not counted.',
+    labelNames: ['provider', 'status'],
+    registers,
+  })
+  const deliverySecondsHistogram = new Histogram({
+    name: 'sms_hook_delivery_seconds',
+    help: 'From the hand-off to the vendor to the handset, as the delivery report says, by provider: once per send reported delivered.',
+    labelNames: ['provider'],
+    buckets: DELIVERY_BUCKETS,
+    registers,
+  })
+  const finalStatuses = new Counter({
+    name: 'sms_hook_delivery_statuses_total',
+    help: "Sends that reached a final status (delivered, failed, expired), by provider and the number's calling code (country): the delivered ratio per provider and country.",
+    labelNames: ['provider', 'country', 'status'],
+    registers,
+  })
+  const rotations = new Counter({
+    name: 'sms_hook_resend_rotations_total',
+    help: 'Resends (a code asked for again within SMS_HOOK_RESEND_WINDOW, the last one not known delivered) that tried another provider first: from the provider of the last send, to the one tried first.',
+    labelNames: ['from', 'to'],
+    registers,
+  })
+  const deliveryErrors = new Counter({
+    name: 'sms_hook_delivery_errors_total',
+    help: 'Failures of the delivery records, by phase: record (a send), receipt (applying a report), resend (reading the last send), reconcile.',
+    labelNames: ['phase'],
+    registers,
+  })
   for (const outcome of HOOK_OUTCOMES) hooks.inc({ outcome }, 0)
+  for (const provider of closed.keys()) {
+    for (const status of RECEIPT_STATUSES) receipts.inc({ provider, status }, 0)
+    // Buckets at 0 from the start: rate() sees the first delivery of a provider, not only the second.
+    deliverySecondsHistogram.zero({ provider })
+  }
+  for (const route of routes) {
+    // A rotation goes between two providers of one route: each ordered pair of its providers.
+    for (const from of route.providers) {
+      for (const to of route.providers) if (from !== to) rotations.inc({ from, to }, 0)
+    }
+  }
+  for (const phase of DELIVERY_ERROR_PHASES) deliveryErrors.inc({ phase }, 0)
   // Latency buckets for the two answers every hook gives, not thirteen series for each refusal.
   for (const outcome of ['sent', 'replayed']) requests.zero({ outcome })
   for (const provider of closed.keys()) breakers.set({ provider }, 0)
@@ -256,6 +319,34 @@ export const createMetrics = (options: MetricsOptions = {}): Metrics => {
       case 'breaker':
         closed.set(event.provider, event.state === 'closed')
         breakers.set({ provider: event.provider }, event.state === 'closed' ? 0 : 1)
+        return
+      case 'resend_rotated':
+        rotations.inc({ from: event.from, to: event.to })
+        return
+      case 'delivery_error':
+        deliveryErrors.inc({ phase: event.phase })
+        return
+      case 'receipt':
+        countReceipt(event)
+    }
+  }
+
+  /**
+   * A report counts once, when it settles a send (a repeat, a status behind the kept one, or an intermediate one
+   * like `sent` does not), or when it moved nothing at all (`unmatched`, `refused`).
+   */
+  const countReceipt = (event: Extract<HookEvent, { type: 'receipt' }>) => {
+    const { status, record } = event
+    if (status === 'unmatched' || status === 'refused') {
+      receipts.inc({ provider: event.provider, status })
+      return
+    }
+    if (!event.changed || !isFinal(status)) return
+    receipts.inc({ provider: event.provider, status })
+    if (record === undefined) return
+    finalStatuses.inc({ provider: record.provider, country: record.country, status })
+    if (status === 'delivered' && record.deliveredAt !== undefined) {
+      deliverySecondsHistogram.observe({ provider: record.provider }, deliverySeconds(record))
     }
   }
 

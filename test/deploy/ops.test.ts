@@ -169,7 +169,7 @@ describe('the metrics the dashboard and the alerts name', () => {
     expect([...named].filter((name) => name === undefined || !exposed.has(name))).toEqual([])
   })
 
-  it('include the hook latency, the breakers, the routes and the default process and Node.js metrics', () => {
+  it('include the hook latency, the breakers, the routes, the delivery receipts and the default process and Node.js metrics', () => {
     const names = new Set(dashboardExprs.flatMap(metricNames))
     for (const name of [
       'sms_hook_request_duration_seconds_bucket',
@@ -178,6 +178,10 @@ describe('the metrics the dashboard and the alerts name', () => {
       'sms_hook_route_providers_available',
       'sms_hook_guard_refusals_total',
       'sms_hook_store_errors_total',
+      'sms_hook_receipts_total',
+      'sms_hook_delivery_statuses_total',
+      'sms_hook_delivery_seconds_bucket',
+      'sms_hook_resend_rotations_total',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_p99_seconds',
     ]) {

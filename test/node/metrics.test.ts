@@ -7,7 +7,9 @@ import { parseConfig } from '../../src/config/index.js'
 import { DeadlineError, ProviderError } from '../../src/errors.js'
 import { createJsonLogger } from '../../src/log.js'
 import { parseServerConfig } from '../../src/node/config.js'
-import { createMetrics, HOOK_OUTCOMES } from '../../src/node/metrics.js'
+import type { DeliveryRecord, DeliveryStatus } from '../../src/delivery/types.js'
+import type { HookEvent } from '../../src/hook/events.js'
+import { createMetrics, DELIVERY_ERROR_PHASES, HOOK_OUTCOMES, RECEIPT_STATUSES } from '../../src/node/metrics.js'
 import {
   DEFAULT_METRICS_PORT,
   isMetricsListenError,
@@ -230,6 +232,146 @@ describe('the metrics observer', () => {
   })
 })
 
+describe('the metrics of delivery receipts', () => {
+  const SENT_AT = Date.UTC(2025, 0, 1, 8, 0, 0)
+  /** A kept send, as the delivery records hold it after a report moved it to `status`. */
+  const record = (status: DeliveryStatus, fields: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
+    reference: 'ref-1',
+    provider: 'aliyun',
+    status,
+    vendorMessageId: '900612345678^0',
+    vendorCode: status === 'delivered' ? 'DELIVERED' : 'MK:0001',
+    sentAt: SENT_AT,
+    statusAt: SENT_AT + 7_400,
+    ...(status === 'delivered' ? { deliveredAt: SENT_AT + 7_400 } : {}),
+    to: '+86138****8000',
+    number: '0123456789abcdef0123456789abcdef',
+    country: '86',
+    ...fields,
+  })
+  type Receipt = Extract<HookEvent, { type: 'receipt' }>
+  /** A report that moved the send to its record's status, from a vendor's push. */
+  const settled = (sent: DeliveryRecord, extra: Partial<Receipt> = {}): Receipt => ({
+    type: 'receipt',
+    provider: sent.provider,
+    via: 'receipt',
+    status: sent.status,
+    changed: true,
+    record: sent,
+    ...(sent.vendorCode === undefined ? {} : { vendorCode: sent.vendorCode }),
+    ...extra,
+  })
+
+  it('counts each final status once, by provider and by country, and the seconds to the handset', async () => {
+    const { observe, registry } = createMetrics()
+    const delivered = record('delivered')
+    observe(settled(delivered))
+    // The same report pushed again, and a `sent` that arrives after it: nothing changed, nothing counted.
+    observe(settled(delivered, { changed: false }))
+    observe(settled(delivered, { status: 'sent', changed: false }))
+    // Intermediate statuses move a send without settling it.
+    observe(settled(record('sent', { reference: 'ref-2', provider: 'twilio', country: '1' })))
+    observe(settled(record('failed', { reference: 'ref-3', country: '852' })))
+    observe(settled(record('expired', { reference: 'ref-4' })))
+    // What QuerySendDetails said of an unknown outcome counts as a pushed report does.
+    observe(settled(record('delivered', { reference: 'ref-5', deliveredAt: SENT_AT + 45_000 }), { via: 'reconcile' }))
+    const text = await registry.metrics()
+
+    expect(sample(text, 'sms_hook_receipts_total{provider="aliyun",status="delivered"}')).toBe(2)
+    expect(sample(text, 'sms_hook_receipts_total{provider="aliyun",status="failed"}')).toBe(1)
+    expect(sample(text, 'sms_hook_receipts_total{provider="aliyun",status="expired"}')).toBe(1)
+    expect(sample(text, 'sms_hook_receipts_total{provider="twilio",status="sent"}')).toBeUndefined()
+    expect(sample(text, 'sms_hook_delivery_statuses_total{provider="aliyun",country="86",status="delivered"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_statuses_total{provider="aliyun",country="852",status="failed"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_statuses_total{provider="aliyun",country="86",status="expired"}')).toBe(1)
+    expect(text).not.toMatch(/sms_hook_delivery_statuses_total\{[^}]*provider="twilio"/)
+
+    // 7.4 s and 45 s: one in the 10 s bucket, both by 60 s; failed and expired sends have no such time.
+    expect(sample(text, 'sms_hook_delivery_seconds_count{provider="aliyun"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_seconds_sum{provider="aliyun"}')).toBe(52.4)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="5",provider="aliyun"}')).toBe(0)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="10",provider="aliyun"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="30",provider="aliyun"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="60",provider="aliyun"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="1800",provider="aliyun"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="+Inf",provider="aliyun"}')).toBe(2)
+  })
+
+  it('counts a delivery whose receipt gave no time, and one the clocks put before the send, without a bad figure', async () => {
+    const { observe, registry } = createMetrics()
+    const { deliveredAt: _, ...noTime } = record('delivered')
+    observe(settled(noTime))
+    // The vendor's clock behind ours: 0 s, never a negative observation.
+    observe(settled(record('delivered', { reference: 'ref-2', deliveredAt: SENT_AT - 3_000 })))
+    const text = await registry.metrics()
+    expect(sample(text, 'sms_hook_receipts_total{provider="aliyun",status="delivered"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_statuses_total{provider="aliyun",country="86",status="delivered"}')).toBe(2)
+    expect(sample(text, 'sms_hook_delivery_seconds_count{provider="aliyun"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_seconds_sum{provider="aliyun"}')).toBe(0)
+    expect(sample(text, 'sms_hook_delivery_seconds_bucket{le="1",provider="aliyun"}')).toBe(1)
+  })
+
+  it('counts reports for no kept send and refused reports by provider, with no country or seconds', async () => {
+    const { observe, registry } = createMetrics()
+    const unmatched: Receipt = {
+      type: 'receipt',
+      provider: 'tencent',
+      via: 'receipt',
+      status: 'unmatched',
+      changed: false,
+      vendorCode: 'DELIVRD',
+      reason: 'no kept send has sid 2019:0123',
+    }
+    observe(unmatched)
+    observe(unmatched)
+    observe({ type: 'receipt', provider: 'twilio', via: 'receipt', status: 'refused', changed: false, reason: 'sig' })
+    const text = await registry.metrics()
+    expect(sample(text, 'sms_hook_receipts_total{provider="tencent",status="unmatched"}')).toBe(2)
+    expect(sample(text, 'sms_hook_receipts_total{provider="twilio",status="refused"}')).toBe(1)
+    expect(text).not.toMatch(/^sms_hook_delivery_statuses_total\{/m)
+    expect(text).not.toMatch(/^sms_hook_delivery_seconds_count\{/m)
+  })
+
+  it('counts resend rotations by the provider left and the one tried first, and delivery record failures by phase', async () => {
+    const { observe, registry } = createMetrics()
+    observe({ type: 'resend_rotated', call, from: 'aliyun', to: 'tencent' })
+    observe({ type: 'resend_rotated', call, from: 'aliyun', to: 'tencent' })
+    observe({ type: 'resend_rotated', call, from: 'tencent', to: 'aliyun' })
+    observe({ type: 'delivery_error', phase: 'receipt', error: new Error('down') })
+    observe({ type: 'delivery_error', phase: 'record', error: new Error('down'), key: 'k' })
+    const text = await registry.metrics()
+    expect(sample(text, 'sms_hook_resend_rotations_total{from="aliyun",to="tencent"}')).toBe(2)
+    expect(sample(text, 'sms_hook_resend_rotations_total{from="tencent",to="aliyun"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_errors_total{phase="receipt"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_errors_total{phase="record"}')).toBe(1)
+    expect(sample(text, 'sms_hook_delivery_errors_total{phase="resend"}')).toBe(0)
+  })
+
+  it('has every receipt status, rotation and delivery-error phase of the configured routes at 0 from the start', async () => {
+    const routes = [
+      { prefix: '86', providers: ['aliyun', 'tencent'] },
+      { prefix: '*', providers: ['twilio'] },
+    ]
+    const text = await createMetrics({ routes }).registry.metrics()
+    for (const provider of ['aliyun', 'tencent', 'twilio']) {
+      for (const status of RECEIPT_STATUSES) {
+        expect(sample(text, `sms_hook_receipts_total{provider="${provider}",status="${status}"}`)).toBe(0)
+      }
+      expect(sample(text, `sms_hook_delivery_seconds_count{provider="${provider}"}`)).toBe(0)
+      expect(sample(text, `sms_hook_delivery_seconds_bucket{le="+Inf",provider="${provider}"}`)).toBe(0)
+    }
+    expect(sample(text, 'sms_hook_resend_rotations_total{from="aliyun",to="tencent"}')).toBe(0)
+    expect(sample(text, 'sms_hook_resend_rotations_total{from="tencent",to="aliyun"}')).toBe(0)
+    // A route of one provider has nowhere to rotate to, and no rotation crosses routes.
+    expect(text).not.toMatch(/sms_hook_resend_rotations_total\{[^}]*twilio/)
+    expect(RECEIPT_STATUSES).toEqual(['delivered', 'failed', 'expired', 'unmatched', 'refused'])
+    for (const phase of DELIVERY_ERROR_PHASES) {
+      expect(sample(text, `sms_hook_delivery_errors_total{phase="${phase}"}`)).toBe(0)
+    }
+    expect([...DELIVERY_ERROR_PHASES].sort()).toEqual(['receipt', 'reconcile', 'record', 'resend'])
+  })
+})
+
 describe('GET /metrics on the Node server', () => {
   it('serves the hook calls it answered in Prometheus text format on the main port in development', async () => {
     const { url, metricsUrl } = await start()
@@ -277,6 +419,22 @@ describe('GET /metrics on the Node server', () => {
     expect(sample(after, 'sms_hook_route_providers_available{route="86"}')).toBe(0)
     expect(sample(after, 'sms_hook_route_providers_available{route="*"}')).toBe(1)
     expect(sample(after, 'sms_hook_request_duration_seconds_count{outcome="unavailable"}')).toBe(1)
+  })
+
+  it('serves the receipt, rotation and delivery-error series of the configured routes at 0 before any report', async () => {
+    const env = { ...vendorEnv(), SMS_HOOK_ROUTES: '86=aliyun,tencent;*=twilio' }
+    const providers = { aliyun: working('aliyun'), tencent: working('tencent'), twilio: working('twilio') }
+    const { url } = await start(env, { providers })
+    const text = await (await fetch(`${url}/metrics`)).text()
+    for (const provider of ['aliyun', 'tencent', 'twilio']) {
+      for (const status of RECEIPT_STATUSES) {
+        expect(sample(text, `sms_hook_receipts_total{provider="${provider}",status="${status}"}`)).toBe(0)
+      }
+      expect(sample(text, `sms_hook_delivery_seconds_count{provider="${provider}"}`)).toBe(0)
+    }
+    expect(sample(text, 'sms_hook_resend_rotations_total{from="tencent",to="aliyun"}')).toBe(0)
+    expect(sample(text, 'sms_hook_delivery_errors_total{phase="reconcile"}')).toBe(0)
+    expect(text).toContain('# TYPE sms_hook_delivery_statuses_total counter')
   })
 
   it('counts guard refusals by rule', async () => {
