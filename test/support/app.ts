@@ -3,6 +3,9 @@ import { createApp } from '../../src/app.js'
 import { systemClock, type Clock } from '../../src/clock.js'
 import { parseConfig, type Env } from '../../src/config/index.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
+import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
+import type { NumberKey } from '../../src/delivery/number-key.js'
+import type { DeliveryStore } from '../../src/delivery/types.js'
 import type { HookEvent, HookObserver } from '../../src/hook/events.js'
 import { createJsonLogger } from '../../src/log.js'
 import { buildProviders } from '../../src/providers/registry.js'
@@ -40,6 +43,10 @@ export interface MakeAppOptions {
   store?: IdempotencyStore
   /** The guard's counters; memory on the app's clock by default. */
   counters?: RateCounters
+  /** The delivery records; memory on the app's clock by default, none with SMS_HOOK_RECEIPTS=off. */
+  deliveries?: DeliveryStore
+  /** The number key; the deployment's own (createApp's default) when not given. */
+  numberKey?: NumberKey
   /** `/readyz`'s check of the shared state. */
   ready?: () => Promise<void>
   remoteAddress?: string
@@ -71,6 +78,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
   const counters = options.counters ?? new MemoryRateCounters({ clock })
+  const deliveries = options.deliveries ?? (config.delivery.enabled ? new MemoryDeliveryStore({ clock }) : undefined)
   const events: HookEvent[] = []
   const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
   const providers = {
@@ -85,6 +93,8 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     clock,
     store,
     counters,
+    deliveries,
+    numberKey: options.numberKey,
     ready: options.ready,
     logger,
     providers,
@@ -93,5 +103,5 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
     ...(options.arrivedAt ? { arrivedAt: options.arrivedAt } : {}),
   })
-  return { app, config, logs, events, inbox, store, counters }
+  return { app, config, logs, events, inbox, store, counters, deliveries }
 }
