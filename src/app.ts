@@ -12,8 +12,9 @@ import { clip, type Logger } from './log.js'
 import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore, RateCounters } from './store/types.js'
-import type { DeliveryStore } from './delivery/types.js'
+import { deliveryRoutes, servesLookup } from './delivery/lookup.js'
 import { createNumberKey, numberKeyMaterial, type NumberKey } from './delivery/number-key.js'
+import type { DeliveryStore } from './delivery/types.js'
 import { createDeliveryTracking } from './hook/deliveries.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
@@ -65,7 +66,8 @@ export interface AppDeps {
 /**
  * The sms-hook app: `POST /send-sms` (GoTrue's send-SMS hook; any other method 405), `GET /healthz` (alive), `GET /readyz` (the
  * shared state answers), `GET /metrics` when the entry point serves metrics here, and, when a provider keeps an
- * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`). It only mounts routes: the entry
+ * inbox (the console provider), the inbox routes under `/dev` (in production only with `SMS_HOOK_INBOX_TOKEN`), and the
+ * support lookup `GET /deliveries` with `SMS_HOOK_ADMIN_TOKEN` and delivery records. It only mounts routes: the entry
  * points build everything that depends on the runtime.
  *
  * @example
@@ -118,6 +120,9 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
         counters: deps.counters,
       }),
     )
+  }
+  if (servesLookup(config, deps.deliveries)) {
+    app.route('/deliveries', deliveryRoutes({ config, deliveries: deps.deliveries, numberKey }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {

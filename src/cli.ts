@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseOptions, UsageError } from './cli/args.js'
+import { DELIVERIES_HELP, deliveries } from './cli/deliveries.js'
 import { SEND_TEST_HELP, sendTest } from './cli/send-test.js'
 import { isConfigError } from './errors.js'
 import { generateSecret } from './node/dev-secret.js'
@@ -12,6 +13,7 @@ Commands:
   serve       run the service, as node build/node/main.js does
   check       read the configuration from the environment and say what would start or what is wrong
   send-test   send one hook call signed as GoTrue signs it, and print the answer
+  deliveries  print what the hook knows of the sends to a number, or of one send (the support lookup)
   secret      print a new secret for GOTRUE_HOOK_SEND_SMS_SECRETS
 
 "sms-hook <command> --help" describes a command; "sms-hook --version" prints the version.
@@ -61,6 +63,7 @@ Exit status: 0 when the service would start with this configuration, 1 when it w
     },
   },
   'send-test': { help: SEND_TEST_HELP, run: sendTest },
+  deliveries: { help: DELIVERIES_HELP, run: deliveries },
   secret: {
     help: `Usage: sms-hook secret
 

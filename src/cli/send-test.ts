@@ -148,7 +148,7 @@ const testCall = (phone: string, mfa: boolean, newPhone: string | undefined): Te
  * wait for (the timeout's timer does not hold it), would exit with status 13 and no word. A loop with nothing left
  * to run while the answer is awaited means that no connection is left to bring it.
  */
-const unlessLost = <T>(work: Promise<T>): Promise<T> => {
+export const unlessLost = <T>(work: Promise<T>): Promise<T> => {
   let drained = () => {}
   const lost = new Promise<never>((_, reject) => (drained = () => reject(new AnswerLost())))
   process.once('beforeExit', drained)

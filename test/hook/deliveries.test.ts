@@ -48,7 +48,7 @@ describe('every send is recorded', () => {
     const { uuid, body, otp } = signupPayload({ phone })
     expect((await app.request('/send-sms', signedPost(body))).status).toBe(200)
     await settle()
-    const record = await deliveries.get(uuid)
+    const record = await deliveries!.get(uuid)
     expect(record).toMatchObject({
       reference: uuid,
       provider: 'console',
@@ -58,7 +58,7 @@ describe('every send is recorded', () => {
       number: numberHash(phone),
       country: '86',
     })
-    expect(await deliveries.forNumber(numberHash(phone), 10)).toEqual([record])
+    expect(await deliveries!.forNumber(numberHash(phone), 10)).toEqual([record])
     const kept = JSON.stringify(record)
     expect(kept).not.toContain(phone.slice(2))
     expect(kept).not.toContain(otp)
@@ -71,11 +71,11 @@ describe('every send is recorded', () => {
     const { uuid, body } = signupPayload({ phone })
     expect((await app.request('/send-sms', signedPost(body))).status).toBe(200)
     await settle()
-    expect(await deliveries.get(uuid)).toMatchObject({ status: 'unknown', provider: 'console' })
-    expect((await deliveries.get(uuid))?.vendorMessageId).toBeUndefined()
+    expect(await deliveries!.get(uuid)).toMatchObject({ status: 'unknown', provider: 'console' })
+    expect((await deliveries!.get(uuid))?.vendorMessageId).toBeUndefined()
     answer({ messageId: 'late-id' })
     await settle()
-    expect(await deliveries.get(uuid)).toMatchObject({ status: 'accepted', vendorMessageId: 'late-id' })
+    expect(await deliveries!.get(uuid)).toMatchObject({ status: 'accepted', vendorMessageId: 'late-id' })
   })
 
   it('as failed when the late answer is a refusal: nothing was sent after all', async () => {
@@ -87,7 +87,7 @@ describe('every send is recorded', () => {
     await settle()
     refuse(new ProviderError('recipient_invalid', 'no such number', { providerCode: 'BAD' }))
     await settle()
-    expect(await deliveries.get(uuid)).toMatchObject({ status: 'failed', vendorCode: 'recipient_invalid' })
+    expect(await deliveries!.get(uuid)).toMatchObject({ status: 'failed', vendorCode: 'recipient_invalid' })
   })
 
   it('not at all for a refusal before sending, or with SMS_HOOK_RECEIPTS=off', async () => {
@@ -98,13 +98,15 @@ describe('every send is recorded', () => {
     const first = signupPayload({ phone })
     await refused.app.request('/send-sms', signedPost(first.body))
     expect(refusing.calls).toHaveLength(1)
-    const off = makeApp({ provider: working('console'), env: { SMS_HOOK_RECEIPTS: 'off' } })
+    // Even given a store, an app with records off writes none.
+    const kept = new MemoryDeliveryStore({ clock: manualClock() })
+    const off = makeApp({ provider: working('console'), env: { SMS_HOOK_RECEIPTS: 'off' }, deliveries: kept })
     const second = signupPayload({ phone })
     expect((await off.app.request('/send-sms', signedPost(second.body))).status).toBe(200)
     await settle()
-    expect(await refused.deliveries.get(first.uuid)).toBeUndefined()
-    expect(await off.deliveries.get(second.uuid)).toBeUndefined()
-    expect(await off.deliveries.forNumber(numberHash(phone), 10)).toEqual([])
+    expect(await refused.deliveries!.get(first.uuid)).toBeUndefined()
+    expect(await kept.get(second.uuid)).toBeUndefined()
+    expect(await kept.forNumber(numberHash(phone), 10)).toEqual([])
   })
 
   it('a failing delivery store costs the call nothing: answered as sent, the failure logged', async () => {
@@ -142,8 +144,8 @@ describe('a resend goes another way (SMS_HOOK_RESEND_WINDOW, SMS_HOOK_RESEND_ROT
   it('keeps the order when the last send was delivered, for another number, outside the window, or with rotation off', async () => {
     const delivered = twoProviders()
     await delivered.post()
-    const [last] = await delivered.deliveries.forNumber(numberHash(phone), 1)
-    await delivered.deliveries.apply(
+    const [last] = await delivered.deliveries!.forNumber(numberHash(phone), 1)
+    await delivered.deliveries!.apply(
       { provider: 'twilio', reference: last!.reference, status: 'delivered', at: delivered.clock.now() },
       60_000,
     )
@@ -173,8 +175,8 @@ describe('a resend goes another way (SMS_HOOK_RESEND_WINDOW, SMS_HOOK_RESEND_ROT
   it('after a failed send too, and a route of one provider has nothing to rotate', async () => {
     const failed = twoProviders()
     await failed.post()
-    const [last] = await failed.deliveries.forNumber(numberHash(phone), 1)
-    await failed.deliveries.apply(
+    const [last] = await failed.deliveries!.forNumber(numberHash(phone), 1)
+    await failed.deliveries!.apply(
       { provider: 'twilio', reference: last!.reference, status: 'failed', vendorCode: '30008', at: failed.clock.now() },
       60_000,
     )

@@ -1,11 +1,12 @@
 /** Builds the real app (createApp) with test dependencies: a log sink, a recording provider, a chosen clock. */
 import { createApp } from '../../src/app.js'
-import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
-import type { DeliveryStore } from '../../src/delivery/types.js'
-import { receiptUrls } from '../../src/delivery/urls.js'
 import { systemClock, type Clock } from '../../src/clock.js'
 import { parseConfig, type Env } from '../../src/config/index.js'
 import { MemoryInbox } from '../../src/dev/inbox.js'
+import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
+import type { NumberKey } from '../../src/delivery/number-key.js'
+import type { DeliveryStore } from '../../src/delivery/types.js'
+import { receiptUrls } from '../../src/delivery/urls.js'
 import type { HookEvent, HookObserver } from '../../src/hook/events.js'
 import { createJsonLogger } from '../../src/log.js'
 import { buildProviders } from '../../src/providers/registry.js'
@@ -43,8 +44,10 @@ export interface MakeAppOptions {
   store?: IdempotencyStore
   /** The guard's counters; memory on the app's clock by default. */
   counters?: RateCounters
-  /** The delivery records; memory on the app's clock by default. */
+  /** The delivery records; memory on the app's clock by default, none with SMS_HOOK_RECEIPTS=off. */
   deliveries?: DeliveryStore
+  /** The number key; the deployment's own (createApp's default) when not given. */
+  numberKey?: NumberKey
   /** `/readyz`'s check of the shared state. */
   ready?: () => Promise<void>
   remoteAddress?: string
@@ -76,7 +79,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
   const counters = options.counters ?? new MemoryRateCounters({ clock })
-  const deliveries = options.deliveries ?? new MemoryDeliveryStore({ clock })
+  const deliveries = options.deliveries ?? (config.delivery.enabled ? new MemoryDeliveryStore({ clock }) : undefined)
   const events: HookEvent[] = []
   const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
   const providers = {
@@ -92,6 +95,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     store,
     counters,
     deliveries,
+    numberKey: options.numberKey,
     ready: options.ready,
     logger,
     providers,
