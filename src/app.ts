@@ -13,6 +13,8 @@ import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore, RateCounters } from './store/types.js'
 import type { DeliveryStore } from './delivery/types.js'
+import { receiptVendors } from './receipts/index.js'
+import { receiptRoutes } from './receipts/routes.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
@@ -99,6 +101,11 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
         counters: deps.counters,
       }),
     )
+  }
+  if (deps.deliveries && config.delivery.enabled) {
+    const { clock, deliveries, waitUntil } = deps
+    const vendors = receiptVendors(config)
+    app.route('/receipts', receiptRoutes({ config: config.delivery, vendors, deliveries, clock, observe, waitUntil }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {

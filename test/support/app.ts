@@ -10,6 +10,8 @@ import type { Provider, ProviderDefinition, SendOptions, SendResult, SmsMessage 
 import { MemoryRateCounters } from '../../src/store/memory-counters.js'
 import { MemoryIdempotencyStore } from '../../src/store/memory.js'
 import type { IdempotencyStore, RateCounters } from '../../src/store/types.js'
+import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
+import type { DeliveryStore } from '../../src/delivery/types.js'
 import { SECRET } from './sign.js'
 
 export type LogLine = { level: string; msg: string } & Record<string, unknown>
@@ -40,6 +42,8 @@ export interface MakeAppOptions {
   store?: IdempotencyStore
   /** The guard's counters; memory on the app's clock by default. */
   counters?: RateCounters
+  /** The delivery records; memory on the app's clock by default, none with `null`. */
+  deliveries?: DeliveryStore | null
   /** `/readyz`'s check of the shared state. */
   ready?: () => Promise<void>
   remoteAddress?: string
@@ -71,6 +75,8 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
   const counters = options.counters ?? new MemoryRateCounters({ clock })
+  const deliveries =
+    options.deliveries === null ? undefined : (options.deliveries ?? new MemoryDeliveryStore({ clock }))
   const events: HookEvent[] = []
   const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
   const providers = {
@@ -85,6 +91,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     clock,
     store,
     counters,
+    ...(deliveries ? { deliveries } : {}),
     ready: options.ready,
     logger,
     providers,
@@ -93,5 +100,5 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     remoteAddress: () => options.remoteAddress ?? '127.0.0.1',
     ...(options.arrivedAt ? { arrivedAt: options.arrivedAt } : {}),
   })
-  return { app, config, logs, events, inbox, store, counters }
+  return { app, config, logs, events, inbox, store, counters, deliveries }
 }
