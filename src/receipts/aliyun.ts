@@ -1,40 +1,30 @@
-import * as z from 'zod/mini'
 import type { DeliveryStatus } from '../delivery/types.js'
 import { reportedAt } from './china-time.js'
-import { parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
+import { isText, parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
 import type { ReceiptRequest, ReceiptVendor } from './types.js'
 
-/** Longer than any id or code Alibaba Cloud writes: a field past it is not one of its reports. */
-const MAX_FIELD = 256
-const field = z.optional(z.nullable(z.string().check(z.maxLength(MAX_FIELD))))
+/** The report of an international send (SendMessageToGlobe): `Status` "1" delivered, "2" failed, "6" expired. */
+const globeStatus = (status: unknown): DeliveryStatus | undefined => {
+  switch (String(status)) {
+    case '1':
+      return 'delivered'
+    case '2':
+      return 'failed'
+    case '6':
+      return 'expired'
+  }
+  return undefined
+}
 
 /**
- * `SmsReport` (and the Dypns test route's `DypnsSmsVerifyReport`, which has the same fields): only the fields the
- * hook reads are checked; the number (`phone_number`) is never read, so that it is never kept.
+ * One `SmsReport` (or the Dypns test route's `DypnsSmsVerifyReport`, which has the same fields), or an
+ * international report. Only the fields the hook reads are checked; the number (`phone_number`, `To`) is never
+ * read, so that it is never kept.
  */
-const smsReport = z.object({
-  success: z.boolean(),
-  err_code: field,
-  biz_id: field,
-  out_id: field,
-  report_time: z.optional(z.unknown()),
-})
-
-/** The report of an international send (SendMessageToGlobe): `Status` "1" delivered, "2" failed, "6" expired. */
-const globeReport = z.object({
-  Status: z.union([z.string().check(z.maxLength(MAX_FIELD)), z.number()]),
-  MessageId: field,
-  ErrorCode: field,
-  ReceiveDate: z.optional(z.unknown()),
-})
-
-const GLOBE_STATUS: Readonly<Record<string, DeliveryStatus>> = { '1': 'delivered', '2': 'failed', '6': 'expired' }
-
-const readReport: ReportReader = (element, now) => {
-  if ('success' in element) {
-    const report = smsReport.safeParse(element)
-    if (!report.success) return undefined
-    const { success, err_code, biz_id, out_id, report_time } = report.data
+const readReport: ReportReader = (report, now) => {
+  if ('success' in report) {
+    const { success, err_code, biz_id, out_id } = report
+    if (typeof success !== 'boolean' || !isText(err_code) || !isText(biz_id) || !isText(out_id)) return undefined
     return reportUpdate({
       provider: 'aliyun',
       reference: textOf(out_id),
@@ -42,19 +32,18 @@ const readReport: ReportReader = (element, now) => {
       status: success ? 'delivered' : 'failed',
       // Aliyun writes DELIVERED on success; a failure's code (MK:0001, IC:0015, ...) says why the carrier dropped it.
       vendorCode: textOf(err_code) ?? (success ? 'DELIVERED' : undefined),
-      at: reportedAt(report_time, now),
+      at: reportedAt(report.report_time, now),
     })
   }
-  const report = globeReport.safeParse(element)
-  if (!report.success) return undefined
-  const status = GLOBE_STATUS[String(report.data.Status)]
-  if (status === undefined) return undefined
+  const { Status, MessageId, ErrorCode } = report
+  const status = typeof Status === 'string' || typeof Status === 'number' ? globeStatus(Status) : undefined
+  if (status === undefined || !isText(MessageId) || !isText(ErrorCode)) return undefined
   return reportUpdate({
     provider: 'aliyun',
-    vendorMessageId: textOf(report.data.MessageId),
+    vendorMessageId: textOf(MessageId),
     status,
-    vendorCode: textOf(report.data.ErrorCode),
-    at: reportedAt(report.data.ReceiveDate, now),
+    vendorCode: textOf(ErrorCode),
+    at: reportedAt(report.ReceiveDate, now),
   })
 }
 

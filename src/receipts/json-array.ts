@@ -32,6 +32,16 @@ export const parseReports = (
   return { updates, malformed }
 }
 
+/** Longer than any id or code Alibaba Cloud or Tencent Cloud writes: a field past it is not one of their reports. */
+const MAX_FIELD = 256
+
+/**
+ * Whether a field is text as the vendors write it: absent, null, or a string of reasonable length. Checked by
+ * hand rather than with zod: the few fields read do not need its union and enum schemas in the Worker bundle.
+ */
+export const isText = (value: unknown): value is string | null | undefined =>
+  value === undefined || value === null || (typeof value === 'string' && value.length <= MAX_FIELD)
+
 /** A text field as the hook keeps it: an empty one (Tencent's `ext` without SessionContext) is none. */
 export const textOf = (value: string | null | undefined): string | undefined =>
   value === null || value === undefined || value === '' ? undefined : value

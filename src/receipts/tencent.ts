@@ -1,11 +1,6 @@
-import * as z from 'zod/mini'
 import { reportedAt } from './china-time.js'
-import { parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
+import { isText, parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
 import type { ReceiptRequest, ReceiptVendor } from './types.js'
-
-/** Longer than any id or code Tencent Cloud writes: a field past it is not one of its reports. */
-const MAX_FIELD = 256
-const field = z.optional(z.nullable(z.string().check(z.maxLength(MAX_FIELD))))
 
 /** Tencent pushes at most 100 reports at once: a longer array is not its push. */
 const MAX_REPORTS = 100
@@ -15,18 +10,10 @@ const MAX_REPORTS = 100
  * read, so that it is never kept. `ext` is the SessionContext the hook sent (its reference), echoed only when
  * Tencent enabled that for the account; `sid` the SerialNo SendSms answered.
  */
-const statusReport = z.object({
-  report_status: z.enum(['SUCCESS', 'FAIL']),
-  errmsg: field,
-  sid: field,
-  ext: field,
-  user_receive_time: z.optional(z.unknown()),
-})
-
-const readReport: ReportReader = (element, now) => {
-  const report = statusReport.safeParse(element)
-  if (!report.success) return undefined
-  const { report_status, errmsg, sid, ext, user_receive_time } = report.data
+const readReport: ReportReader = (report, now) => {
+  const { report_status, errmsg, sid, ext } = report
+  if (report_status !== 'SUCCESS' && report_status !== 'FAIL') return undefined
+  if (!isText(errmsg) || !isText(sid) || !isText(ext)) return undefined
   return reportUpdate({
     provider: 'tencent',
     reference: textOf(ext),
@@ -34,7 +21,7 @@ const readReport: ReportReader = (element, now) => {
     status: report_status === 'SUCCESS' ? 'delivered' : 'failed',
     // DELIVRD on success; a failure's carrier code (MK:0001, ...) says why it was dropped.
     vendorCode: textOf(errmsg),
-    at: reportedAt(user_receive_time, now),
+    at: reportedAt(report.user_receive_time, now),
   })
 }
 

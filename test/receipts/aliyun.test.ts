@@ -231,6 +231,8 @@ describe('Alibaba Cloud SmsReport pushes', () => {
       globe('2', sends[1]!.vendorMessageId, 'UNDELIV'),
       globe('6', third.vendorMessageId, 'EXPIRED'),
       globe('9', third.vendorMessageId, 'DELIVERED'), // no such status
+      globe('constructor', third.vendorMessageId, 'DELIVERED'),
+      { ...globe('1', third.vendorMessageId, 'DELIVERED'), Status: ['1'] },
     ])
     expect(response.status).toBe(200)
     expect(await made.deliveries.get(sends[0]!.reference)).toMatchObject({
@@ -239,6 +241,6 @@ describe('Alibaba Cloud SmsReport pushes', () => {
     })
     expect(await made.deliveries.get(sends[1]!.reference)).toMatchObject({ status: 'failed', vendorCode: 'UNDELIV' })
     expect(await made.deliveries.get(third.reference)).toMatchObject({ status: 'expired', vendorCode: 'EXPIRED' })
-    expect(made.receipts().filter((e) => e.status === 'refused')).toHaveLength(1)
+    expect(made.receipts().filter((e) => e.status === 'refused')).toHaveLength(3)
   })
 })
