@@ -16,6 +16,8 @@ import { deliveryRoutes, servesLookup } from './delivery/lookup.js'
 import { createNumberKey, numberKeyMaterial, type NumberKey } from './delivery/number-key.js'
 import type { DeliveryStore } from './delivery/types.js'
 import { createDeliveryTracking } from './hook/deliveries.js'
+import { receiptVendors } from './receipts/index.js'
+import { receiptRoutes } from './receipts/routes.js'
 
 /** What the app needs from its runtime. Every entry point (Node, Workers, tests) builds its own. */
 export interface AppDeps {
@@ -123,6 +125,11 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
   }
   if (servesLookup(config, deps.deliveries)) {
     app.route('/deliveries', deliveryRoutes({ config, deliveries: deps.deliveries, numberKey }))
+  }
+  if (deps.deliveries && config.delivery.enabled) {
+    const { clock, deliveries, waitUntil } = deps
+    const vendors = receiptVendors(config)
+    app.route('/receipts', receiptRoutes({ config: config.delivery, vendors, deliveries, clock, observe, waitUntil }))
   }
   app.notFound((c) => c.json(errorBody(404, 'Not found'), 404))
   app.onError((error, c) => {

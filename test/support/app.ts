@@ -44,8 +44,8 @@ export interface MakeAppOptions {
   store?: IdempotencyStore
   /** The guard's counters; memory on the app's clock by default. */
   counters?: RateCounters
-  /** The delivery records; memory on the app's clock by default, none with SMS_HOOK_RECEIPTS=off. */
-  deliveries?: DeliveryStore
+  /** The delivery records; memory on the app's clock by default, none with `null` or SMS_HOOK_RECEIPTS=off. */
+  deliveries?: DeliveryStore | null
   /** The number key; the deployment's own (createApp's default) when not given. */
   numberKey?: NumberKey
   /** `/readyz`'s check of the shared state. */
@@ -79,7 +79,10 @@ export const makeApp = (options: MakeAppOptions = {}) => {
   const inbox = new MemoryInbox()
   const store = options.store ?? new MemoryIdempotencyStore({ clock })
   const counters = options.counters ?? new MemoryRateCounters({ clock })
-  const deliveries = options.deliveries ?? (config.delivery.enabled ? new MemoryDeliveryStore({ clock }) : undefined)
+  const deliveries =
+    options.deliveries === null
+      ? undefined
+      : (options.deliveries ?? (config.delivery.enabled ? new MemoryDeliveryStore({ clock }) : undefined))
   const events: HookEvent[] = []
   const given = options.provider ? { [config.routing.providers[0]!.name]: options.provider } : (options.providers ?? {})
   const providers = {
@@ -94,7 +97,7 @@ export const makeApp = (options: MakeAppOptions = {}) => {
     clock,
     store,
     counters,
-    deliveries,
+    ...(deliveries ? { deliveries } : {}),
     numberKey: options.numberKey,
     ready: options.ready,
     logger,
