@@ -19,7 +19,7 @@ const sign = (token: string, url: string, params: Record<string, string>) =>
     )
     .digest('base64')
 
-const callback = (params: Record<string, string>) => ({
+const callback = (params: Record<string, string>): Record<string, string> => ({
   AccountSid: FAKE_TWILIO.accountSid,
   From: FAKE_TWILIO.from,
   To: '+447700900123',
@@ -29,9 +29,15 @@ const callback = (params: Record<string, string>) => ({
   ...params,
 })
 
+interface SignedOptions {
+  url?: string
+  signedUrl?: string
+  token?: string
+}
+
 const signed = (
   params: Record<string, string>,
-  { url = URL_AS_SENT, signedUrl = url, token = FAKE_TWILIO.authToken } = {},
+  { url = URL_AS_SENT, signedUrl = url, token = FAKE_TWILIO.authToken as string }: SignedOptions = {},
 ) =>
   receiptRequest({
     url,
