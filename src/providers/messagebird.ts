@@ -3,6 +3,9 @@
  * `Authorization: AccessKey <key>`; recipients are E.164 digits without `+`. Read from GoTrue's own
  * `GOTRUE_SMS_MESSAGEBIRD_*` variables.
  *
+ * Receipts: with SMS_HOOK_PUBLIC_URL and SMS_HOOK_RECEIPTS_TOKEN set, each message carries `reportUrl` and
+ * `reference` (our reference): MessageBird sends no status report for a message without a reference.
+ *
  * Numbers: MessageBird reads each recipient as an MSISDN, country code first, which is what the E.164 digits
  * are; no national form is sent.
  */
@@ -65,19 +68,21 @@ export const messagebird = defineProvider<MessageBirdSettings>({
     ),
     endpoint: get(env, MESSAGEBIRD_SETTINGS, 'GOTRUE_SMS_MESSAGEBIRD_ENDPOINT'),
   }),
-  create(settings, { fetch, clock }) {
+  create(settings, { fetch, clock, receiptUrl }) {
     const url = `${settings.endpoint}/messages`
     const headers = { authorization: `AccessKey ${settings.accessKey}`, 'content-type': 'application/json' }
     return {
       name: 'messagebird',
       settings: MESSAGEBIRD_SETTINGS,
       async send(message, { signal }) {
+        const reportUrl = receiptUrl?.('messagebird', message.reference)
         const body = JSON.stringify({
           originator: settings.originator,
           recipients: [message.to.e164],
           body: message.text,
           // `plain` is the GSM alphabet: anything else would arrive as `?`.
           datacoding: isGsm7(message.text) ? 'plain' : 'unicode',
+          ...(reportUrl === undefined ? {} : { reportUrl, reference: message.reference }),
         })
         const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body, signal }, message)
         return resultOf(answer, message, clock.now())

@@ -3,6 +3,8 @@
  * (`+` and E.164), `From` or `MessagingServiceSid`, and `Body`, authenticated with HTTP Basic (Account SID and
  * Auth Token). Read from GoTrue's own `GOTRUE_SMS_TWILIO_*` variables.
  *
+ * Receipts: with SMS_HOOK_PUBLIC_URL set, each message carries `StatusCallback` (`ProviderDeps.receiptUrl`).
+ *
  * Numbers: `To` is sent as `+` and the E.164 digits, which Twilio reads as written; without the `+` Twilio
  * could read the digits as a national number of the sender's country.
  */
@@ -87,7 +89,7 @@ export const twilio = defineProvider<TwilioSettings>({
       endpoint: get(env, TWILIO_SETTINGS, 'GOTRUE_SMS_TWILIO_ENDPOINT'),
     }
   },
-  create(settings, { fetch, clock }) {
+  create(settings, { fetch, clock, receiptUrl }) {
     const url = `${settings.endpoint}/2010-04-01/Accounts/${settings.accountSid}/Messages.json`
     const headers = {
       authorization: `Basic ${btoa(`${settings.accountSid}:${settings.authToken}`)}`,
@@ -97,6 +99,10 @@ export const twilio = defineProvider<TwilioSettings>({
       name: 'twilio',
       async send(message, { signal }) {
         const body = new URLSearchParams({ To: `+${message.to.e164}`, ...settings.sender, Body: message.text })
+        // Per message, so nothing is set in the Twilio console; the URL carries our reference (`?ref=`), which
+        // Twilio signs with the rest of the URL (receipts/twilio.ts).
+        const statusCallback = receiptUrl?.('twilio', message.reference)
+        if (statusCallback !== undefined) body.set('StatusCallback', statusCallback)
         const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body: body.toString(), signal }, message)
         return resultOf(answer, message, clock.now())
       },

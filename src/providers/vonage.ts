@@ -3,6 +3,9 @@
  * digits without `+`) and `text`, plus `type=unicode` when the text needs more than the GSM alphabet. Vonage
  * answers HTTP 200 whatever happened; `messages[0].status` says what. Read from GoTrue's own `GOTRUE_SMS_VONAGE_*`.
  *
+ * Receipts: with SMS_HOOK_PUBLIC_URL and SMS_HOOK_RECEIPTS_TOKEN set, each message carries `callback` (the DLR
+ * URL, overriding the dashboard's) and `client-ref` (our reference, which the receipt echoes).
+ *
  * Numbers: Vonage reads `to` as international format, country code first, so the E.164 digits are one number to
  * it whatever their length; no national form is sent.
  */
@@ -41,6 +44,14 @@ const KINDS: Record<string, ProviderErrorKind> = {
 const ABOUT_TO_NUMBER = /\bto\s+(?:param|number)\b/i
 
 const VENDOR = 'Vonage'
+
+/**
+ * The SMS API's limits (its API reference): a longer `callback` is refused with status 23 (every send would
+ * fail), a longer `client-ref` is not taken. Without them the message still goes, and its receipt (to the
+ * dashboard's URL, if any) is matched by `messageId`.
+ */
+export const MAX_CALLBACK_LENGTH = 100
+export const MAX_CLIENT_REF_LENGTH = 40
 
 /** GoTrue's own Vonage variables. */
 export const VONAGE_SETTINGS = {
@@ -81,9 +92,24 @@ export const vonage = defineProvider<VonageSettings>({
     ),
     endpoint: get(env, VONAGE_SETTINGS, 'GOTRUE_SMS_VONAGE_ENDPOINT'),
   }),
-  create(settings, { fetch, clock }) {
+  create(settings, { fetch, clock, logger, receiptUrl }) {
     const url = `${settings.endpoint}/sms/json`
     const headers = { 'content-type': 'application/x-www-form-urlencoded' }
+    let warned = false
+    const callbackOf = (reference: string): string | undefined => {
+      const callback = receiptUrl?.('vonage', reference)
+      if (callback === undefined || callback.length <= MAX_CALLBACK_LENGTH) return callback
+      // The URL is the same for every message (public URL and token): said once, not per send.
+      if (!warned) {
+        warned = true
+        logger.warn(
+          `Vonage takes a callback URL of at most ${MAX_CALLBACK_LENGTH} characters; the receipt URL has ` +
+            `${callback.length}, so messages go without one (a shorter SMS_HOOK_PUBLIC_URL or SMS_HOOK_RECEIPTS_TOKEN fixes it)`,
+          { provider: 'vonage' },
+        )
+      }
+      return undefined
+    }
     return {
       name: 'vonage',
       settings: VONAGE_SETTINGS,
@@ -97,6 +123,13 @@ export const vonage = defineProvider<VonageSettings>({
         })
         // Without it Vonage sends the text in the GSM alphabet and every other character arrives as `?`.
         if (!isGsm7(message.text)) body.set('type', 'unicode')
+        const callback = callbackOf(message.reference)
+        if (callback !== undefined) {
+          body.set('callback', callback)
+          // A metadata.uuid fits; the SHA-256 hex reference of an older GoTrue does not, and its receipt is
+          // matched by messageId instead.
+          if (message.reference.length <= MAX_CLIENT_REF_LENGTH) body.set('client-ref', message.reference)
+        }
         const answer = await callVendor(fetch, { vendor: VENDOR, url, headers, body: body.toString(), signal }, message)
         return resultOf(answer, message, clock.now())
       },

@@ -1,7 +1,8 @@
 /**
  * A local stand-in for MessageBird's SMS API (`POST /messages`). It checks each call as MessageBird does -
  * `Authorization: AccessKey <key>`, a JSON body with `originator`, `recipients` (numbers without `+`), `body`
- * and a known `datacoding` - and answers 201 with the message object, or MessageBird's
+ * and a known `datacoding`, and `reportUrl` (an http(s) URL) and `reference` (a non-empty string) when given - and
+ * answers 201 with the message object, or MessageBird's
  * `{"errors":[{"code","description","parameter"}]}` with its HTTP status.
  */
 import { FAKE_MESSAGEBIRD } from './vendor-accounts.js'
@@ -50,7 +51,23 @@ const check = (request: VendorRequest) => {
   if (params.datacoding !== undefined && !DATACODINGS.includes(String(params.datacoding))) {
     return refuse(9, 'datacoding is invalid', 'datacoding')
   }
+  if (params.reportUrl !== undefined && !isHttpUrl(params.reportUrl)) {
+    return refuse(9, 'reportUrl is invalid', 'reportUrl')
+  }
+  if (params.reference !== undefined && (typeof params.reference !== 'string' || params.reference === '')) {
+    return refuse(9, 'reference is invalid', 'reference')
+  }
   return { key, params }
+}
+
+const isHttpUrl = (value: unknown): boolean => {
+  if (typeof value !== 'string') return false
+  try {
+    const url = new URL(value)
+    return url.protocol === 'https:' || url.protocol === 'http:'
+  } catch {
+    return false
+  }
 }
 
 const success = (params: Record<string, unknown>): Reply => {
@@ -66,7 +83,8 @@ const success = (params: Record<string, unknown>): Reply => {
       type: 'sms',
       originator: params.originator,
       body: params.body,
-      reference: null,
+      reference: params.reference ?? null,
+      reportUrl: params.reportUrl ?? null,
       validity: null,
       gateway: 10,
       typeDetails: {},

@@ -1,7 +1,8 @@
 /**
  * A local stand-in for Twilio's Messages API. It checks each call as Twilio does - HTTP Basic credentials
  * against the Account SID in the path, a form body, `To` in `+` E.164, `Body`, and exactly one of `From` (a
- * number of the account) or `MessagingServiceSid` - and answers with Twilio's message resource or its error
+ * number of the account) or `MessagingServiceSid`, and a `StatusCallback` when given (an absolute http(s) URL) -
+ * and answers with Twilio's message resource or its error
  * JSON (`code`, `message`, `more_info`, `status`) and a `Twilio-Request-Id` header.
  */
 import { FAKE_TWILIO } from './vendor-accounts.js'
@@ -31,6 +32,7 @@ const ERRORS: Record<number, [number, string]> = {
   ],
   21614: [400, "'To' number {to} is not a valid mobile number"],
   21659: [400, "'From' {from} is not a Twilio phone number or Short Code country mismatch"],
+  21609: [400, "Invalid 'StatusCallback'"],
   21701: [400, 'The Messaging Service Sid {service} is invalid.'],
   20500: [500, 'An internal server error has occurred'],
   20503: [503, 'Service is unavailable. Please try again'],
@@ -74,7 +76,18 @@ const check = (request: VendorRequest) => {
   if (form.MessagingServiceSid !== undefined && form.MessagingServiceSid !== FAKE_TWILIO.messagingServiceSid) {
     return refuse(21701, form, key)
   }
+  if (form.StatusCallback !== undefined && !isAbsoluteHttpUrl(form.StatusCallback)) return refuse(21609, form, key)
   return { key, params: form }
+}
+
+/** Twilio takes a StatusCallback it can request: an absolute http or https URL. */
+const isAbsoluteHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== ''
+  } catch {
+    return false
+  }
 }
 
 const success = (params: Record<string, unknown>): Reply => {

@@ -1,6 +1,7 @@
 /**
  * A local stand-in for Vonage's SMS API (`POST /sms/json`). It checks each call as Vonage does - `api_key` and
- * `api_secret` in the form, `from`, `to` as E.164 digits without `+`, `text`, and `type` when given - and
+ * `api_secret` in the form, `from`, `to` as E.164 digits without `+`, `text`, and `type`, `callback` (an http(s)
+ * URL of at most 100 characters, else status 23) and `client-ref` (at most 40 characters) when given - and
  * answers HTTP 200 with Vonage's `messages[0].status` and `error-text`, whatever happened.
  */
 import { FAKE_VONAGE } from './vendor-accounts.js'
@@ -17,6 +18,7 @@ const ERROR_TEXTS: Record<string, string> = {
   '7': 'Number barred.',
   '9': 'Quota Exceeded - rejected',
   '15': 'Illegal Sender Address - rejected',
+  '23': 'Invalid Callback Url',
   '29': 'Non White-listed Destination - rejected',
 }
 
@@ -48,7 +50,23 @@ const check = (request: VendorRequest) => {
   if (!/^[1-9]\d{6,14}$/.test(params.to)) return refuse('3', 'Invalid to param')
   if (!params.text) return refuse('2', 'Missing text param')
   if (params.type !== undefined && !TYPES.includes(params.type)) return refuse('3', 'Invalid Message type')
+  if (params.callback !== undefined && !isCallback(params.callback)) return refuse('23', 'Invalid Callback Url')
+  // The API reference's limit; refused here, so that a provider sending a longer one cannot pass.
+  if (params['client-ref'] !== undefined && params['client-ref'].length > 40) {
+    return refuse('3', 'Invalid client-ref param')
+  }
   return { key, params }
+}
+
+/** "The callback URL supplied was either too long or contained illegal characters" (status 23): 100 at most. */
+const isCallback = (value: string): boolean => {
+  if (value.length > 100) return false
+  try {
+    const url = new URL(value)
+    return url.protocol === 'https:' || url.protocol === 'http:'
+  } catch {
+    return false
+  }
 }
 
 const success = (params: Record<string, unknown>): Reply => ({
@@ -63,6 +81,7 @@ const success = (params: Record<string, unknown>): Reply => ({
         'remaining-balance': '3.14159265',
         'message-price': '0.03330000',
         network: '23410',
+        ...(params['client-ref'] === undefined ? {} : { 'client-ref': params['client-ref'] }),
       },
     ],
   },

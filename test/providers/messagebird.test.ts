@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import type { Env } from '../../src/config/env.js'
+import { parseDeliveryConfig } from '../../src/delivery/config.js'
+import { receiptUrls } from '../../src/delivery/urls.js'
 import { messagebird } from '../../src/providers/messagebird.js'
 import { FAKE_MESSAGEBIRD } from '../fakes/vendor-accounts.js'
 import { describeProviderContract, sendWith } from './contract.js'
 import { callsFor, fakeUrl, script } from './fake.js'
 import { failure, smsMessage } from './support.js'
+import { sendWithDeps } from './with-deps.js'
 
 const env = {
   GOTRUE_SMS_MESSAGEBIRD_ACCESS_KEY: FAKE_MESSAGEBIRD.accessKey,
@@ -75,5 +79,39 @@ describe('messagebird provider, its own rules', () => {
     await sendWith(messagebird, env, message)
     const [call] = await callsFor('messagebird', message.to.e164)
     expect(call!.params.datacoding).toBe('plain')
+  })
+})
+
+describe('messagebird provider, delivery receipts', () => {
+  const TOKEN = 'receipts-token-0123456789'
+  const receipts = (env: Env) => receiptUrls(parseDeliveryConfig(env))
+
+  it('asks for status reports at the token URL, with our reference (no report without one)', async () => {
+    const message = smsMessage()
+    await sendWithDeps(messagebird, env, message, {
+      receiptUrl: receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com', SMS_HOOK_RECEIPTS_TOKEN: TOKEN }),
+    })
+    const [call] = await callsFor('messagebird', message.to.e164)
+    expect(call).toMatchObject({ accepted: true })
+    expect(call!.params).toMatchObject({
+      reportUrl: `https://hook.example.com/receipts/messagebird/${TOKEN}`,
+      reference: message.reference,
+    })
+  })
+
+  it('asks for none without the public URL or the token', async () => {
+    for (const deps of [{ receiptUrl: receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com' }) }, {}]) {
+      const message = smsMessage()
+      await sendWithDeps(messagebird, env, message, deps)
+      const [call] = await callsFor('messagebird', message.to.e164)
+      expect(call).toMatchObject({ accepted: true })
+      expect(Object.keys(call!.params).sort()).toEqual(['body', 'datacoding', 'originator', 'recipients'])
+    }
+  })
+
+  it('is refused by MessageBird (9, reportUrl) for a report URL that is not one, as the fake checks it', async () => {
+    const message = smsMessage()
+    const error = await failure(sendWithDeps(messagebird, env, message, { receiptUrl: () => 'nowhere' }))
+    expect(error).toMatchObject({ kind: 'configuration', providerCode: '9' })
   })
 })

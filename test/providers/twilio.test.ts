@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import type { Env } from '../../src/config/env.js'
+import { parseDeliveryConfig } from '../../src/delivery/config.js'
+import { receiptUrls } from '../../src/delivery/urls.js'
 import { twilio } from '../../src/providers/twilio.js'
 import { FAKE_TWILIO } from '../fakes/vendor-accounts.js'
 import { describeProviderContract, refusedVariable, sendWith } from './contract.js'
 import { callsFor, fakeUrl, script } from './fake.js'
 import { failure, smsMessage } from './support.js'
+import { sendWithDeps } from './with-deps.js'
 
 const env = {
   GOTRUE_SMS_TWILIO_ACCOUNT_SID: FAKE_TWILIO.accountSid,
@@ -115,5 +119,43 @@ describe('twilio provider, its own rules', () => {
     expect(
       refusedVariable(twilio, { ...env, GOTRUE_SMS_TWILIO_ACCOUNT_SID: 'SK0123456789abcdef0123456789abcdef' }),
     ).toBe('GOTRUE_SMS_TWILIO_ACCOUNT_SID')
+  })
+})
+
+describe('twilio provider, delivery receipts', () => {
+  const receipts = (env: Env) => receiptUrls(parseDeliveryConfig(env))
+
+  it('asks for a status callback per message, carrying our reference, when SMS_HOOK_PUBLIC_URL is set', async () => {
+    const message = smsMessage({ reference: 'd9c1e0f2-0000-4000-8000-00000000abcd' })
+    await sendWithDeps(twilio, env, message, {
+      receiptUrl: receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com/' }),
+    })
+    const [call] = await callsFor('twilio', message.to.e164)
+    expect(call).toMatchObject({ accepted: true })
+    expect(call!.params.StatusCallback).toBe(
+      'https://hook.example.com/receipts/twilio?ref=d9c1e0f2-0000-4000-8000-00000000abcd',
+    )
+  })
+
+  it('asks for none without SMS_HOOK_PUBLIC_URL, with receipts off, or without a receiptUrl at all', async () => {
+    for (const deps of [
+      { receiptUrl: receipts({}) },
+      { receiptUrl: receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com', SMS_HOOK_RECEIPTS: 'off' }) },
+      {},
+    ]) {
+      const message = smsMessage()
+      await sendWithDeps(twilio, env, message, deps)
+      const [call] = await callsFor('twilio', message.to.e164)
+      expect(call).toMatchObject({ accepted: true })
+      expect(call!.params).toEqual({ To: `+${message.to.e164}`, From: FAKE_TWILIO.from, Body: message.text })
+    }
+  })
+
+  it('is refused by Twilio (21609) for a StatusCallback that is not an absolute URL, as the fake checks it', async () => {
+    const message = smsMessage()
+    const error = await failure(sendWithDeps(twilio, env, message, { receiptUrl: () => '/receipts/twilio' }))
+    expect(error.providerCode).toBe('21609')
+    const [call] = await callsFor('twilio', message.to.e164)
+    expect(call).toMatchObject({ accepted: false, refusedWith: '21609' })
   })
 })

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest'
+import { systemClock } from '../../src/clock.js'
+import type { Env } from '../../src/config/env.js'
+import { parseDeliveryConfig } from '../../src/delivery/config.js'
+import { receiptUrls } from '../../src/delivery/urls.js'
+import { silentLogger } from '../../src/log.js'
 import { vonage } from '../../src/providers/vonage.js'
 import { FAKE_VONAGE } from '../fakes/vendor-accounts.js'
 import { describeProviderContract, sendWith } from './contract.js'
 import { callsFor, fakeUrl, script } from './fake.js'
-import { failure, smsMessage } from './support.js'
+import { boundFetch, failure, smsMessage } from './support.js'
+import { sendWithDeps } from './with-deps.js'
 
 const env = {
   GOTRUE_SMS_VONAGE_API_KEY: FAKE_VONAGE.apiKey,
@@ -88,5 +94,80 @@ describe('vonage provider, its own rules', () => {
     await script('vonage', message.to.e164, { error: '3', detail: `Invalid To Number ${message.to.e164}` })
     const error = await failure(sendWith(vonage, env, message))
     expect(error.message).toMatch(/^Vonage answered HTTP 200, code 3: Invalid To Number \d{4}\*{4}\d{4}$/)
+  })
+})
+
+describe('vonage provider, delivery receipts', () => {
+  const TOKEN = 'receipts-token-0123456789'
+  const receipts = (env: Env) => receiptUrls(parseDeliveryConfig(env))
+  const configured = receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com', SMS_HOOK_RECEIPTS_TOKEN: TOKEN })
+
+  it('asks for the receipt at the token URL, with our reference as client-ref', async () => {
+    const message = smsMessage()
+    await sendWithDeps(vonage, env, message, { receiptUrl: configured })
+    const [call] = await callsFor('vonage', message.to.e164)
+    expect(call).toMatchObject({ accepted: true })
+    expect(call!.params).toMatchObject({
+      callback: `https://hook.example.com/receipts/vonage/${TOKEN}`,
+      'client-ref': message.reference,
+    })
+  })
+
+  it('asks for none without the public URL or the token, or with receipts off', async () => {
+    for (const receiptUrl of [
+      receipts({ SMS_HOOK_PUBLIC_URL: 'https://hook.example.com' }),
+      receipts({ SMS_HOOK_RECEIPTS_TOKEN: TOKEN }),
+      receipts({
+        SMS_HOOK_PUBLIC_URL: 'https://hook.example.com',
+        SMS_HOOK_RECEIPTS_TOKEN: TOKEN,
+        SMS_HOOK_RECEIPTS: 'off',
+      }),
+    ]) {
+      const message = smsMessage()
+      await sendWithDeps(vonage, env, message, { receiptUrl })
+      const [call] = await callsFor('vonage', message.to.e164)
+      expect(call).toMatchObject({ accepted: true })
+      expect(Object.keys(call!.params).sort()).toEqual(['api_key', 'api_secret', 'from', 'text', 'to'])
+    }
+  })
+
+  it('leaves client-ref out for a reference longer than Vonage takes, and still asks for the receipt', async () => {
+    const message = smsMessage({ reference: 'a'.repeat(64) })
+    await sendWithDeps(vonage, env, message, { receiptUrl: configured })
+    const [call] = await callsFor('vonage', message.to.e164)
+    expect(call).toMatchObject({ accepted: true })
+    expect(call!.params.callback).toBe(`https://hook.example.com/receipts/vonage/${TOKEN}`)
+    expect(call!.params['client-ref']).toBeUndefined()
+  })
+
+  it('sends without a callback longer than 100 characters (Vonage refuses the message), and says so once', async () => {
+    const warnings: string[] = []
+    const logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) }
+    const long = receipts({
+      SMS_HOOK_PUBLIC_URL: `https://${'h'.repeat(70)}.example.com`,
+      SMS_HOOK_RECEIPTS_TOKEN: TOKEN,
+    })
+    const provider = vonage.create(vonage.parse(env), {
+      clock: systemClock,
+      fetch: boundFetch,
+      logger,
+      receiptUrl: long,
+    })
+    for (let i = 0; i < 2; i++) {
+      const message = smsMessage()
+      await provider.send(message, { signal: AbortSignal.timeout(3000), deadline: Date.now() + 3000 })
+      const [call] = await callsFor('vonage', message.to.e164)
+      expect(call).toMatchObject({ accepted: true })
+      expect(call!.params.callback).toBeUndefined()
+      expect(call!.params['client-ref']).toBeUndefined()
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/at most 100 characters/)
+  })
+
+  it('is refused by Vonage (status 23) for a callback it cannot take, as the fake checks it', async () => {
+    const message = smsMessage()
+    const error = await failure(sendWithDeps(vonage, env, message, { receiptUrl: () => 'not a url' }))
+    expect(error).toMatchObject({ providerCode: '23' })
   })
 })
