@@ -7,9 +7,13 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { systemClock } from '../../src/clock.js'
+import { MemoryDeliveryStore } from '../../src/delivery/memory.js'
 import { createNumberKey } from '../../src/delivery/number-key.js'
 import type { DeliveryRecord, DeliveryStatus } from '../../src/delivery/types.js'
 import { isStateUnavailableError, isStoreError } from '../../src/errors.js'
+import { createJsonLogger } from '../../src/log.js'
+import { createNodeState, type NodeState } from '../../src/node/state.js'
 import { createRedisState, type RedisState, type RedisStateOptions } from '../../src/store/redis.js'
 import { manualClock } from '../support/clock.js'
 import { onNode, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
@@ -22,9 +26,35 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const TTL_MS = 1000
 const DAY = 86_400_000
 
-const opened: RedisState[] = []
+const opened: (RedisState | NodeState)[] = []
 afterAll(async () => {
   await Promise.all(opened.map((state) => state.close()))
+})
+
+/** A Node server's state, as src/node/server.ts makes it, on Redis at `url` or in memory without. */
+const nodeState = (url: string | undefined, prefix = `sms-hook-test:${randomUUID()}:`) => {
+  const state = createNodeState(
+    {
+      redis: url === undefined ? undefined : { url, prefix, durable: 'none' },
+      stateDown: 'send',
+      idempotencyMaxKeys: 1000,
+      guardMaxKeys: 1000,
+    },
+    { clock: systemClock, logger: createJsonLogger({ level: 'error', write: () => {} }) },
+  )
+  opened.push(state)
+  return state
+}
+
+describe('NodeState.deliveries', () => {
+  it('is a store of this process without REDIS_URL, bounded as the idempotency store is', async () => {
+    const { deliveries } = nodeState(undefined)
+    expect(deliveries).toBeInstanceOf(MemoryDeliveryStore)
+    expect(deliveries.local).toBe(true)
+    const send = await sendTo('+8613600003333')
+    await deliveries.record(send, DAY)
+    expect(await deliveries.get(send.reference)).toEqual(send)
+  })
 })
 
 /** A state of its own under a fresh prefix, connected, and closed when the file ends. */
@@ -78,6 +108,28 @@ describe.skipIf(redis.url === '')(
   redis.url === '' ? `Redis delivery records (SKIPPED: ${redis.skipReason})` : 'Redis delivery records',
   () => {
     describeDeliveryContract('RedisDeliveryStore', () => timedOn(() => redis.url), { ttlMs: TTL_MS })
+
+    it('is what NodeState.deliveries answers with REDIS_URL set, once the Redis module has loaded', async () => {
+      const prefix = `sms-hook-test:${randomUUID()}:`
+      const { deliveries } = nodeState(redis.url, prefix)
+      expect(deliveries.local).toBeUndefined()
+      const other = await open({ url: redis.url, prefix })
+      const send = await sendTo('+8613500004444', { status: 'accepted', vendorMessageId: 'biz-node' })
+      await deliveries.record(send, DAY)
+      // Another replica's store on the same Redis sees it, and its receipt is seen back.
+      expect(await other.deliveries.get(send.reference)).toEqual(send)
+      await other.deliveries.apply({ provider: 'aliyun', vendorMessageId: 'biz-node', status: 'sent', at: 5 }, DAY)
+      expect(await deliveries.forNumber(send.number, 5)).toMatchObject([{ reference: send.reference, status: 'sent' }])
+      expect(await deliveries.due(send.reconcileAt!, 5)).toMatchObject([{ reference: send.reference }])
+      await deliveries.reschedule(send.reference, undefined)
+      expect(
+        await deliveries.apply({ provider: 'aliyun', reference: send.reference, status: 'sent', at: 6 }, DAY),
+      ).toMatchObject({
+        changed: false,
+        record: { status: 'sent' },
+      })
+      expect(await deliveries.due(send.reconcileAt!, 5)).toEqual([])
+    })
 
     it('leaves only keys that expire, named by reference, vendor id and number hash, none holding the number', async () => {
       const prefix = `sms-hook-test:${randomUUID()}:`
