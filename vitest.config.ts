@@ -27,6 +27,7 @@ const NODE_ONLY = [
   'test/store/redis.test.ts',
   'test/store/redis-cluster.test.ts',
   'test/store/redis-sentinel.test.ts',
+  'test/store/deliveries-redis.test.ts',
   'test/hook/state-down.test.ts',
   'test/hook/store-faults.test.ts',
   'test/guard/redis.test.ts',

@@ -1,4 +1,6 @@
 import type { Clock } from '../clock.js'
+import { MemoryDeliveryStore } from '../delivery/memory.js'
+import type { DeliveryStore } from '../delivery/types.js'
 import { isStateUnavailableError, isStoreError } from '../errors.js'
 import type { Logger } from '../log.js'
 import type { StateConfig } from '../store/config.js'
@@ -9,10 +11,12 @@ import { parseRedisUrl } from '../store/redis-url.js'
 import { loadBundled } from './bundled.js'
 import type { IdempotencyStore, RateCounters } from '../store/types.js'
 
-/** The shared state of a Node server: the idempotency store and the guard's counters. */
+/** The shared state of a Node server: the idempotency store, the guard's counters and the delivery records. */
 export interface NodeState {
   store: IdempotencyStore
   counters: RateCounters
+  /** Kept whether or not SMS_HOOK_RECEIPTS is on: the app is given it only when it is. */
+  deliveries: DeliveryStore
   /**
    * Resolves when the state takes a write (`/readyz`): Redis within a second; memory always. Rejects with
    * StateUnavailableError (no answer) or StoreError (refused), whose details are logged here.
@@ -38,6 +42,8 @@ export const createNodeState = (config: StateConfig, deps: { clock: Clock; logge
     return {
       store: new MemoryIdempotencyStore({ clock, maxKeys: config.idempotencyMaxKeys }),
       counters,
+      // One record per send, as the idempotency store keeps one key per call: the same bound fits both.
+      deliveries: new MemoryDeliveryStore({ clock, maxRecords: config.idempotencyMaxKeys }),
       ready: async () => {},
       close: async () => {},
       guardKeys: () => ({ ...counters.stats(), max: config.guardMaxKeys }),
@@ -106,10 +112,11 @@ const redisModule = async () =>
   loadBundled<typeof import('../store/redis.js')>(new URL('../store/redis.cjs', import.meta.url)) ??
   (await import('../store/redis.js'))
 
-/** The Redis store and counters before their module is loaded: each call waits for it, then is theirs. */
-const deferred = (loading: Promise<RedisState>): Pick<NodeState, 'store' | 'counters'> => {
+/** The Redis stores and counters before their module is loaded: each call waits for it, then is theirs. */
+const deferred = (loading: Promise<RedisState>): Pick<NodeState, 'store' | 'counters' | 'deliveries'> => {
   const store = loading.then((redis) => redis.store)
   const counters = loading.then((redis) => redis.counters)
+  const deliveries = loading.then((redis) => redis.deliveries)
   return {
     store: {
       claim: async (key, leaseMs) => (await store).claim(key, leaseMs),
@@ -124,6 +131,14 @@ const deferred = (loading: Promise<RedisState>): Pick<NodeState, 'store' | 'coun
       release: async (key, token) => (await store).release(key, token),
     },
     counters: { hit: async (key, windowMs) => (await counters).hit(key, windowMs) },
+    deliveries: {
+      record: async (record, ttlMs) => (await deliveries).record(record, ttlMs),
+      apply: async (update, ttlMs) => (await deliveries).apply(update, ttlMs),
+      get: async (reference) => (await deliveries).get(reference),
+      forNumber: async (number, limit) => (await deliveries).forNumber(number, limit),
+      due: async (now, limit) => (await deliveries).due(now, limit),
+      reschedule: async (reference, reconcileAt) => (await deliveries).reschedule(reference, reconcileAt),
+    },
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Shared state on Redis (or Valkey): the idempotency store and the rate counters of every replica, on one
+ * Shared state on Redis (or Valkey): the idempotency store, the rate counters and the delivery records of every replica, on one
  * server, a Sentinel-watched master, or a Redis Cluster (docs/shared-state.md).
  *
  * Key layout (`prefix` is `sms-hook:` by default; every key carries a TTL, so Redis never keeps one forever):
@@ -10,6 +10,7 @@
  *   owner that dies leaves nothing behind.
  * - `<prefix>rate:{<key>}:<windowMs>:<windowStart>`: a counter per fixed window, expiring when its window ends.
  * - `<prefix>ready`: the readiness probe's key, expiring after seconds.
+ * - `<prefix>dlv:...`: the delivery records and their indexes (./redis-deliveries.ts).
  *
  * Every operation is one Lua script that reads and writes exactly one key, named in KEYS: a claim cannot
  * interleave with another (no read-then-write across round trips), and on a cluster each script runs on the node
@@ -32,7 +33,9 @@ import * as z from 'zod/mini'
 import { systemClock, type Clock } from '../clock.js'
 import { sleep, untilAborted, withTimeout } from '../deadline.js'
 import { StateUnavailableError, StoreError, type StoreErrorReason } from '../errors.js'
+import type { DeliveryStore } from '../delivery/types.js'
 import type { Outcome } from '../outcome.js'
+import { DELIVERY_SCRIPTS, RedisDeliveryStore, type DeliveryScripts } from './redis-deliveries.js'
 import { parseRedisUrl, type RedisTarget } from './redis-url.js'
 import {
   checkWindow,
@@ -73,6 +76,8 @@ export interface RedisStateOptions {
 export interface RedisState {
   store: IdempotencyStore
   counters: RateCounters
+  /** The delivery records (./redis-deliveries.ts), on the same connection. */
+  deliveries: DeliveryStore
   /** Resolves when Redis answers a PING within a second; rejects with StateUnavailableError otherwise. */
   ping(): Promise<void>
   /**
@@ -90,7 +95,7 @@ const READY_TIMEOUT_MS = 1000
 /** The probe's key outlives the probe by a little, and never piles up: one key, overwritten each time. */
 const READY_KEY_TTL_MS = 5000
 
-type Client = (Redis | Cluster) & Scripts
+type Client = (Redis | Cluster) & Scripts & DeliveryScripts
 
 /**
  * Connects to Redis in the background and returns the stores that use it. Never blocks and never throws for an
@@ -124,6 +129,7 @@ export const createRedisState = (options: RedisStateOptions): RedisState => {
   return {
     store: new RedisIdempotencyStore(link, prefix, clock, pollIntervalMs, waitMs),
     counters: new RedisRateCounters(link, prefix, clock),
+    deliveries: new RedisDeliveryStore(link, prefix),
     async ping() {
       await withTimeout(
         link.run(() => client.ping(), false),
@@ -174,7 +180,7 @@ const createClient = (target: RedisTarget, common: Common): Client => {
     const options: ClusterOptions = {
       // A command is never held back for a connection that may not come: it fails now, and the hook decides.
       enableOfflineQueue: false,
-      scripts: SCRIPTS,
+      scripts: ALL_SCRIPTS,
       clusterRetryStrategy: retryStrategy,
       // Redirects are followed at once; a failing-over slot is asked again shortly, within the hook's deadline.
       retryDelayOnMoved: 0,
@@ -193,7 +199,7 @@ const createClient = (target: RedisTarget, common: Common): Client => {
     ...connection,
     enableOfflineQueue: false,
     retryStrategy,
-    scripts: SCRIPTS,
+    scripts: ALL_SCRIPTS,
     db: target.db,
     // The client's own ready check holds every command back (as "not connected": silence) while a restarted
     // Redis loads its data; without it they reach the server and come back LOADING, which is a refusal.
@@ -648,3 +654,5 @@ redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1`,
   },
 } satisfies RedisOptions['scripts']
+
+const ALL_SCRIPTS = { ...SCRIPTS, ...DELIVERY_SCRIPTS } satisfies RedisOptions['scripts']

@@ -6,8 +6,8 @@
  * isolate is alive, so a restart would not help), `/readyz` and every other route 503, and each such answer logs
  * the reason (`wrangler tail` shows it next to the failing call).
  *
- * The shared state is in Durable Objects: the idempotency store and the guard's counters. Redis is for Node
- * (ioredis needs TCP sockets), so REDIS_URL is refused here rather than silently ignored.
+ * The shared state is in Durable Objects: the idempotency store, the guard's counters and the delivery records.
+ * Redis is for Node (ioredis needs TCP sockets), so REDIS_URL is refused here rather than silently ignored.
  */
 import type { Context } from 'hono'
 import { createApp } from '../app.js'
@@ -21,10 +21,12 @@ import { createJsonLogger } from '../log.js'
 import { MESSAGES } from '../outcome.js'
 import { buildProviders, definitionOf } from '../providers/registry.js'
 import { DurableObjectRateCounters, type CounterObject } from './counter-object.js'
+import { DurableObjectDeliveryStore, type DeliveryObject } from './delivery-object.js'
 import { DurableObjectInbox, type InboxObject } from './inbox-object.js'
 import { DurableObjectIdempotencyStore, type IdempotencyObject } from './store-object.js'
 
 export { CounterObject } from './counter-object.js'
+export { DeliveryObject } from './delivery-object.js'
 export { InboxObject } from './inbox-object.js'
 export { IdempotencyObject } from './store-object.js'
 
@@ -33,6 +35,7 @@ export interface Bindings {
   IDEMPOTENCY?: DurableObjectNamespace<IdempotencyObject>
   INBOX?: DurableObjectNamespace<InboxObject>
   COUNTERS?: DurableObjectNamespace<CounterObject>
+  DELIVERIES?: DurableObjectNamespace<DeliveryObject>
   [setting: string]: unknown
 }
 
@@ -70,6 +73,10 @@ const build = (bindings: Bindings): Handler => {
     const inbox = config.routing.providers.some((provider) => definitionOf(provider.name).usesInbox)
       ? new DurableObjectInbox(namespace(bindings, 'INBOX', 'InboxObject'))
       : undefined
+    // Only with SMS_HOOK_RECEIPTS on: a Worker that keeps no delivery records needs no binding for them.
+    const deliveries = config.delivery.enabled
+      ? new DurableObjectDeliveryStore(namespace(bindings, 'DELIVERIES', 'DeliveryObject'))
+      : undefined
     const providers = buildProviders(config.routing.providers, {
       clock: systemClock,
       // Bound: the runtime's fetch refuses to run with another `this`.
@@ -82,6 +89,7 @@ const build = (bindings: Bindings): Handler => {
       clock: systemClock,
       store,
       counters,
+      ...(deliveries ? { deliveries } : {}),
       logger,
       providers,
       // Set by Cloudflare's edge from the connection, never taken from the client; loopback under `wrangler dev`.
@@ -129,7 +137,7 @@ const settingsOf = (bindings: Bindings): Env => {
 
 const namespace = <T extends Rpc.DurableObjectBranded>(
   bindings: Bindings,
-  name: 'IDEMPOTENCY' | 'INBOX' | 'COUNTERS',
+  name: 'IDEMPOTENCY' | 'INBOX' | 'COUNTERS' | 'DELIVERIES',
   className: string,
 ): DurableObjectNamespace<T> => {
   const value = bindings[name] as { getByName?: unknown } | undefined

@@ -45,6 +45,7 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
     expect(printed).toMatch(/env\.IDEMPOTENCY \(IdempotencyObject\)\s+Durable Object/)
     expect(printed).toMatch(/env\.INBOX \(InboxObject\)\s+Durable Object/)
     expect(printed).toMatch(/env\.COUNTERS \(CounterObject\)\s+Durable Object/)
+    expect(printed).toMatch(/env\.DELIVERIES \(DeliveryObject\)\s+Durable Object/)
   })
 
   it('imports nothing from node:', () => {
@@ -83,7 +84,12 @@ describe('the Worker bundle (wrangler deploy --dry-run --minify)', () => {
       modulesRoot: outdir,
       compatibilityDate: '2026-04-01',
       compatibilityFlags: [],
-      durableObjects: { IDEMPOTENCY: 'IdempotencyObject', INBOX: 'InboxObject', COUNTERS: 'CounterObject' },
+      durableObjects: {
+        IDEMPOTENCY: 'IdempotencyObject',
+        INBOX: 'InboxObject',
+        COUNTERS: 'CounterObject',
+        DELIVERIES: 'DeliveryObject',
+      },
       bindings: {
         GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET,
         GOTRUE_SMS_PROVIDER: 'console',

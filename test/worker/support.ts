@@ -23,7 +23,12 @@ export const CONSOLE: Settings = { GOTRUE_HOOK_SEND_SMS_SECRETS: SECRET, GOTRUE_
  */
 export const isolate = (
   settings: Settings,
-  objects: Partial<Bindings> = { IDEMPOTENCY: env.IDEMPOTENCY, INBOX: env.INBOX, COUNTERS: env.COUNTERS },
+  objects: Partial<Bindings> = {
+    IDEMPOTENCY: env.IDEMPOTENCY,
+    INBOX: env.INBOX,
+    COUNTERS: env.COUNTERS,
+    DELIVERIES: env.DELIVERIES,
+  },
 ) => ({ ...objects, ...NO_LIMITS, ...settings }) as Bindings
 
 /** One request through `export default { fetch }`, waiting for what it left running. */
