@@ -123,6 +123,7 @@ export const startNodeServer = async (
     clock,
     store: state.store,
     counters: state.counters,
+    ...(config.delivery.enabled ? { deliveries: state.deliveries } : {}),
     ready: state.ready,
     signer: nodeSigner,
     remoteAddress: (c) => getConnInfo(c).remote.address,

@@ -24,7 +24,9 @@ export const fromBase64url = (part: string): string | undefined => {
   if (!/^[A-Za-z0-9_-]*$/.test(part)) return undefined
   try {
     const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'))
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)))
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (c) => c.charCodeAt(0)),
+    )
   } catch {
     return undefined
   }

@@ -1,6 +1,9 @@
 import type { Config } from '../config/index.js'
 import { aliyunReceipts } from './aliyun.js'
+import { messagebirdReceipts } from './messagebird.js'
 import { tencentReceipts } from './tencent.js'
+import { twilioReceipts } from './twilio.js'
+import { vonageReceipts } from './vonage.js'
 import type { ReceiptVendor } from './types.js'
 
 /** One vendor's receipts as the configuration allows them: undefined when its settings are missing. */
@@ -16,7 +19,11 @@ const tokenGuarded =
 const VENDORS: readonly VendorFactory[] = [
   tokenGuarded(aliyunReceipts),
   tokenGuarded(tencentReceipts),
-  // Twilio (signed, at /receipts/twilio), Vonage and MessageBird (path token, signed where configured).
+  // Signed by Twilio itself, at /receipts/twilio; Vonage and MessageBird behind the path token, their own
+  // signatures checked where the operator set the secret. Each only when its provider is in use.
+  twilioReceipts,
+  vonageReceipts,
+  messagebirdReceipts,
 ]
 
 /** The receipt vendors this configuration serves. */
