@@ -40,6 +40,13 @@ export interface DeliveryRecord {
   country: string
   /** When a reconciliation should ask the vendor next (epoch ms); absent when none is due (docs/receipts.md). */
   reconcileAt?: number
+  /**
+   * The number, sealed (`createNumberSeal`: AES-GCM under a key derived from the number key's material), on a
+   * send whose outcome is unknown and whose provider can be asked (`Provider.query`): Alibaba Cloud's
+   * QuerySendDetails asks by number, which the hash cannot give back, and the state keeps no number in clear.
+   * Absent on every other send; dropped with `reconcileAt` when the send reaches a final status.
+   */
+  sealed?: string
 }
 
 /** What a receipt (or a reconciliation) says of one send. */
