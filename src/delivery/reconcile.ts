@@ -4,10 +4,11 @@
  * providers with `query` can be asked (Alibaba Cloud's QuerySendDetails); the others' receipts tell.
  */
 import type { Clock } from '../clock.js'
+import type { Config } from '../config/index.js'
 import type { HookObserver } from '../hook/events.js'
 import { normalisePhone } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
-import type { NumberSeal } from './number-key.js'
+import { createNumberSeal, numberKeyMaterial, type NumberSeal } from './number-key.js'
 import { isFinal, type DeliveryRecord, type DeliveryStore } from './types.js'
 
 /**
@@ -32,6 +33,9 @@ export const nextReconcileAt = (sentAt: number, now: number, ttlMs: number): num
   const offset = STEPS_MS.find((step) => step > age) ?? last + (Math.floor((age - last) / EVERY_MS) + 1) * EVERY_MS
   return offset > ttlMs ? undefined : sentAt + offset
 }
+
+/** How often the Node server looks for sends due (a Worker's cron, every minute, is as often as it can). */
+export const RECONCILE_EVERY_MS = 15_000
 
 /** How long one question may take: a vendor that does not answer is asked again at the next step. */
 export const RECONCILE_TIMEOUT_MS = 5000
@@ -63,6 +67,8 @@ export interface Reconciler {
    * still going resolves 0 at once, so a timer may call it as often as it likes.
    */
   run(): Promise<number>
+  /** Resolves when no run is going (at once when none is): what a shutdown waits for before closing the state. */
+  idle(): Promise<void>
 }
 
 /**
@@ -77,7 +83,7 @@ export const createReconciler = (deps: ReconcilerDeps): Reconciler => {
   const { deliveries, providers, clock, observe, ttlMs, seal } = deps
   const batch = deps.batch ?? DEFAULT_BATCH
   const timeoutMs = deps.timeoutMs ?? RECONCILE_TIMEOUT_MS
-  let running = false
+  let running: Promise<number> | undefined
 
   const fail = (error: unknown, key?: string) =>
     observe({ type: 'delivery_error', phase: 'reconcile', error, ...(key === undefined ? {} : { key }) })
@@ -137,36 +143,43 @@ export const createReconciler = (deps: ReconcilerDeps): Reconciler => {
     })
   }
 
+  const runOnce = async () => {
+    const now = clock.now()
+    let due: DeliveryRecord[]
+    try {
+      due = await deliveries.due(now, batch)
+    } catch (error) {
+      fail(error)
+      return 0
+    }
+    let at = 0
+    const worker = async () => {
+      while (at < due.length) {
+        const record = due[at++]!
+        try {
+          await reconcile(record, now)
+        } catch (error) {
+          // The store failed: the send stays due, or at its next step, and the next run tries again.
+          fail(error, record.reference)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker))
+    return due.length
+  }
+
   return {
     async run() {
-      if (running) return 0
-      running = true
+      if (running !== undefined) return 0
+      running = runOnce()
       try {
-        const now = clock.now()
-        let due: DeliveryRecord[]
-        try {
-          due = await deliveries.due(now, batch)
-        } catch (error) {
-          fail(error)
-          return 0
-        }
-        let at = 0
-        const worker = async () => {
-          while (at < due.length) {
-            const record = due[at++]!
-            try {
-              await reconcile(record, now)
-            } catch (error) {
-              // The store failed: the send stays due, or at its next step, and the next run tries again.
-              fail(error, record.reference)
-            }
-          }
-        }
-        await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker))
-        return due.length
+        return await running
       } finally {
-        running = false
+        running = undefined
       }
+    },
+    async idle() {
+      await running?.catch(() => undefined)
     },
   }
 }
@@ -189,6 +202,26 @@ const withTimeout = async <T>(ms: number, work: (signal: AbortSignal) => Promise
   try {
     return await Promise.race([work(controller.signal), timeout])
   } finally {
-    clearTimeout(timer)
+    if (timer !== undefined) clearTimeout(timer)
   }
+}
+
+/**
+ * The reconciler of a deployment, for the runtime entries (Node's timer, the Worker's cron): undefined when
+ * there is nothing to reconcile (SMS_HOOK_RECEIPTS=off, no delivery store, or no configured provider that can
+ * be asked). Its seal opens what the hook handler sealed: both derive it from `numberKeyMaterial`.
+ */
+export const reconcilerFor = (
+  config: Pick<Config, 'delivery' | 'hook'>,
+  deps: Omit<ReconcilerDeps, 'deliveries' | 'ttlMs' | 'seal'> & { deliveries: DeliveryStore | undefined },
+): Reconciler | undefined => {
+  const { deliveries, ...rest } = deps
+  if (!config.delivery.enabled || deliveries === undefined) return undefined
+  if (!Object.values(deps.providers).some((provider) => provider.query !== undefined)) return undefined
+  return createReconciler({
+    ...rest,
+    deliveries,
+    ttlMs: config.delivery.ttlMs,
+    seal: createNumberSeal(numberKeyMaterial(config.delivery.adminToken, config.hook.secrets)),
+  })
 }

@@ -16,6 +16,9 @@ import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
 import type { HeaderSource } from '../hook/verify.js'
 import { createNodeState } from './state.js'
+import { reconcilerFor, RECONCILE_EVERY_MS } from '../delivery/reconcile.js'
+import type { DeliveryStore } from '../delivery/types.js'
+import { logObserver, observeAll } from '../hook/events.js'
 
 export interface NodeServer {
   server: Server
@@ -214,6 +217,14 @@ export const startNodeServer = async (
           throw new MetricsListenError(metricsPort.port, { cause: error })
         })
   const metricsAt = ownMetricsPort ? (metricsServer?.address() as AddressInfo | undefined) : { port, address }
+  // Unknown outcomes asked about at the vendor (delivery/reconcile.ts); a run still going makes the next tick a no-op.
+  const reconciler = reconcilerFor(config, {
+    deliveries: overrides.deliveries ?? (state as { deliveries?: DeliveryStore }).deliveries,
+    providers,
+    clock,
+    observe: observeAll([logObserver(logger), metrics.observe, ...(overrides.observers ?? [])]),
+  })
+  const reconciling = reconciler && setInterval(() => void reconciler.run(), RECONCILE_EVERY_MS).unref()
   return {
     server,
     url: urlOf(port),
@@ -223,8 +234,9 @@ export const startNodeServer = async (
       metricsUrl: metricsAt && `${urlOf(metricsAt.port, metricsAt.address)}/metrics`,
     },
     close: async () => {
+      clearInterval(reconciling)
       try {
-        await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])
+        await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : []), reconciler?.idle()])
       } finally {
         await state.close()
       }
