@@ -13,7 +13,7 @@ import { MESSAGES } from './outcome.js'
 import type { Provider } from './providers/types.js'
 import type { IdempotencyStore, RateCounters } from './store/types.js'
 import { deliveryRoutes, servesLookup } from './delivery/lookup.js'
-import { createNumberKey, numberKeyMaterial, type NumberKey } from './delivery/number-key.js'
+import { createNumberKey, createNumberSeal, numberKeyMaterial, type NumberKey } from './delivery/number-key.js'
 import type { DeliveryStore } from './delivery/types.js'
 import { createDeliveryTracking } from './hook/deliveries.js'
 import { receiptVendors } from './receipts/index.js'
@@ -33,7 +33,7 @@ export interface AppDeps {
   deliveries?: DeliveryStore
   /** The destination numbers' keyed hash (`delivery/number-key.ts`); derived from the configuration when not given. */
   numberKey?: NumberKey
-  /** Seals a number for reconciliation (`delivery/number-key.ts`); without it, unknown outcomes wait for receipts. */
+  /** Seals a number for reconciliation (`delivery/number-key.ts`); the deployment's own seal when not given. */
   seal?: (e164: string) => Promise<string>
   /**
    * Resolves when the shared state answers, rejects with the reason otherwise (`/readyz`); always ready when not
@@ -79,8 +79,9 @@ export interface AppDeps {
 export const createApp = (config: Config, deps: AppDeps): Hono => {
   const { logger, providers } = deps
   const observe = observeAll([logObserver(logger), ...(deps.observers ?? [])])
-  const numberKey =
-    deps.numberKey ?? createNumberKey(numberKeyMaterial(config.delivery.adminToken, config.hook.secrets))
+  // One material for the number's hash and its seal, as the reconciler derives it (delivery/reconcile.ts).
+  const material = numberKeyMaterial(config.delivery.adminToken, config.hook.secrets)
+  const numberKey = deps.numberKey ?? createNumberKey(material)
 
   const app = new Hono()
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
@@ -102,7 +103,7 @@ export const createApp = (config: Config, deps: AppDeps): Hono => {
               deliveries: deps.deliveries,
               clock: deps.clock,
               providers,
-              ...(deps.seal ? { seal: deps.seal } : {}),
+              seal: deps.seal ?? createNumberSeal(material).seal,
             })
           : undefined,
     }),

@@ -20,7 +20,8 @@ export const movesForward = (current: DeliveryStatus, next: DeliveryStatus): boo
 
 /**
  * The record after `update`, or undefined when the update changes nothing (a repeat, or behind). A final status
- * ends reconciliation; a `delivered` one keeps when the handset got it. Pure: every store applies it the same way.
+ * ends reconciliation (its schedule and sealed number are dropped); a `delivered` one keeps when the handset got
+ * it. Pure: every store applies it the same way.
  */
 export const advance = (record: DeliveryRecord, update: DeliveryUpdate): DeliveryRecord | undefined => {
   if (!movesForward(record.status, update.status)) return undefined
@@ -29,7 +30,11 @@ export const advance = (record: DeliveryRecord, update: DeliveryUpdate): Deliver
   if (next.vendorMessageId === undefined && update.vendorMessageId !== undefined)
     next.vendorMessageId = update.vendorMessageId
   if (update.status === 'delivered') next.deliveredAt = update.at
-  if (isFinal(update.status)) delete next.reconcileAt
+  if (isFinal(update.status)) {
+    // Nothing is left to ask the vendor: the sealed number goes with the schedule.
+    delete next.reconcileAt
+    delete next.sealed
+  }
   return next
 }
 
@@ -51,5 +56,7 @@ export const merge = (kept: DeliveryRecord, incoming: DeliveryRecord): DeliveryR
   // A late outcome says which provider really answered: the later record knows it.
   if (kept.status === 'unknown' && incoming.status !== 'unknown') merged.provider = incoming.provider
   if (!isFinal(merged.status) && incoming.reconcileAt !== undefined) merged.reconcileAt = incoming.reconcileAt
+  if (!isFinal(merged.status) && merged.sealed === undefined && incoming.sealed !== undefined)
+    merged.sealed = incoming.sealed
   return merged
 }

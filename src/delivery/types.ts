@@ -41,9 +41,16 @@ export interface DeliveryRecord {
   /** When a reconciliation should ask the vendor next (epoch ms); absent when none is due (docs/receipts.md). */
   reconcileAt?: number
   /**
+<<<<<<< HEAD
    * The number, sealed (encrypted under the deployment's number key), for the one reader that must have it in
    * clear: a reconciliation asking the vendor by number (Aliyun's QuerySendDetails). Only on sends due for one,
    * and dropped once the status is final.
+=======
+   * The number, sealed (`createNumberSeal`: AES-GCM under a key derived from the number key's material), on a
+   * send whose outcome is unknown and whose provider can be asked (`Provider.query`): Alibaba Cloud's
+   * QuerySendDetails asks by number, which the hash cannot give back, and the state keeps no number in clear.
+   * Absent on every other send; dropped with `reconcileAt` when the send reaches a final status.
+>>>>>>> wt-reconcile
    */
   sealed?: string
 }

@@ -6,14 +6,12 @@
  */
 import type { Clock } from '../clock.js'
 import type { DeliveryConfig } from '../delivery/config.js'
+import { firstReconcileAt } from '../delivery/reconcile.js'
 import type { DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery/types.js'
 import { maskPhone } from '../log.js'
 import type { Outcome } from '../outcome.js'
 import type { PhoneNumber } from '../phone/e164.js'
 import type { Provider } from '../providers/types.js'
-
-/** The first time an unknown outcome is asked about: the vendor has usually had its carrier's word by then. */
-export const FIRST_RECONCILE_MS = 45_000
 
 export interface DeliveryTrackingDeps {
   config: DeliveryConfig
@@ -95,7 +93,7 @@ export const createDeliveryTracking = (deps: DeliveryTrackingDeps): DeliveryTrac
       const queried = status === 'unknown' && deps.seal !== undefined && deps.providers[provider]?.query !== undefined
       if (!queried) return deliveries.record(record, config.ttlMs)
       return deps.seal!(to.e164).then((sealed) =>
-        deliveries.record({ ...record, sealed, reconcileAt: now + FIRST_RECONCILE_MS }, config.ttlMs),
+        deliveries.record({ ...record, sealed, reconcileAt: firstReconcileAt(now) }, config.ttlMs),
       )
     },
   }

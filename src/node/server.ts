@@ -17,6 +17,8 @@ import { nodeProviderDefinitions } from './providers.js'
 import { nodeSigner } from './signer.js'
 import type { HeaderSource } from '../hook/verify.js'
 import { createNodeState } from './state.js'
+import { reconcilerFor, RECONCILE_EVERY_MS } from '../delivery/reconcile.js'
+import { logObserver, observeAll } from '../hook/events.js'
 
 export interface NodeServer {
   server: Server
@@ -216,6 +218,14 @@ export const startNodeServer = async (
           throw new MetricsListenError(metricsPort.port, { cause: error })
         })
   const metricsAt = ownMetricsPort ? (metricsServer?.address() as AddressInfo | undefined) : { port, address }
+  // Unknown outcomes asked about at the vendor (delivery/reconcile.ts); a run still going makes the next tick a no-op.
+  const reconciler = reconcilerFor(config, {
+    deliveries: overrides.deliveries ?? (config.delivery.enabled ? state.deliveries : undefined),
+    providers,
+    clock,
+    observe: observeAll([logObserver(logger), metrics.observe, ...(overrides.observers ?? [])]),
+  })
+  const reconciling = reconciler && setInterval(() => void reconciler.run(), RECONCILE_EVERY_MS).unref()
   return {
     server,
     url: urlOf(port),
@@ -225,8 +235,9 @@ export const startNodeServer = async (
       metricsUrl: metricsAt && `${urlOf(metricsAt.port, metricsAt.address)}/metrics`,
     },
     close: async () => {
+      clearInterval(reconciling)
       try {
-        await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : [])])
+        await Promise.all([closeMain(), ...(metricsServer ? [closeMetrics(metricsServer)] : []), reconciler?.idle()])
       } finally {
         await state.close()
       }

@@ -52,9 +52,10 @@ export interface Provider {
   /**
    * Asks the vendor what became of a send whose outcome the hook does not know (Alibaba Cloud's
    * QuerySendDetails): the update to apply, or undefined while the vendor has no final word yet (or no record of
-   * it). Absent: the provider's receipts are the only way to learn it.
+   * it). Absent: the provider's receipts are the only way to learn it. `to` is the send's number, opened from the
+   * record's `sealed` by the reconciler (`delivery/reconcile.ts`), since the record keeps none in clear.
    */
-  query?(record: DeliveryRecord, options: { signal: AbortSignal }): Promise<DeliveryUpdate | undefined>
+  query?(record: DeliveryRecord, options: { signal: AbortSignal; to: PhoneNumber }): Promise<DeliveryUpdate | undefined>
 }
 
 /** What a provider may use; the runtime entry points supply it. */

@@ -18,6 +18,8 @@ import { eachError } from '../config/settings.js'
 import { ConfigError, errorBody, isConfigError } from '../errors.js'
 import { receiptUrls } from '../delivery/urls.js'
 import { createJsonLogger } from '../log.js'
+import { reconcilerFor, type Reconciler } from '../delivery/reconcile.js'
+import { logObserver } from '../hook/events.js'
 import { MESSAGES } from '../outcome.js'
 import { buildProviders, definitionOf } from '../providers/registry.js'
 import { DurableObjectRateCounters, type CounterObject } from './counter-object.js'
@@ -46,15 +48,27 @@ type Handler = (request: Request, env: Bindings, ctx: ExecutionContext) => Respo
  * (secrets decoded, provider built) on every request would be wasted work.
  */
 const handlers = new WeakMap<Bindings, Handler>()
+/** The reconciler `build` made for the same bindings, when there is anything to reconcile. */
+const reconcilers = new WeakMap<Bindings, Reconciler>()
+
+const handlerOf = (env: Bindings): Handler => {
+  let handler = handlers.get(env)
+  if (handler === undefined) {
+    handler = build(env)
+    handlers.set(env, handler)
+  }
+  return handler
+}
 
 export default {
   fetch(request, env, ctx) {
-    let handler = handlers.get(env)
-    if (handler === undefined) {
-      handler = build(env)
-      handlers.set(env, handler)
-    }
-    return handler(request, env, ctx)
+    return handlerOf(env)(request, env, ctx)
+  },
+  // The cron of wrangler.toml ([triggers]): unknown outcomes asked about at the vendor (delivery/reconcile.ts).
+  scheduled(_controller, env, ctx) {
+    handlerOf(env)
+    const reconciler = reconcilers.get(env)
+    if (reconciler) ctx.waitUntil(reconciler.run().then(() => undefined))
   },
 } satisfies ExportedHandler<Bindings>
 
@@ -85,6 +99,14 @@ const build = (bindings: Bindings): Handler => {
       receiptUrl: receiptUrls(config.delivery),
       ...(inbox ? { inbox } : {}),
     })
+    // The store the app records sends in is the one reconciled.
+    const reconciler = reconcilerFor(config, {
+      deliveries,
+      providers,
+      clock: systemClock,
+      observe: logObserver(logger),
+    })
+    if (reconciler) reconcilers.set(bindings, reconciler)
     const app = createApp(config, {
       clock: systemClock,
       store,

@@ -14,7 +14,15 @@
  * (workerd):
  * - `POST /__script` `{"key": "<OutId or phone>", "answers": [Answer, ...]}`: the next valid calls for that key
  *   get these answers in order, then `OK` again;
- * - `GET /__calls?key=<OutId or phone>`: every call received for that key, valid or not.
+ * - `GET /__calls?key=<OutId or phone>`: every call received for that key, valid or not;
+ * - `POST /__report` `{"key": "<OutId or BizId>", "status": "delivered" | "failed", "errCode"?: "..."}`: the
+ *   carrier's receipt for a send SendSms accepted, which QuerySendDetails lists from then on (204; 404 for no such
+ *   send).
+ *
+ * QuerySendDetails lists what SendSms accepted, as Aliyun does: by `PhoneNumber` exactly as SendSms's
+ * `PhoneNumbers` was written, `SendDate` (the day of the send, China time), optionally `BizId`, a page at a time;
+ * `SendStatus` 1 (waiting for the receipt) until `/__report` says otherwise. Its scripts are keyed
+ * `QuerySendDetails:<PhoneNumber>`, apart from SendSms's.
  */
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -57,6 +65,11 @@ const ACCOUNTS = new Map<string, { secret: string; token?: string }>([
 
 const ACTIONS: Record<string, { version: string; required: string[]; phone: string }> = {
   SendSms: { version: '2017-05-25', required: ['PhoneNumbers', 'SignName', 'TemplateCode'], phone: 'PhoneNumbers' },
+  QuerySendDetails: {
+    version: '2017-05-25',
+    required: ['PhoneNumber', 'SendDate', 'PageSize', 'CurrentPage'],
+    phone: 'PhoneNumber',
+  },
   SendSmsVerifyCode: {
     version: '2017-05-25',
     required: ['PhoneNumber', 'SignName', 'TemplateCode', 'TemplateParam'],
@@ -67,6 +80,21 @@ const ACTIONS: Record<string, { version: string; required: string[]; phone: stri
 /** The gateway refuses requests dated more than 15 minutes from its clock. */
 const MAX_SKEW_MS = 15 * 60 * 1000
 
+/** A message SendSms accepted, as QuerySendDetails lists it. */
+interface FakeSend {
+  /** `PhoneNumbers` as the call wrote it. */
+  phone: string
+  outId: string | undefined
+  bizId: string
+  templateCode: string
+  signName: string
+  sentAt: number
+  /** 1 waiting for the receipt, 2 failed, 3 delivered. */
+  sendStatus: 1 | 2 | 3
+  errCode: string
+  receivedAt: number | undefined
+}
+
 export interface FakeAliyun {
   url: string
   close(): Promise<void>
@@ -76,6 +104,7 @@ export const startFakeAliyun = async (): Promise<FakeAliyun> => {
   const scripts = new Map<string, FakeAnswer[]>()
   const calls: FakeCall[] = []
   const nonces = new Set<string>()
+  const sends: FakeSend[] = []
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -96,7 +125,16 @@ export const startFakeAliyun = async (): Promise<FakeAliyun> => {
           calls.filter((call) => key === null || keysOf(call).includes(key)),
         )
       }
-      handleApi(req, res, body, scripts, calls, nonces)
+      if (url.pathname === '/__report' && req.method === 'POST') {
+        const report = JSON.parse(body.toString('utf8')) as { key: string; status: string; errCode?: string }
+        const send = sends.find((s) => s.outId === report.key || s.bizId === report.key)
+        if (send === undefined || !['delivered', 'failed'].includes(report.status)) return json(res, 404)
+        send.sendStatus = report.status === 'delivered' ? 3 : 2
+        send.errCode = report.errCode ?? (report.status === 'delivered' ? 'DELIVERED' : 'MK:0001')
+        send.receivedAt = Date.now()
+        return json(res, 204)
+      }
+      handleApi(req, res, body, { scripts, calls, nonces, sends })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -114,14 +152,19 @@ export const startFakeAliyun = async (): Promise<FakeAliyun> => {
 const keysOf = (call: FakeCall) =>
   [call.params.OutId, call.params.PhoneNumbers, call.params.PhoneNumber].filter((k) => k !== undefined)
 
-const handleApi = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: Buffer,
-  scripts: Map<string, FakeAnswer[]>,
-  calls: FakeCall[],
-  nonces: Set<string>,
-) => {
+interface FakeState {
+  scripts: Map<string, FakeAnswer[]>
+  calls: FakeCall[]
+  nonces: Set<string>
+  sends: FakeSend[]
+}
+
+/** BizIds as Aliyun writes them (`900619746936498440^0`), unique even for two sends in one millisecond. */
+let bizIds = 0
+const nextBizId = () => `${Date.now()}${String(bizIds++ % 10_000).padStart(4, '0')}^0`
+
+const handleApi = (req: IncomingMessage, res: ServerResponse, body: Buffer, state: FakeState) => {
+  const { scripts, calls, nonces, sends } = state
   const url = new URL(req.url ?? '/', 'http://fake')
   const params = parseQuery(url.search.slice(1))
   const header = (name: string) => {
@@ -210,6 +253,8 @@ const handleApi = (
   const missing = api.required.find((name) => !params[name])
   if (missing) return answer(400, `Missing${missing}`, `${missing} is mandatory for this action.`)
 
+  if (action === 'QuerySendDetails') return querySendDetails(params, scripts, sends, answer)
+
   const templateParam = params.TemplateParam
   if (templateParam !== undefined && !isObjectOfStrings(templateParam)) {
     return answer(200, 'isv.INVALID_JSON_PARAM', 'JSON参数不合法，只接受字符串值')
@@ -242,13 +287,99 @@ const handleApi = (
     return answer(scripted.status ?? 200, scripted.code, scripted.message ?? scripted.code, extra, scripted.headers)
   }
   call.reached = reading.reached
-  const bizId = `${Date.now()}^0`
-  if (action === 'SendSms') return answer(scripted?.status ?? 200, 'OK', 'OK', { BizId: bizId }, scripted?.headers)
+  const bizId = nextBizId()
+  if (action === 'SendSms') {
+    sends.push({
+      phone,
+      outId: params.OutId,
+      bizId,
+      templateCode: params.TemplateCode!,
+      signName: params.SignName!,
+      sentAt: Date.now(),
+      sendStatus: 1,
+      errCode: '',
+      receivedAt: undefined,
+    })
+    return answer(scripted?.status ?? 200, 'OK', 'OK', { BizId: bizId }, scripted?.headers)
+  }
   return answer(scripted?.status ?? 200, 'OK', '成功', {
     Success: true,
     Model: { BizId: bizId, OutId: params.OutId, RequestId: randomUUID() },
   })
 }
+
+type Answer = (
+  status: number,
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+  headers?: Record<string, string>,
+) => void
+
+/**
+ * QuerySendDetails: "PhoneNumber 接收短信的手机号码 (仅支持单个)", "SendDate 短信发送日期，支持查询最近30天的记录，格式yyyyMMdd",
+ * "PageSize 取值范围为1~50", "CurrentPage"; `SmsSendDetailDTOs.SmsSendDetailDTO`, newest first.
+ */
+const querySendDetails = (
+  params: Record<string, string>,
+  scripts: Map<string, FakeAnswer[]>,
+  sends: readonly FakeSend[],
+  answer: Answer,
+) => {
+  const phone = params.PhoneNumber!
+  const scripted = scripts.get(`QuerySendDetails:${phone}`)?.shift()
+  if (scripted?.hang) return
+  if (scripted?.code !== undefined && scripted.code !== 'OK') {
+    return answer(scripted.status ?? 200, scripted.code, scripted.message ?? scripted.code, {}, scripted.headers)
+  }
+  if (phone.includes(',')) return answer(200, 'isv.MOBILE_COUNT_OVER_LIMIT', '手机号码数量超过限制')
+  const day = /^(\d{4})(\d\d)(\d\d)$/.exec(params.SendDate!)
+  const dayStart = day === null ? NaN : Date.UTC(+day[1]!, +day[2]! - 1, +day[3]!) - CHINA_OFFSET_MS
+  if (!Number.isFinite(dayStart) || dayStart < Date.now() - 31 * 86_400_000 || dayStart > Date.now()) {
+    return answer(200, 'isv.INVALID_PARAMETERS', 'SendDate 参数不合法')
+  }
+  const pageSize = Number(params.PageSize)
+  const currentPage = Number(params.CurrentPage)
+  if (
+    !Number.isInteger(pageSize) ||
+    pageSize < 1 ||
+    pageSize > 50 ||
+    !Number.isInteger(currentPage) ||
+    currentPage < 1
+  ) {
+    return answer(200, 'isv.INVALID_PARAMETERS', 'PageSize 或 CurrentPage 参数不合法')
+  }
+  const listed = sends
+    .filter(
+      (send) =>
+        send.phone === phone &&
+        send.sentAt >= dayStart &&
+        send.sentAt < dayStart + 86_400_000 &&
+        (params.BizId === undefined || send.bizId === params.BizId),
+    )
+    .sort((a, b) => b.sentAt - a.sentAt)
+  const page = listed.slice((currentPage - 1) * pageSize, currentPage * pageSize)
+  return answer(200, 'OK', 'OK', {
+    TotalCount: String(listed.length),
+    SmsSendDetailDTOs: {
+      SmsSendDetailDTO: page.map((send) => ({
+        PhoneNum: send.phone,
+        SendStatus: send.sendStatus,
+        ErrCode: send.errCode,
+        TemplateCode: send.templateCode,
+        Content: `【${send.signName}】您的验证码为******`,
+        SendDate: chinaTime(send.sentAt),
+        ReceiveDate: send.receivedAt === undefined ? '' : chinaTime(send.receivedAt),
+        ...(send.outId === undefined ? {} : { OutId: send.outId }),
+      })),
+    },
+  })
+}
+
+const CHINA_OFFSET_MS = 8 * 3_600_000
+
+/** `yyyy-MM-dd HH:mm:ss`, China time, as Aliyun writes its times. */
+const chinaTime = (epochMs: number) => new Date(epochMs + CHINA_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ')
 
 type Reading = { ok: true; reached: string } | { ok: false; code: string; message: string }
 

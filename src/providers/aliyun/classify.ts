@@ -3,7 +3,7 @@ import { isRecord } from '../../record.js'
 import { kindOfAnswer, noAnswer, stringOf } from '../http.js'
 import { scrubText } from '../scrub.js'
 import type { SendResult, SmsMessage } from '../types.js'
-import type { AliyunAnswer } from './transport.js'
+import type { AliyunAnswer, AliyunSendDetail } from './transport.js'
 
 /** Per-number flow control: the user must wait; resending through Aliyun would only be refused again. */
 const RATE_LIMITED = new Set([
@@ -62,7 +62,7 @@ export const resultOf = (answer: AliyunAnswer, message: SmsMessage): SendResult 
   })
 }
 
-const knownKind = (code: string): ProviderErrorKind | undefined => {
+export const knownKind = (code: string): ProviderErrorKind | undefined => {
   if (code.startsWith('Throttling') || TRANSIENT.has(code)) return 'retryable'
   if (RATE_LIMITED.has(code)) return 'rate_limited'
   if (RECIPIENT_INVALID.has(code)) return 'recipient_invalid'
@@ -96,10 +96,14 @@ export const parseRetryAfter = (value: string | null | undefined): number | unde
   return Number(value.trim())
 }
 
-/** Fields of Aliyun's JSON answer (`Code`, `Message`, `RequestId`, `BizId` or, from dypnsapi, `Model.BizId`). */
+/**
+ * Fields of Aliyun's JSON answer (`Code`, `Message`, `RequestId`, `BizId` or, from dypnsapi, `Model.BizId`, and
+ * QuerySendDetails' `SmsSendDetailDTOs.SmsSendDetailDTO`).
+ */
 export const answerOf = (status: number, body: unknown, retryAfterMs?: number): AliyunAnswer => {
   const json = isRecord(body) ? body : {}
   const model = isRecord(json.Model) ? json.Model : {}
+  const dtos = isRecord(json.SmsSendDetailDTOs) ? json.SmsSendDetailDTOs.SmsSendDetailDTO : undefined
   return {
     status,
     code: stringOf(json.Code),
@@ -107,5 +111,16 @@ export const answerOf = (status: number, body: unknown, retryAfterMs?: number): 
     requestId: stringOf(json.RequestId),
     bizId: stringOf(json.BizId) ?? stringOf(model.BizId),
     retryAfterMs,
+    ...(Array.isArray(dtos) ? { details: dtos.filter(isRecord).map(detailOf) } : {}),
   }
 }
+
+/** One SmsSendDetailDTO; `SendStatus` is a number in Aliyun's JSON, read from a string too. */
+const detailOf = (dto: Record<string, unknown>): AliyunSendDetail => ({
+  phoneNum: stringOf(dto.PhoneNum),
+  sendStatus: stringOf(dto.SendStatus) === undefined ? undefined : Number(stringOf(dto.SendStatus)),
+  errCode: stringOf(dto.ErrCode),
+  outId: stringOf(dto.OutId),
+  sendDate: stringOf(dto.SendDate),
+  receiveDate: stringOf(dto.ReceiveDate),
+})

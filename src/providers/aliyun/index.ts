@@ -20,6 +20,7 @@ import {
   type AliyunTestRoute,
 } from './config.js'
 import { createFetchTransport } from './fetch-transport.js'
+import { querySendDetails } from './query.js'
 import type { AliyunAnswer, AliyunRequest, AliyunTransportFactory } from './transport.js'
 
 export type { AliyunConfig } from './config.js'
@@ -69,6 +70,8 @@ const createAliyunProvider = (
   const requestFor = config.route === 'test' ? testRoute(config, deps.logger) : sendSmsRoute(config)
   return {
     name: 'aliyun',
+    // dypnsapi, the test route's API, lists no sends: those wait for their receipt, or their TTL.
+    ...(config.route === 'sendSms' ? { query: querySendDetails(transport, deps) } : {}),
     reaches: (to) =>
       isMainlandMobile(to) ||
       (config.route === 'sendSms' && config.international !== undefined && to.callingCode !== '86'),

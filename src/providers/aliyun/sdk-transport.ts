@@ -8,10 +8,11 @@ import { $OpenApiUtil } from '@alicloud/openapi-core'
 import * as $dara from '@darabonba/typescript'
 import { answerOf, notAliyunJson } from './classify.js'
 import type { AliyunConfig } from './config.js'
-import type { AliyunAnswer, AliyunTransportFactory } from './transport.js'
+import type { AliyunAnswer, AliyunSendDetail, AliyunTransportFactory } from './transport.js'
 
 /**
- * Calls SendSms and SendSmsVerifyCode through `@alicloud/dysmsapi20170525` and `@alicloud/dypnsapi20170525`.
+ * Calls SendSms, QuerySendDetails and SendSmsVerifyCode through `@alicloud/dysmsapi20170525` and
+ * `@alicloud/dypnsapi20170525`.
  * The SDK cannot be aborted, so each call's connect and read timeouts are what is left of the hook's deadline:
  * a call never outlives the hook's answer. The SDK's own retries stay off; the hook retries and fails over.
  */
@@ -28,6 +29,17 @@ export const createSdkTransport: AliyunTransportFactory = (config, { clock }) =>
         if (request.action === 'SendSms') {
           const { statusCode, body } = await sms.sendSmsWithOptions(new $Dysmsapi.SendSmsRequest(fields), runtime)
           return { status: statusCode ?? 200, ...bodyFields(body), bizId: body?.bizId }
+        }
+        if (request.action === 'QuerySendDetails') {
+          const { statusCode, body } = await sms.querySendDetailsWithOptions(
+            new $Dysmsapi.QuerySendDetailsRequest({
+              ...fields,
+              pageSize: Number(request.pageSize),
+              currentPage: Number(request.currentPage),
+            }),
+            runtime,
+          )
+          return { status: statusCode ?? 200, ...bodyFields(body), details: sendDetails(body) }
         }
         const { statusCode, body } = await pnv.sendSmsVerifyCodeWithOptions(
           new $Dypnsapi.SendSmsVerifyCodeRequest(fields),
@@ -65,6 +77,17 @@ const clientConfig = (config: AliyunConfig, endpoint: string) => {
     userAgent: 'sms-hook',
   })
 }
+
+/** QuerySendDetails' entries as the SDK's model has them, in the shape the fetch transport reads too. */
+const sendDetails = (body: $Dysmsapi.QuerySendDetailsResponseBody | undefined): AliyunSendDetail[] =>
+  (body?.smsSendDetailDTOs?.smsSendDetailDTO ?? []).map((dto) => ({
+    phoneNum: dto.phoneNum || undefined,
+    sendStatus: dto.sendStatus,
+    errCode: dto.errCode || undefined,
+    outId: dto.outId || undefined,
+    sendDate: dto.sendDate || undefined,
+    receiveDate: dto.receiveDate || undefined,
+  }))
 
 const bodyFields = (body: { code?: string; message?: string; requestId?: string } | undefined) => ({
   code: body?.code || undefined,

@@ -36,3 +36,12 @@ export const aliyunEnv = (overrides: Env = {}): Env => ({
 
 /** A mainland mobile (E.164 digits, no `+`) no other test uses, so scripts and calls keyed by it stay apart. */
 export const uniqueMainlandPhone = (): string => `86139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`
+
+/** The carrier's receipt for a send the fake accepted (`key`: its OutId or BizId), as QuerySendDetails lists it. */
+export const report = async (key: string, status: 'delivered' | 'failed', errCode?: string): Promise<void> => {
+  const response = await fetch(`${fakeUrl()}/__report`, {
+    method: 'POST',
+    body: JSON.stringify({ key, status, ...(errCode === undefined ? {} : { errCode }) }),
+  })
+  expect(response.status).toBe(204)
+}

@@ -1,3 +1,5 @@
 import { describeAliyunContract } from './contract.js'
+import { describeAliyunQueryContract } from './query-contract.js'
 
 describeAliyunContract('fetch')
+describeAliyunQueryContract('fetch')

@@ -29,7 +29,19 @@ const tricky = fc.constantFrom(
   '\n',
 )
 const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 24 }), fc.string({ unit: tricky, maxLength: 24 }))
-const names = ['PhoneNumbers', 'SignName', 'TemplateCode', 'TemplateParam', 'OutId', 'CountryCode', 'PhoneNumber']
+const names = [
+  'PhoneNumbers',
+  'SignName',
+  'TemplateCode',
+  'TemplateParam',
+  'OutId',
+  'CountryCode',
+  'PhoneNumber',
+  'SendDate',
+  'PageSize',
+  'CurrentPage',
+  'BizId',
+]
 
 describe('ACS3 signer against the SDK', () => {
   it('produces the same Authorization as OpenApiUtil.getAuthorization', async () => {
@@ -39,11 +51,12 @@ describe('ACS3 signer against the SDK', () => {
         fc.string({ unit: tricky, minLength: 1, maxLength: 12 }),
         fc.option(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }), { nil: undefined }),
         fc.constantFrom('dysmsapi.aliyuncs.com', '127.0.0.1:8080', 'dypnsapi.aliyuncs.com'),
-        async (query, accessKeySecret, securityToken, host) => {
+        fc.constantFrom('SendSms', 'SendSmsVerifyCode', 'QuerySendDetails'),
+        async (query, accessKeySecret, securityToken, host, action) => {
           const credentials = { accessKeyId: 'LTAIoracle', accessKeySecret, securityToken }
           const request = {
             host,
-            action: 'SendSms',
+            action,
             version: '2017-05-25',
             query,
             date: '2025-06-30T23:59:59Z',
