@@ -59,6 +59,7 @@ export const aliyunReceipts: ReceiptVendor = {
   provider: 'aliyun',
   auth: 'token',
   methods: ['POST'],
+  probe: true,
   // A push carries many reports of ~300 bytes each; Aliyun documents no batch size.
   maxBodyBytes: 512 * 1024,
   parse: (request: ReceiptRequest, now: number) => parseReports(request.body, now, readReport),

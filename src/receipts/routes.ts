@@ -63,6 +63,7 @@ const notFound = (c: Context) => c.json(errorBody(404, 'Not found'), 404)
 const takeReports = async (c: Context, vendor: ReceiptVendor, options: ReceiptRoutesOptions): Promise<Response> => {
   const { observe, clock } = options
   const method = c.req.method
+  if (method === 'GET' && vendor.probe && !vendor.methods.includes('GET')) return vendor.answer()
   if ((method !== 'GET' && method !== 'POST') || !vendor.methods.includes(method)) {
     return c.json(errorBody(405, 'Method not allowed'), 405, { Allow: vendor.methods.join(', ') })
   }

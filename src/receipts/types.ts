@@ -37,6 +37,11 @@ export interface ReceiptVendor {
    */
   readonly auth: 'token' | 'signature'
   readonly methods: readonly ('GET' | 'POST')[]
+  /**
+   * Answers a `GET` with its acknowledgement and reads nothing: Alibaba Cloud's console checks a callback address
+   * that way before it saves it. Only behind the path token, like the reports themselves.
+   */
+  readonly probe?: boolean
   /** The largest body taken (413 past it). */
   readonly maxBodyBytes: number
   /**

@@ -80,13 +80,23 @@ describe('the token guard of /receipts/<vendor>/<token>', () => {
 
   it('answers 405 to another method on the right token, changing nothing', async () => {
     const made = aliyunApp()
-    for (const method of ['GET', 'PUT', 'DELETE']) {
+    for (const method of ['PUT', 'DELETE']) {
       const response = await made.app.request(PATH, { method })
       expect(response.status).toBe(405)
       expect(response.headers.get('allow')).toBe('POST')
       expect(await response.json()).toEqual(errorBody(405, 'Method not allowed'))
     }
     expect(made.receipts()).toEqual([])
+  })
+
+  it("answers the Alibaba Cloud console's GET check of the address with the acknowledgement, reading nothing", async () => {
+    const made = aliyunApp()
+    const response = await made.app.request(PATH, { method: 'GET' })
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('{"code":0,"msg":"接收成功"}')
+    expect(made.receipts()).toEqual([])
+    // Behind the token all the same.
+    expect((await made.app.request(PATH.replace(/[^/]+$/, 'x'.repeat(20)), { method: 'GET' })).status).toBe(404)
   })
 })
 
