@@ -32,7 +32,7 @@ export interface DeliveryRecord {
   statusAt: number
   /** When the handset got it, as the vendor's receipt says (epoch milliseconds); only for `delivered`. */
   deliveredAt?: number
-  /** The number, masked as the log masks it (`+86138****0000`). */
+  /** The number, masked as the log masks it (`86138****0000`). */
   to: string
   /** The number's keyed hash (`numberKey`): how the sends to one number are found without keeping it in clear. */
   number: string
@@ -41,16 +41,10 @@ export interface DeliveryRecord {
   /** When a reconciliation should ask the vendor next (epoch ms); absent when none is due (docs/receipts.md). */
   reconcileAt?: number
   /**
-<<<<<<< HEAD
-   * The number, sealed (encrypted under the deployment's number key), for the one reader that must have it in
-   * clear: a reconciliation asking the vendor by number (Aliyun's QuerySendDetails). Only on sends due for one,
-   * and dropped once the status is final.
-=======
    * The number, sealed (`createNumberSeal`: AES-GCM under a key derived from the number key's material), on a
    * send whose outcome is unknown and whose provider can be asked (`Provider.query`): Alibaba Cloud's
    * QuerySendDetails asks by number, which the hash cannot give back, and the state keeps no number in clear.
    * Absent on every other send; dropped with `reconcileAt` when the send reaches a final status.
->>>>>>> wt-reconcile
    */
   sealed?: string
 }

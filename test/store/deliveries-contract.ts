@@ -395,6 +395,26 @@ export const describeDeliveryContract = (
       expect(await timed.store.due(t + DAY / 2, 10)).toEqual([])
     })
 
+    it('keeps the sealed number of a send due for reconciliation, through reschedules, until a final status drops it', async () => {
+      const timed = await make()
+      const t = timed.now()
+      const send = await sendOf(timed, {
+        status: 'unknown',
+        vendorMessageId: undefined,
+        reconcileAt: t,
+        sealed: 'c2VhbGVk',
+      })
+      await timed.store.record(send, DAY)
+      expect(await timed.store.get(send.reference)).toMatchObject({ sealed: 'c2VhbGVk', reconcileAt: t })
+      expect((await timed.store.due(t, 10))[0]).toMatchObject({ reference: send.reference, sealed: 'c2VhbGVk' })
+      await timed.store.reschedule(send.reference, t + 60_000)
+      expect(await timed.store.get(send.reference)).toMatchObject({ sealed: 'c2VhbGVk', reconcileAt: t + 60_000 })
+      await timed.store.apply(update(send, { status: 'delivered' }, t + 1), DAY)
+      const final = await timed.store.get(send.reference)
+      expect(final).toMatchObject({ status: 'delivered' })
+      expect(final).not.toHaveProperty('sealed')
+    })
+
     it('keeps no number in clear: only the masked form and the hash it was given', async () => {
       const timed = await make()
       const e164 = newNumber()
