@@ -9,11 +9,17 @@ import type { ReceiptVendor } from './types.js'
 /** One vendor's receipts as the configuration allows them: undefined when its settings are missing. */
 type VendorFactory = (config: Config) => ReceiptVendor | undefined
 
-/** Alibaba Cloud and Tencent Cloud do not sign their pushes: without the path token nothing guards them. */
+/**
+ * Alibaba Cloud and Tencent Cloud do not sign their pushes: without the path token nothing guards them. Served only
+ * while a route uses the provider, as the other vendors' are: a report can only move a send of this deployment.
+ */
 const tokenGuarded =
   (vendor: ReceiptVendor): VendorFactory =>
   (config) =>
-    config.delivery.receiptsToken === undefined ? undefined : vendor
+    config.delivery.receiptsToken === undefined ||
+    !config.routing.providers.some((provider) => provider.name === vendor.provider)
+      ? undefined
+      : vendor
 
 /** Every vendor whose delivery reports the hook takes, side by side; `routes.ts` serves each. */
 const VENDORS: readonly VendorFactory[] = [
