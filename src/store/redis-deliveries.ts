@@ -64,6 +64,7 @@ const storedRecord = z.strictObject({
   number: z.string(),
   country: z.string(),
   reconcileAt: z.optional(z.number()),
+  sealed: z.optional(z.string()),
 })
 
 /** A record as the store wrote it, checked as it comes back: a key another program wrote moves nothing. */
