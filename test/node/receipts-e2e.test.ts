@@ -273,7 +273,7 @@ for (const state of STATES) {
 
     it('the lookup: 401 without the admin token, 404 for a reference never kept, an empty list for a quiet number', async () => {
       const server = await start({ ...aliyunEnv(), ...stateEnv() })
-      for (const headers of [{}, { authorization: 'Bearer not-the-admin-token-0123' }]) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-admin-token-0123' }] as Record<string, string>[]) {
         const response = await fetch(`${server.url}/deliveries?to=8613800138000`, { headers })
         expect(response.status).toBe(401)
         expect(response.headers.get('www-authenticate')).toBe('Bearer')
@@ -532,7 +532,7 @@ for (const state of STATES) {
           const type = await client.type(key)
           dump.push(key)
           if (type === 'string') dump.push((await client.get(key)) ?? '')
-          else if (type === 'zset') dump.push(...(await client.zrange(key, 0, -1, 'WITHSCORES')))
+          else if (type === 'zset') dump.push(...(await client.zrange(key, '0', '-1', 'WITHSCORES')))
           else if (type === 'hash') dump.push(...Object.entries(await client.hgetall(key)).flat())
           else if (type === 'set') dump.push(...(await client.smembers(key)))
           else if (type === 'list') dump.push(...(await client.lrange(key, 0, -1)))
