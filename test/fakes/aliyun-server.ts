@@ -41,6 +41,11 @@ export interface FakeAnswer {
   raw?: string
   /** Never answer; the connection stays open until the client gives up. */
   hang?: boolean
+  /**
+   * With `hang`, on SendSms: the gateway takes the message first (QuerySendDetails lists it), as when its answer
+   * is lost on the way back and the sender cannot tell whether the SMS went.
+   */
+  taken?: boolean
 }
 
 export interface FakeCall {
@@ -56,6 +61,8 @@ export interface FakeCall {
   answer: { status: number; code: string } | 'hang'
   /** The phone Aliyun would send to, `+` and E.164 digits, as it reads the number; absent when it refused it. */
   reached?: string
+  /** The BizId of a message taken (SendSms, SendSmsVerifyCode), answered or not. */
+  bizId?: string
 }
 
 const ACCOUNTS = new Map<string, { secret: string; token?: string }>([
@@ -272,6 +279,7 @@ const handleApi = (req: IncomingMessage, res: ServerResponse, body: Buffer, stat
   const script = scripts.get(params.OutId ?? '') ?? scripts.get(phone)
   const scripted = script?.shift()
   if (scripted?.hang) {
+    if (scripted.taken && action === 'SendSms') take(call, params, phone, reading.reached, sends)
     // Dropped by the client's timeout or the server's close.
     return
   }
@@ -286,26 +294,36 @@ const handleApi = (req: IncomingMessage, res: ServerResponse, body: Buffer, stat
     const extra = gatewayError ? { HostId: req.headers.host, Recommend: 'https://api.aliyun.com/troubleshoot' } : {}
     return answer(scripted.status ?? 200, scripted.code, scripted.message ?? scripted.code, extra, scripted.headers)
   }
-  call.reached = reading.reached
-  const bizId = nextBizId()
   if (action === 'SendSms') {
-    sends.push({
-      phone,
-      outId: params.OutId,
-      bizId,
-      templateCode: params.TemplateCode!,
-      signName: params.SignName!,
-      sentAt: Date.now(),
-      sendStatus: 1,
-      errCode: '',
-      receivedAt: undefined,
-    })
+    const bizId = take(call, params, phone, reading.reached, sends)
     return answer(scripted?.status ?? 200, 'OK', 'OK', { BizId: bizId }, scripted?.headers)
   }
+  call.reached = reading.reached
+  const bizId = nextBizId()
+  call.bizId = bizId
   return answer(scripted?.status ?? 200, 'OK', '成功', {
     Success: true,
     Model: { BizId: bizId, OutId: params.OutId, RequestId: randomUUID() },
   })
+}
+
+/** A SendSms message taken: listed by QuerySendDetails from now on, waiting for its receipt. */
+const take = (call: FakeCall, params: Record<string, string>, phone: string, reached: string, sends: FakeSend[]) => {
+  const bizId = nextBizId()
+  call.reached = reached
+  call.bizId = bizId
+  sends.push({
+    phone,
+    outId: params.OutId,
+    bizId,
+    templateCode: params.TemplateCode!,
+    signName: params.SignName!,
+    sentAt: Date.now(),
+    sendStatus: 1,
+    errCode: '',
+    receivedAt: undefined,
+  })
+  return bizId
 }
 
 type Answer = (

@@ -84,6 +84,26 @@ export const describeDeliveryContract = (
       expect(await timed.store.get(newKey())).toBeUndefined()
     })
 
+    it("keeps an unknown outcome's schedule and sealed number, and drops both with its final status", async () => {
+      const timed = await make()
+      const send = await sendOf(timed, {
+        status: 'unknown',
+        reconcileAt: timed.now() + 45_000,
+        sealed: 'c2VhbGVkLWJ5LXRoZS1udW1iZXIta2V5LW9mLXRoaXMtZGVwbG95bWVudA',
+      })
+      delete send.vendorMessageId
+      await timed.store.record(send, DAY)
+      expect(await timed.store.get(send.reference)).toEqual(send)
+      expect(await timed.store.due(send.reconcileAt!, 5)).toEqual([send])
+      const t = timed.now()
+      const delivered = await timed.store.apply(update(send, { status: 'delivered', vendorCode: 'DELIVERED' }, t), DAY)
+      expect(delivered).toMatchObject({ matched: true, changed: true, previous: 'unknown' })
+      const { reconcileAt: _at, sealed: _sealed, ...rest } = send
+      const kept = { ...rest, status: 'delivered', statusAt: t, deliveredAt: t, vendorCode: 'DELIVERED' }
+      expect(await timed.store.get(send.reference)).toEqual(kept)
+      expect(await timed.store.due(send.reconcileAt!, 5)).toEqual([])
+    })
+
     it('moves a send forward only: accepted, sent, delivered; a repeat or a status behind changes nothing', async () => {
       const timed = await make()
       const send = await sendOf(timed)
