@@ -241,12 +241,17 @@ export const logObserver = (logger: Logger): HookObserver =>
       case 'receipt':
         logReceipt(logger, event)
         return
-      case 'delivery_error':
-        logger.error(DELIVERY_ERROR_MESSAGES[event.phase], {
+      case 'delivery_error': {
+        // A vendor refusing the reconciliation's question (a RAM permission missing) is not the state failing.
+        const { error } = event
+        const refusedQuery = event.phase === 'reconcile' && isProviderError(error)
+        logger.error(refusedQuery ? RECONCILE_REFUSED : DELIVERY_ERROR_MESSAGES[event.phase], {
           ...(event.key === undefined ? {} : { key: event.key }),
-          error: describeError(event.error),
+          error: describeError(error),
+          ...(refusedQuery ? { kind: error.kind, provider_code: error.providerCode } : {}),
         })
         return
+      }
       case 'delivered':
       case 'failed':
         logCall(logger, event, () => ({
@@ -325,6 +330,8 @@ const logReceipt = (logger: Logger, event: Extract<HookEvent, { type: 'receipt' 
 /** Seconds from the hand-off to the handset as the receipt reports them, never below 0 (clocks differ). */
 export const deliverySeconds = (record: DeliveryRecord): number =>
   Math.max(0, Math.round((record.deliveredAt! - record.sentAt) / 100) / 10)
+
+const RECONCILE_REFUSED = 'the vendor refused a reconciliation query: the send waits for its receipt'
 
 const DELIVERY_ERROR_MESSAGES = {
   record: 'delivery records failed to record a send',
