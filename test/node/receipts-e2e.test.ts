@@ -20,6 +20,7 @@ import { FAKE_TWILIO } from '../fakes/vendor-accounts.js'
 import type { FakeCall as VendorCall } from '../fakes/vendor-fake.js'
 import { aliyunEnv, callsFor, report, script, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { chinaText } from '../receipts/support.js'
+import { smsReport } from '../fakes/aliyun-reports.js'
 import type { LogLine } from '../support/app.js'
 import { numberHash } from '../support/number-key.js'
 import { signupPayload } from '../support/payloads.js'
@@ -154,18 +155,13 @@ const receiptSamples = (text: string) =>
     .sort()
 
 /** An Aliyun SmsReport as its HTTP batch push writes it (the number in clear, times in China time). */
-const aliyunReport = (fields: Record<string, unknown>) => ({
-  phone_number: '',
-  send_time: chinaText(Date.now()),
-  report_time: chinaText(Date.now() + 1000),
-  success: true,
-  err_code: 'DELIVERED',
-  err_msg: '用户接收成功',
-  sms_size: '1',
-  biz_id: '',
-  out_id: '',
-  ...fields,
-})
+const aliyunReport = (fields: Record<string, unknown>) =>
+  smsReport({
+    phone_number: '',
+    send_time: chinaText(Date.now()),
+    report_time: chinaText(Date.now() + 1000),
+    ...fields,
+  })
 
 /** POSTs a JSON batch to a token path exactly as Aliyun's push client does. */
 const pushAliyun = (server: Server, reports: unknown[], token = TOKEN) =>

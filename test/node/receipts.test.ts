@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { aliyunEnv, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { smsReport } from '../fakes/aliyun-reports.js'
 import { vendorEnv } from '../support/routing.js'
 import { receiptApp, TOKEN } from '../receipts/support.js'
 
@@ -27,18 +28,7 @@ describe('receipts pushed to a real listening server', () => {
     const made = receiptApp({ env: aliyunEnv() })
     const url = await listen(made)
     const [a, b] = [await made.send(uniqueMainlandPhone()), await made.send(uniqueMainlandPhone())]
-    const report = (fields: Record<string, unknown>) => ({
-      phone_number: '13900001234',
-      send_time: '2026-08-20 18:54:52',
-      report_time: '2026-08-20 18:54:57',
-      success: true,
-      err_code: 'DELIVERED',
-      err_msg: '用户接收成功',
-      sms_size: '1',
-      biz_id: '',
-      out_id: '',
-      ...fields,
-    })
+    const report = smsReport
     const response = await fetch(`${url}/receipts/aliyun/${TOKEN}`, {
       method: 'POST',
       headers: {

@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { errorBody } from '../../src/errors.js'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
+import { smsReport } from '../fakes/aliyun-reports.js'
 import { manualClock } from '../support/clock.js'
 import { chinaMs, chinaText, receiptApp, TOKEN } from './support.js'
 
 const PATH = `/receipts/aliyun/${TOKEN}`
 const ANSWER = '{"code":0,"msg":"接收成功"}'
-
-/** An SmsReport as Aliyun's HTTP batch push writes it. */
-const smsReport = (fields: Record<string, unknown>) => ({
-  phone_number: '13900001234',
-  send_time: '2026-08-20 18:54:52',
-  report_time: '2026-08-20 18:54:57',
-  success: true,
-  err_code: 'DELIVERED',
-  err_msg: '用户接收成功',
-  sms_size: '1',
-  biz_id: '',
-  out_id: '',
-  ...fields,
-})
 
 const aliyunApp = (options: Parameters<typeof receiptApp>[0] = {}) =>
   receiptApp({ ...options, env: aliyunEnv(options.env) })

@@ -8,6 +8,7 @@ import { receiptRoutes } from '../../src/receipts/routes.js'
 import type { ReceiptRequest, ReceiptVendor } from '../../src/receipts/types.js'
 import { aliyunEnv, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { systemClock } from '../../src/clock.js'
+import { smsReport } from '../fakes/aliyun-reports.js'
 import { SECRET } from '../support/sign.js'
 import { FaultyDeliveries, receiptApp, TOKEN } from './support.js'
 
@@ -18,17 +19,7 @@ const NOT_FOUND = errorBody(404, 'Not found')
 const aliyunApp = (options: Parameters<typeof receiptApp>[0] = {}) =>
   receiptApp({ ...options, env: aliyunEnv(options.env) })
 
-const delivered = (reference: string) => ({
-  phone_number: '13900001234',
-  send_time: '2026-08-20 18:54:52',
-  report_time: '2026-08-20 18:54:57',
-  success: true,
-  err_code: 'DELIVERED',
-  err_msg: '用户接收成功',
-  sms_size: '1',
-  biz_id: '',
-  out_id: reference,
-})
+const delivered = (reference: string) => smsReport({ out_id: reference })
 
 describe('the token guard of /receipts/<vendor>/<token>', () => {
   it('answers the app 404 to a wrong or missing token, and changes and reports nothing', async () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { aliyunEnv, callsFor, uniqueMainlandPhone } from '../providers/aliyun/fake.js'
 import { chinaText } from '../receipts/support.js'
+import { smsReport } from '../fakes/aliyun-reports.js'
 import { signupPayload } from '../support/payloads.js'
 import { SECRET, signedPost } from '../support/sign.js'
 import { call, isolate } from './support.js'
@@ -35,18 +36,13 @@ const pushAliyun = (bindings: ReturnType<typeof settings>, reports: unknown[], t
     body: JSON.stringify(reports),
   })
 
-const report = (fields: Record<string, unknown>) => ({
-  phone_number: '',
-  send_time: chinaText(Date.now()),
-  report_time: chinaText(Date.now() + 1000),
-  success: true,
-  err_code: 'DELIVERED',
-  err_msg: '用户接收成功',
-  sms_size: '1',
-  biz_id: '',
-  out_id: '',
-  ...fields,
-})
+const report = (fields: Record<string, unknown>) =>
+  smsReport({
+    phone_number: '',
+    send_time: chinaText(Date.now()),
+    report_time: chinaText(Date.now() + 1000),
+    ...fields,
+  })
 
 describe('receipts end to end on Workers', () => {
   it('a send through Aliyun, its SmsReport pushed to the token path, the lookup from the Durable Objects', async () => {
