@@ -1,4 +1,4 @@
-import { hex, hmacSha256 } from '../digest.js'
+import { base64url, fromBase64url, hex, hmacSha256 } from '../digest.js'
 
 /**
  * A phone number as the shared state may keep it: a keyed hash (docs/receipts.md, "Privacy"). The state's
@@ -78,10 +78,10 @@ export const createNumberSeal = (material: string | Uint8Array): NumberSeal => {
       const out = new Uint8Array(IV_BYTES + sealed.byteLength)
       out.set(iv)
       out.set(new Uint8Array(sealed), IV_BYTES)
-      return toBase64Url(out)
+      return base64url(out)
     },
     async open(sealed) {
-      const bytes = fromBase64Url(sealed)
+      const bytes = fromBase64url(sealed)
       if (bytes === undefined || bytes.length < IV_BYTES + TAG_BYTES + 7) throw new Error('not a sealed number')
       let plain: ArrayBuffer
       try {
@@ -98,16 +98,4 @@ export const createNumberSeal = (material: string | Uint8Array): NumberSeal => {
       return e164
     },
   }
-}
-
-const toBase64Url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-
-const fromBase64Url = (text: string): Uint8Array<ArrayBuffer> | undefined => {
-  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0))
 }

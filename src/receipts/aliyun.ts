@@ -1,5 +1,5 @@
 import type { DeliveryStatus } from '../delivery/types.js'
-import { reportedAt } from './china-time.js'
+import { reportedAt } from './times.js'
 import { isText, parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
 import type { ReceiptRequest, ReceiptVendor } from './types.js'
 

@@ -5,10 +5,9 @@
  * SMS_HOOK_MESSAGEBIRD_SIGNING_KEY set, the `MessageBird-Signature-JWT` header is checked too.
  */
 import type { Config } from '../config/index.js'
-import { constantTimeEqual, sha256Hex } from '../digest.js'
+import { base64url, constantTimeEqual, fromBase64url, hmac, sha256Hex, type HmacHash } from '../digest.js'
 import type { DeliveryStatus } from '../delivery/types.js'
 import { isRecord } from '../record.js'
-import { base64url, fromBase64url, hmac, type HmacHash } from './hmac.js'
 import { rfc3339 } from './times.js'
 import type { ParsedReceipts, ReceiptRequest, ReceiptVendor } from './types.js'
 
@@ -31,16 +30,19 @@ export const MESSAGEBIRD_LEEWAY_SECONDS = 5
 /** The JWT algorithms MessageBird's verifier accepts; it signs with HS256. */
 const ALGORITHMS: Record<string, HmacHash> = { HS256: 'SHA-256', HS384: 'SHA-384', HS512: 'SHA-512' }
 
+/** A JWT part's JSON object (UTF-8 in base64url); undefined when it is not one. */
 const json = (part: string): Record<string, unknown> | undefined => {
-  const text = fromBase64url(part)
-  if (text === undefined) return undefined
+  const bytes = fromBase64url(part)
+  if (bytes === undefined) return undefined
   try {
-    const value: unknown = JSON.parse(text)
+    const value: unknown = JSON.parse(UTF8.decode(bytes))
     return isRecord(value) ? value : undefined
   } catch {
     return undefined
   }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
 /**
  * Whether `jwt` is MessageBird's signature of this request (its "verify HTTP requests" guide): an HMAC JWT under

@@ -1,4 +1,4 @@
-import { reportedAt } from './china-time.js'
+import { reportedAt } from './times.js'
 import { isText, parseReports, reportUpdate, textOf, type ReportReader } from './json-array.js'
 import type { ReceiptRequest, ReceiptVendor } from './types.js'
 

@@ -5,10 +5,9 @@
  * route needs no path token: a request without a valid signature is refused.
  */
 import type { Config } from '../config/index.js'
-import { constantTimeEqual } from '../digest.js'
+import { base64, constantTimeEqual, hmac } from '../digest.js'
 import type { DeliveryStatus, DeliveryUpdate } from '../delivery/types.js'
 import type { TwilioSettings } from '../providers/twilio.js'
-import { base64, hmac } from './hmac.js'
 import { compactUtc } from './times.js'
 import type { ParsedReceipts, ReceiptRequest, ReceiptVendor } from './types.js'
 

@@ -5,12 +5,11 @@
  * SMS_HOOK_VONAGE_SIGNATURE_SECRET set, the receipt's own `sig` is checked too.
  */
 import type { Config } from '../config/index.js'
-import { constantTimeEqual, hex } from '../digest.js'
+import { constantTimeEqual, hex, hmac, type HmacHash } from '../digest.js'
 import type { VonageSignatureMethod } from '../delivery/config.js'
 import type { DeliveryStatus } from '../delivery/types.js'
 import { isRecord } from '../record.js'
-import { hmac, type HmacHash } from './hmac.js'
-import { md5 } from './md5.js'
+import { hmacMd5, md5 } from './md5.js'
 import { compactUtc } from './times.js'
 import type { ParsedReceipts, ReceiptRequest, ReceiptVendor } from './types.js'
 
@@ -34,8 +33,7 @@ const MAX_BODY_BYTES = 8 * 1024
  */
 export const VONAGE_TIMESTAMP_TOLERANCE_MS = 5 * 60_000
 
-const HMACS: Record<Exclude<VonageSignatureMethod, 'md5hash'>, HmacHash> = {
-  md5: 'MD5',
+const HMACS: Record<Exclude<VonageSignatureMethod, 'md5hash' | 'md5'>, HmacHash> = {
   sha1: 'SHA-1',
   sha256: 'SHA-256',
   sha512: 'SHA-512',
@@ -81,6 +79,8 @@ export const vonageSignature = async (
     .map((name) => `&${name}=${params.get(name)!.replace(/[&=]/g, '_')}`)
     .join('')
   if (method === 'md5hash') return hex(md5(encoder.encode(base + secret)))
+  // WebCrypto has no MD5: its HMAC is computed by hand.
+  if (method === 'md5') return hex(hmacMd5(encoder.encode(secret), encoder.encode(base)))
   return hex(await hmac(HMACS[method], secret, base))
 }
 

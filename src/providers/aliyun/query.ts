@@ -1,6 +1,7 @@
 import type { DeliveryRecord, DeliveryUpdate } from '../../delivery/types.js'
 import { isProviderError, ProviderError } from '../../errors.js'
 import { isMainlandMobile, type PhoneNumber } from '../../phone/e164.js'
+import { CHINA_OFFSET_MS, chinaTime } from '../../receipts/times.js'
 import { scrubText } from '../scrub.js'
 import type { Provider, ProviderDeps, SmsMessage } from '../types.js'
 import { knownKind } from './classify.js'
@@ -12,25 +13,9 @@ import type { AliyunAnswer, AliyunSendDetail, AliyunTransport, QuerySendDetailsR
  */
 export const QUERY_TIMEOUT_MS = 5000
 
-/** China has kept UTC+8 all year since 1991: Aliyun's dates and times are in it. */
-const CHINA_OFFSET_MS = 8 * 3_600_000
-
 /** `yyyyMMdd` of an instant in China time: the day QuerySendDetails files a send under. */
 export const chinaDate = (epochMs: number): string =>
   new Date(epochMs + CHINA_OFFSET_MS).toISOString().slice(0, 10).replace(/-/g, '')
-
-/** Aliyun's `yyyy-MM-dd HH:mm:ss` in China time as epoch milliseconds; undefined for anything else. */
-export const parseChinaTime = (text: string | undefined): number | undefined => {
-  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)$/.exec(text ?? '')
-  if (m === null) return undefined
-  const [, year, month, day, hour, minute, second] = m.map(Number) as number[]
-  const utc = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!)
-  // Date.UTC rolls 2025-02-30 over into March: a date that does not exist is no time.
-  const check = new Date(utc)
-  if (check.getUTCMonth() !== month! - 1 || check.getUTCDate() !== day! || hour! > 23 || minute! > 59 || second! > 59)
-    return undefined
-  return utc - CHINA_OFFSET_MS
-}
 
 /**
  * SendSms's BizId (`900619746936498440^0`). What a send recorded as its message id when Aliyun gave none (its
@@ -101,7 +86,7 @@ const updateOf = (
     status,
     ...(detail.errCode === undefined ? {} : { vendorCode: detail.errCode }),
     // A failure Aliyun itself decided has no receipt, so no ReceiveDate: the time it is learnt stands for it.
-    at: parseChinaTime(detail.receiveDate) ?? now,
+    at: chinaTime(detail.receiveDate) ?? now,
   }
 }
 
