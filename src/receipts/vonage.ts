@@ -8,8 +8,8 @@ import type { Config } from '../config/index.js'
 import { constantTimeEqual, hex, hmac, type HmacHash } from '../digest.js'
 import type { VonageSignatureMethod } from '../delivery/config.js'
 import type { DeliveryStatus } from '../delivery/types.js'
+import { hmacMd5Digest, md5Digest } from '#md5'
 import { isRecord } from '../record.js'
-import { hmacMd5, md5 } from './md5.js'
 import { compactUtc } from './times.js'
 import type { ParsedReceipts, ReceiptRequest, ReceiptVendor } from './types.js'
 
@@ -78,9 +78,9 @@ export const vonageSignature = async (
     .sort()
     .map((name) => `&${name}=${params.get(name)!.replace(/[&=]/g, '_')}`)
     .join('')
-  if (method === 'md5hash') return hex(md5(encoder.encode(base + secret)))
-  // WebCrypto has no MD5: its HMAC is computed by hand.
-  if (method === 'md5') return hex(hmacMd5(encoder.encode(secret), encoder.encode(base)))
+  if (method === 'md5hash') return hex(await md5Digest(encoder.encode(base + secret)))
+  // WebCrypto's HMAC takes no MD5: it is built on the digest (`#md5`: computed on Node, the runtime's on Workers).
+  if (method === 'md5') return hex(await hmacMd5Digest(encoder.encode(secret), encoder.encode(base)))
   return hex(await hmac(HMACS[method], secret, base))
 }
 

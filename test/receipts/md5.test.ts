@@ -55,3 +55,37 @@ describe('HMAC-MD5', () => {
     )
   })
 })
+
+// The Worker's MD5 (`#md5` under the workerd condition) is the runtime's digest with HMAC built on it: held to
+// the same vectors and to node:crypto, on workerd only (Node's WebCrypto has no MD5).
+describe.runIf(globalThis.navigator?.userAgent === 'Cloudflare-Workers')('MD5 and HMAC-MD5 of the Worker', () => {
+  const worker = () => import('../../src/worker/md5.js')
+
+  it('gives the RFC 1321 and RFC 2104 vectors', async () => {
+    const { hmacMd5Digest, md5Digest } = await worker()
+    expect(hex(await md5Digest(text('message digest')))).toBe('f96b697d7cb7938d525a2f31aaf161d0')
+    expect(hex(await md5Digest(text('')))).toBe('d41d8cd98f00b204e9800998ecf8427e')
+    expect(hex(await hmacMd5Digest(new Uint8Array(16).fill(0x0b), text('Hi There')))).toBe(
+      '9294727a3638bb1c13f48ef8158bfc9d',
+    )
+    expect(hex(await hmacMd5Digest(text('Jefe'), text('what do ya want for nothing?')))).toBe(
+      '750c783e6ab0b503eaa86e310a5db738',
+    )
+  })
+
+  it('agrees with node:crypto on random keys (shorter and longer than a block) and messages', async () => {
+    const { hmacMd5Digest, md5Digest } = await worker()
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 2000 }), async (key, data) => {
+        expect(hex(await md5Digest(data))).toBe(createHash('md5').update(data).digest('hex'))
+        expect(hex(await hmacMd5Digest(key, data))).toBe(createHmac('md5', key).update(data).digest('hex'))
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('is what `#md5` is on workerd', async () => {
+    const resolved = await import('#md5')
+    expect(resolved.md5Digest).toBe((await worker()).md5Digest)
+  })
+})
