@@ -1085,7 +1085,7 @@ const main = async () => {
   if (runs('receipts')) {
     await section('receipts', async () => {
       rows.push(
-        ...(await receiptsPart({ rounds: S.rounds, calls: S.unsignedCalls * 2, durationMs: S.unsignedMs, log })),
+        ...(await receiptsPart({ rounds: S.rounds, calls: S.unsignedCalls * 6, durationMs: S.unsignedMs * 3, log })),
       )
     })
   }
