@@ -38,3 +38,16 @@ export const parseOptions = <O extends OptionTypes>(args: string[], options: O):
   }
   return values as OptionValues<O>
 }
+
+/**
+ * A `--url`, refused before any request when it cannot be one: `new URL` reads `localhost:8080` as a URL of scheme
+ * `localhost:` and fetch then fails with no word of why.
+ */
+export const httpUrl = (value: string): URL => {
+  if (!/^https?:\/\//i.test(value)) throw new UsageError(`--url "${value}": missing http:// or https://`)
+  try {
+    return new URL(value)
+  } catch {
+    throw new UsageError(`--url "${value}" is not a URL`)
+  }
+}

@@ -1,6 +1,6 @@
 import { UNKNOWN_REFERENCE, type DeliveryEntry } from '../delivery/lookup.js'
 import { isRecord } from '../record.js'
-import { parseOptions, UsageError } from './args.js'
+import { httpUrl, parseOptions, UsageError } from './args.js'
 import { unlessLost } from './send-test.js'
 import { whyUnanswered } from './unreachable.js'
 
@@ -34,13 +34,7 @@ const WHO = 'sms-hook deliveries'
 
 /** The hook's base URL: a path prefix (a proxy's) is kept, the hook path people copy from GoTrue's settings is not. */
 const baseUrl = (value: string): string => {
-  if (!/^https?:\/\//i.test(value)) throw new UsageError(`--url "${value}": missing http:// or https://`)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError(`--url "${value}" is not a URL`)
-  }
+  const url = httpUrl(value)
   if (url.search || url.hash) throw new UsageError(`--url "${value}": give the base URL, without ? or #`)
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/send-sms$/, '')}`
 }

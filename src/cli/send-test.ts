@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import { parseSecrets } from '../hook/config.js'
 import { isRecord } from '../record.js'
-import { parseOptions, UsageError } from './args.js'
+import { httpUrl, parseOptions, UsageError } from './args.js'
 import { AnswerLost, whyUnanswered } from './unreachable.js'
 
 export const SEND_TEST_HELP = `Usage: sms-hook send-test --url URL --secret SECRET --phone NUMBER [options]
@@ -118,18 +118,9 @@ const e164 = (value: string, option: string): string => {
   return phone
 }
 
-/**
- * The hook URL, refused before any request when it cannot be one: `new URL` reads `localhost:8080` as a URL of
- * scheme `localhost:` and fetch then fails with no word of why.
- */
+/** The hook URL (`httpUrl`), with `/send-sms` when only the host is given. */
 const hookUrl = (value: string): URL => {
-  if (!/^https?:\/\//i.test(value)) throw new UsageError(`--url "${value}": missing http:// or https://`)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError(`--url "${value}" is not a URL`)
-  }
+  const url = httpUrl(value)
   if (url.pathname === '/') url.pathname = '/send-sms'
   return url
 }

@@ -7,4 +7,4 @@ import { hmacMd5, md5 } from './md5.js'
 
 export const md5Digest = async (data: Uint8Array): Promise<Uint8Array> => md5(data)
 
-export const hmacMd5Digest = async (key: Uint8Array, data: Uint8Array): Promise<Uint8Array> => hmacMd5(key, data)
+export const hmacMd5Digest = (key: Uint8Array, data: Uint8Array): Promise<Uint8Array> => hmacMd5(key, data)

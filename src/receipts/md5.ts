@@ -68,9 +68,17 @@ export const md5 = (data: Uint8Array): Uint8Array<ArrayBuffer> => {
 
 const BLOCK = 64
 
-export const hmacMd5 = (key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> => {
+/**
+ * HMAC (RFC 2104) over an MD5 given as `digest`: this module's own on Node (`hmacMd5`), the runtime's on Workers
+ * (src/worker/md5.ts), so that the construction is written once for both.
+ */
+export const hmacWith = async (
+  digest: (data: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+  key: Uint8Array,
+  data: Uint8Array,
+): Promise<Uint8Array> => {
   const k = new Uint8Array(BLOCK)
-  k.set(key.length > BLOCK ? md5(key) : key)
+  k.set(key.length > BLOCK ? await digest(key) : key)
   const inner = new Uint8Array(BLOCK + data.length)
   const outer = new Uint8Array(BLOCK + 16)
   for (let i = 0; i < BLOCK; i++) {
@@ -78,6 +86,9 @@ export const hmacMd5 = (key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuff
     outer[i] = k[i]! ^ 0x5c
   }
   inner.set(data, BLOCK)
-  outer.set(md5(inner), BLOCK)
-  return md5(outer)
+  outer.set(await digest(inner), BLOCK)
+  return digest(outer)
 }
+
+/** HMAC-MD5 on this module's MD5. */
+export const hmacMd5 = (key: Uint8Array, data: Uint8Array): Promise<Uint8Array> => hmacWith(md5, key, data)

@@ -41,15 +41,17 @@ describe('MD5', () => {
 })
 
 describe('HMAC-MD5', () => {
-  it('gives the RFC 2104 examples', () => {
-    expect(hex(hmacMd5(new Uint8Array(16).fill(0x0b), text('Hi There')))).toBe('9294727a3638bb1c13f48ef8158bfc9d')
-    expect(hex(hmacMd5(text('Jefe'), text('what do ya want for nothing?')))).toBe('750c783e6ab0b503eaa86e310a5db738')
+  it('gives the RFC 2104 examples', async () => {
+    expect(hex(await hmacMd5(new Uint8Array(16).fill(0x0b), text('Hi There')))).toBe('9294727a3638bb1c13f48ef8158bfc9d')
+    expect(hex(await hmacMd5(text('Jefe'), text('what do ya want for nothing?')))).toBe(
+      '750c783e6ab0b503eaa86e310a5db738',
+    )
   })
 
-  it('agrees with node:crypto on random keys (shorter and longer than a block) and messages', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 2000 }), (key, data) => {
-        expect(hex(hmacMd5(key, data))).toBe(createHmac('md5', key).update(data).digest('hex'))
+  it('agrees with node:crypto on random keys (shorter and longer than a block) and messages', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 2000 }), async (key, data) => {
+        expect(hex(await hmacMd5(key, data))).toBe(createHmac('md5', key).update(data).digest('hex'))
       }),
       { numRuns: 300 },
     )
