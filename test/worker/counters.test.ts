@@ -7,8 +7,8 @@ import { describeCountersContract } from '../store/counters-contract.js'
 import { manualClock } from '../support/clock.js'
 
 /** A manual clock for the objects, which run in the tests' isolate and read `CounterObject.clock`; put back after the test. */
-const objectClock = () => {
-  const clock = manualClock()
+const objectClock = (start?: number) => {
+  const clock = manualClock(start)
   const system = CounterObject.clock
   CounterObject.clock = clock
   onTestFinished(() => void (CounterObject.clock = system))
@@ -32,6 +32,11 @@ describe('the Durable Object counters across the life of their objects', () => {
   })
 
   it('empties its storage by its own alarm once every window has ended', async () => {
+    // A second into the next hour, by the objects' own clock: a minute later the minute's window has ended and the
+    // hour's has not, whatever the time the suite runs at (on the wall clock, a run at :59 saw both end). Ahead of
+    // the wall clock, so that the runtime does not fire the alarms before the test runs them.
+    const hour = 60 * 60_000
+    const clock = objectClock(Math.ceil(Date.now() / hour) * hour + 1000)
     const counters = new DurableObjectRateCounters(env.COUNTERS)
     const key = crypto.randomUUID()
     const stub = env.COUNTERS.getByName(key)
@@ -39,7 +44,6 @@ describe('the Durable Object counters across the life of their objects', () => {
     await counters.hit(key, 60_000)
     await counters.hit(key, 60 * 60_000)
     expect(await stored()).toBe(2)
-    const clock = objectClock()
     clock.advance(60_000)
     expect(await runDurableObjectAlarm(stub)).toBe(true)
     expect(await stored()).toBe(1)
